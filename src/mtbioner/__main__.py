@@ -1,0 +1,3 @@
+from mtbioner.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""The `mtbioner` command line: one typer app; each area registers its verbs from cli/<area>.py."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mtbioner.errors import MtbionerError
+
+app = typer.Typer(
+    name="mtbioner",
+    help="Multi-task biomedical NER: data, training, reports, prediction.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Importing the area modules registers their verbs on `app`.
+from mtbioner.cli import data as _data  # noqa: E402,F401
+from mtbioner.cli import predict as _predict  # noqa: E402,F401
+from mtbioner.cli import report as _report  # noqa: E402,F401
+from mtbioner.cli import train as _train  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one `error: ...` line and exit status 2, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except MtbionerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (typer.Exit, SystemExit) as stop:
+        raise SystemExit(getattr(stop, "exit_code", getattr(stop, "code", 0))) from None
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        if isinstance(error, click.exceptions.Abort):
+            raise SystemExit(130) from None
+        raise

@@ -1,0 +1,82 @@
+"""The resolved configuration of one training run: what `mtbioner train` consumes.
+
+`mtbioner.grid` builds it from params.yaml for each cell of the experiment grid; the trainer validates it
+here and writes it back as `config.json` in the run directory, so a run is reproducible from that file alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mtbioner.errors import MtbionerError
+from mtbioner.tasks import TASKS, TaskName
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # what is trained on what
+    dataset: str
+    experiment: str
+    fraction: int = Field(100, ge=1, le=100, description="percentage of train ∪ devel used")
+    seed: int = 13
+    train_file: str = Field(description="prepared JSONL (train ∪ devel, possibly subsampled)")
+    test_file: str = Field(description="prepared JSONL of the test split")
+    labels_file: str = Field(description="labels.json of the dataset (fixed NER label ids)")
+
+    # model
+    encoder: str = Field("dmis-lab/biobert-base-cased-v1.1", description="'tiny', 'minilm', HF id or path")
+    tasks: tuple[TaskName, ...] = TASKS
+    main_task: TaskName = Field("ner", description="the task whose score the run reports")
+    pooling: Literal["cls", "mean", "max"] = "max"
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    max_length: int = Field(256, ge=8, description="sub-tokens per window incl. special tokens")
+
+    # optimisation
+    strategy: Literal["joint", "alternating"] = "joint"
+    loss_weights: dict[TaskName, float] = Field(default_factory=lambda: {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05})
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    epochs: int = Field(50, ge=1)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 autocast on CUDA if supported, else fp32")
+
+    # evaluation / resources
+    max_test_sentences: int | None = Field(None, ge=1, description="evaluate on this prefix of test (CPU presets)")
+    num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None = torch default")
+
+    @model_validator(mode="after")
+    def _check_tasks(self) -> "RunConfig":
+        if not self.tasks:
+            raise ValueError("tasks must not be empty")
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks repeat a name: {list(self.tasks)}")
+        if self.main_task not in self.tasks:
+            raise ValueError(f"main_task {self.main_task!r} is not among tasks {list(self.tasks)}")
+        missing = [task for task in self.tasks if task not in self.loss_weights]
+        if missing:
+            raise ValueError(f"loss_weights has no weight for {missing}")
+        return self
+
+    @classmethod
+    def from_json_text(cls, text: str, origin: str = "run config") -> "RunConfig":
+        try:
+            return cls.model_validate(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise MtbionerError(f"{origin}: not valid JSON ({error})") from None
+        except ValidationError as error:
+            details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise MtbionerError(f"{origin}: {details}") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "RunConfig":
+        return cls.from_json_text(Path(path).read_text(encoding="utf-8"), origin=str(path))
+
+    def to_json_dict(self) -> dict:
+        return json.loads(self.model_dump_json())
