@@ -1,0 +1,120 @@
+"""The experiment grid (SPEC section 5) expanded from the real params.yaml and its presets."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mtbioner.errors import MtbionerError
+from mtbioner.grid import FAMILIES, expand_grid, find_run, loss_weights, run_config, runs_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def paper() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_paper_preset_has_270_runs(paper: dict) -> None:
+    runs = expand_grid(paper)
+    assert len(runs) == 270
+    assert len({run.run_dir for run in runs}) == 270, "run directories must be unique"
+    per_cell = Counter((run.dataset, run.seed) for run in runs)
+    assert set(per_cell.values()) == {30}
+    assert sorted({d for d, _ in per_cell}) == ["BC2GM", "BC5CDR-chem", "NCBI-disease"]
+
+
+def test_paper_preset_per_dataset_and_seed_breakdown(paper: dict) -> None:
+    runs = runs_for(paper, dataset="NCBI-disease", seed=42)
+    assert sorted(run.fraction for run in runs if run.experiment == "baseline") == [10, 25, 50, 100]
+    assert sorted(run.fraction for run in runs if run.experiment == "joint-max") == [10, 25, 50, 100]
+    for name in ("joint-cls", "joint-mean", "no-bcls", "no-mcls", "no-mtcls", "alternating"):
+        assert [run.fraction for run in runs if run.experiment == name] == [100]
+    pairs = [run for run in runs if run.family == "pair"]
+    assert len(pairs) == 12
+    assert {(run.main_task, run.tasks) for run in pairs} == {
+        (main, (main, secondary)) for main in ("ner", "mt", "bcls", "mcls")
+        for secondary in ("ner", "mt", "bcls", "mcls") if secondary != main
+    }
+    assert {run.experiment for run in runs if run.family == "single"} == {
+        "single-ner", "single-mt", "single-bcls", "single-mcls"
+    }
+    assert Counter(run.family for run in runs) == {
+        "baseline": 4, "joint-cls": 1, "joint-mean": 1, "joint-max": 4,
+        "ablation": 3, "alternating": 1, "pair": 12, "single": 4,
+    }
+
+
+def test_run_fields(paper: dict) -> None:
+    run = find_run(paper, "BC2GM", "no-mtcls", 100, 13)
+    assert run.tasks == ("ner", "bcls", "mcls")
+    assert run.pooling == "max" and run.strategy == "joint" and run.main_task == "ner"
+    assert run.run_dir == "results/runs/BC2GM/no-mtcls/frac100/seed13"
+    assert find_run(paper, "BC2GM", "joint-cls", 100, 13).pooling == "cls"
+    assert find_run(paper, "BC2GM", "alternating", "100", "13").strategy == "alternating"
+    with pytest.raises(MtbionerError, match="not a run of the configured grid"):
+        find_run(paper, "BC2GM", "joint-cls", 50, 13)
+
+
+def test_filters_by_family_fraction_and_seed(paper: dict) -> None:
+    config = copy.deepcopy(paper)
+    config["grid"]["experiments"] = ["baseline", "joint-max"]
+    config["grid"]["seeds"] = [1]
+    config["data"]["fractions"] = [100, 10]
+    runs = expand_grid(config)
+    assert sorted((r.dataset, r.experiment, r.fraction) for r in runs) == sorted(
+        (d, e, f) for d in ("BC2GM", "BC5CDR-chem", "NCBI-disease") for e in ("baseline", "joint-max")
+        for f in (100, 10)
+    )
+    config["data"]["fractions"] = [50]
+    assert {r.experiment for r in expand_grid(config)} == {"baseline", "joint-max"}
+    config["grid"]["experiments"] = ["pair"]
+    assert expand_grid(config) == [], "pairs exist only at 100 %"
+    config["grid"]["experiments"] = ["pairs"]
+    with pytest.raises(MtbionerError, match="unknown experiment family 'pairs'"):
+        expand_grid(config)
+
+
+def test_custom_datasets_join_the_grid(paper: dict) -> None:
+    config = copy.deepcopy(paper)
+    config["data"]["datasets"] = ["NCBI-disease"]
+    config["data"]["custom_datasets"] = {"MyCorpus": {"train": "a.tsv", "test": "b.tsv"}}
+    assert {run.dataset for run in expand_grid(config)} == {"NCBI-disease", "MyCorpus"}
+
+
+def test_run_config_per_dataset_overrides(paper: dict) -> None:
+    ncbi = run_config(paper, find_run(paper, "NCBI-disease", "joint-max", 25, 87))
+    assert (ncbi.learning_rate, ncbi.epochs) == (1e-5, 100)
+    assert ncbi.train_file == "results/data/NCBI-disease/train.frac25.jsonl"
+    assert ncbi.test_file == "results/data/NCBI-disease/test.jsonl"
+    assert ncbi.labels_file == "results/data/NCBI-disease/labels.json"
+    assert ncbi.encoder == "dmis-lab/biobert-base-cased-v1.1"
+    assert (ncbi.batch_size, ncbi.max_length, ncbi.warmup_ratio, ncbi.weight_decay) == (32, 256, 0.1, 0.01)
+    assert ncbi.loss_weights == {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
+    bc2gm = run_config(paper, find_run(paper, "BC2GM", "joint-max", 100, 13))
+    assert (bc2gm.learning_rate, bc2gm.epochs) == (5e-5, 50)
+    assert bc2gm.seed == 13 and bc2gm.fraction == 100 and bc2gm.pooling == "max"
+
+
+def test_loss_weights_by_family(paper: dict) -> None:
+    pair = find_run(paper, "BC2GM", "pair-mcls-ner", 100, 13)
+    assert pair.main_task == "mcls" and pair.tasks == ("mcls", "ner")
+    assert loss_weights(paper, pair) == {"mcls": 0.8, "ner": 0.2}
+    assert run_config(paper, pair).loss_weights == {"mcls": 0.8, "ner": 0.2}
+    assert loss_weights(paper, find_run(paper, "BC2GM", "single-bcls", 100, 13)) == {"bcls": 1.0}
+    assert loss_weights(paper, find_run(paper, "BC2GM", "baseline", 10, 13)) == {"ner": 1.0}
+    assert loss_weights(paper, find_run(paper, "BC2GM", "no-bcls", 100, 13)) == {"ner": 0.8, "mt": 0.1, "mcls": 0.05}
+
+
+def test_every_run_config_validates(paper: dict) -> None:
+    configs = [run_config(paper, run) for run in expand_grid(paper)]
+    assert len({(c.dataset, c.experiment, c.fraction, c.seed) for c in configs}) == 270
+
+
+def test_families_constant_matches_paper_preset(paper: dict) -> None:
+    assert tuple(paper["grid"]["experiments"]) == FAMILIES
