@@ -1,0 +1,148 @@
+"""The MTL-Bioinformatics-2016 corpus: dataset names, the pinned commit, digests, and verified downloads.
+
+Every file is checked against the SHA-256 digests shipped in `resources/MTL-Bioinformatics-2016.sha256`
+(taken at the pinned commit), whether it comes from upstream or from a mirror (a directory or a base URL with
+the same `<NAME>-IOB/<split>.tsv` layout). Transient HTTP failures are retried with exponential backoff; a
+file is moved into place only once its digest matches, so an interrupted or failed download leaves nothing
+that looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import shutil
+import time
+import urllib.error
+import urllib.request
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from mtbioner.atomicio import atomic_write
+from mtbioner.errors import MtbionerError
+
+UPSTREAM_COMMIT = "df0df02fae6dbb87d88ffcf323b9096528f06f84"
+UPSTREAM_SOURCE = f"https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/{UPSTREAM_COMMIT}/data"
+SPLITS = ("train", "devel", "test")
+PAPER_DATASETS = ("BC2GM", "BC5CDR-chem", "NCBI-disease")
+
+#: HTTP statuses worth another try (rate limiting, gateway hiccups); anything else 4xx is final.
+_RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+@cache
+def expected_digests() -> dict[tuple[str, str], str]:
+    """(dataset, split) -> SHA-256 hex digest of the file at the pinned commit."""
+    text = resources.files("mtbioner").joinpath("resources/MTL-Bioinformatics-2016.sha256").read_text("utf-8")
+    digests = {}
+    for line in text.splitlines():
+        digest, relative = line.split(maxsplit=1)
+        folder, filename = Path(relative).parts[-2:]
+        digests[(folder.removesuffix("-IOB"), filename.removesuffix(".tsv"))] = digest
+    return digests
+
+
+def corpus_datasets() -> list[str]:
+    return sorted({dataset for dataset, _ in expected_digests()})
+
+
+def check_dataset_name(name: str) -> None:
+    if name not in corpus_datasets():
+        raise MtbionerError(f"unknown dataset {name!r}; MTL-Bioinformatics-2016 has: {', '.join(corpus_datasets())}")
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def _local_file(source: str, dataset: str, split: str) -> Path:
+    base = Path(source)
+    if not base.is_dir():
+        raise MtbionerError(f"mirror directory not found: {source}")
+    # Accept the corpus root (holding data/) as well as its data/ folder.
+    folder = base / "data" if (base / "data" / f"{dataset}-IOB").is_dir() else base
+    return folder / f"{dataset}-IOB" / f"{split}.tsv"
+
+
+def _fetch_url(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URL is a user parameter)
+        body = response.read()
+        declared = response.headers.get("Content-Length")
+        if declared is not None and int(declared) != len(body):
+            raise http.client.IncompleteRead(body, int(declared) - len(body))
+        return body
+
+
+def fetch_with_retries(url: str, *, attempts: int = 5, backoff: float = 1.0, timeout: float = 60.0,
+                       sleep: Callable[[float], None] = time.sleep,
+                       verify: Callable[[bytes], str | None] = lambda body: None) -> bytes:
+    """GET `url`, retrying transient failures and bodies that fail `verify` (which returns a problem or None)."""
+    problem = "no attempt made"
+    for attempt in range(1, attempts + 1):
+        try:
+            body = _fetch_url(url, timeout)
+            problem = verify(body)
+            if problem is None:
+                return body
+        except urllib.error.HTTPError as error:
+            problem = f"HTTP {error.code} {error.reason}"
+            if error.code not in _RETRY_STATUSES:
+                break
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as error:
+            problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+        if attempt < attempts:
+            sleep(backoff * 2 ** (attempt - 1))
+    raise MtbionerError(f"download failed: {url}: {problem}")
+
+
+def _digest_problem(expected: str) -> Callable[[bytes], str | None]:
+    def check(body: bytes) -> str | None:
+        actual = hashlib.sha256(body).hexdigest()
+        if actual == expected:
+            return None
+        looks_html = body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+        return (f"SHA-256 mismatch (got {actual[:12]}…, expected {expected[:12]}…, {len(body)} bytes"
+                f"{'; the server sent an HTML page' if looks_html else ''})")
+
+    return check
+
+
+def download_dataset(dataset: str, out_dir: str | Path, source: str = UPSTREAM_SOURCE, *, attempts: int = 5,
+                     backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> list[Path]:
+    """Fetch `<dataset>-IOB/{train,devel,test}.tsv` from `source` into `out_dir`, each verified by SHA-256."""
+    check_dataset_name(dataset)
+    written = []
+    for split in SPLITS:
+        expected = expected_digests()[(dataset, split)]
+        target = Path(out_dir) / f"{split}.tsv"
+        if _is_url(source):
+            url = f"{source.rstrip('/')}/{dataset}-IOB/{split}.tsv"
+            body = fetch_with_retries(url, attempts=attempts, backoff=backoff, sleep=sleep,
+                                      verify=_digest_problem(expected))
+        else:
+            local = _local_file(source, dataset, split)
+            if not local.is_file():
+                raise MtbionerError(f"mirror has no {local}")
+            body = local.read_bytes()
+            problem = _digest_problem(expected)(body)
+            if problem:
+                raise MtbionerError(f"{local}: {problem}; the mirror does not match commit {UPSTREAM_COMMIT[:10]}")
+        with atomic_write(target, "wb") as handle:
+            handle.write(body)
+        written.append(target)
+    return written
+
+
+def import_files(files: dict[str, Path | None], out_dir: str | Path) -> list[Path]:
+    """Copy an own corpus' split files (validated by the caller) into `out_dir`; a missing devel -> empty file."""
+    written = []
+    for split in SPLITS:
+        target = Path(out_dir) / f"{split}.tsv"
+        with atomic_write(target, "wb") as handle:
+            if files.get(split) is not None:
+                with open(files[split], "rb") as source:
+                    shutil.copyfileobj(source, handle)
+        written.append(target)
+    return written

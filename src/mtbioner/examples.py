@@ -1,0 +1,82 @@
+"""The prepared-data format (JSONL, format version 1): one sentence per line with all four tasks' labels.
+
+`{"id": "train:1", "tokens": [...], "ner": [...], "mt": [...], "bcls": 0|1, "mcls": 0..3}`; `id` is
+`<split>:<1-based sentence number in that split's file>`. `labels.json` beside it fixes the NER label ids.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from mtbioner.atomicio import write_json, write_jsonl
+from mtbioner.errors import MtbionerError
+from mtbioner.iob import Sentence
+from mtbioner.labels import derive_aux_labels
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    tokens: tuple[str, ...]
+    ner: tuple[str, ...]
+    mt: tuple[str, ...]
+    bcls: int
+    mcls: int
+
+
+def example_from_sentence(sentence: Sentence, example_id: str) -> Example:
+    aux = derive_aux_labels(sentence.tags)
+    return Example(example_id, sentence.tokens, sentence.tags, aux.mt, aux.bcls, aux.mcls)
+
+
+def write_examples(path: str | Path, examples: Iterable[Example]) -> None:
+    write_jsonl(path, (asdict(example) for example in examples))
+
+
+def read_examples(path: str | Path) -> list[Example]:
+    examples = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                row = json.loads(line)
+                example = Example(row["id"], tuple(row["tokens"]), tuple(row["ner"]), tuple(row["mt"]),
+                                  int(row["bcls"]), int(row["mcls"]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+                raise MtbionerError(f"{path}:{number}: not a prepared example ({error})") from None
+            if not (len(example.tokens) == len(example.ner) == len(example.mt)):
+                raise MtbionerError(f"{path}:{number}: tokens, ner and mt differ in length")
+            examples.append(example)
+    return examples
+
+
+def ner_label_list(entity_types: Iterable[str]) -> list[str]:
+    """`O` first, then `B-`/`I-` of each type in sorted order: stable label ids for every run of a dataset."""
+    labels = ["O"]
+    for entity_type in sorted(set(entity_types)):
+        labels += [f"B-{entity_type}", f"I-{entity_type}"]
+    return labels
+
+
+def entity_types_of(examples: Sequence[Example]) -> list[str]:
+    return sorted({tag[2:] for example in examples for tag in example.ner if tag != "O"})
+
+
+def write_label_file(path: str | Path, entity_types: Sequence[str]) -> None:
+    write_json(path, {"format_version": FORMAT_VERSION, "entity_types": list(entity_types),
+                      "ner_labels": ner_label_list(entity_types)})
+
+
+def read_label_file(path: str | Path) -> list[str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        labels = list(data["ner_labels"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise MtbionerError(f"{path}: not a labels.json file ({error})") from None
+    if data.get("format_version") != FORMAT_VERSION:
+        raise MtbionerError(f"{path}: format_version {data.get('format_version')!r}, expected {FORMAT_VERSION}")
+    return labels

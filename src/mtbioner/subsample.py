@@ -1,0 +1,25 @@
+"""Nested, seeded subsamples of the training set (SPEC section 5: 10 % ⊂ 25 % ⊂ 50 % ⊂ 100 %).
+
+One seeded permutation of the sentence indices is drawn; the F % subsample is its first round(F/100 · n)
+entries, so every smaller fraction is a prefix of every larger one. Selected sentences keep corpus order.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Iterable
+
+
+def fraction_size(n: int, fraction: int) -> int:
+    """Sentences in an F % subsample; at least one sentence for any non-empty set."""
+    if not 0 < fraction <= 100:
+        raise ValueError(f"fraction must be in 1..100, got {fraction}")
+    return max(1, round(n * fraction / 100)) if n else 0
+
+
+def nested_subsample(n: int, fractions: Iterable[int], seed: int, limit: int | None = None) -> dict[int, list[int]]:
+    """Sorted sentence indices per fraction; `limit` caps the 100 % set (CPU presets) before the fractions."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    pool = order[: min(n, limit)] if limit else order
+    return {fraction: sorted(pool[: fraction_size(len(pool), fraction)]) for fraction in fractions}
