@@ -1,0 +1,49 @@
+# mtbioner: multi-task biomedical NER (SPEC.md) as one DAG. Table of contents:
+#   params.yaml (+ an overlay in config/) -> schema validation -> data, training and report rules.
+# Run the CPU preset:   snakemake --cores 2 --configfile config/quick.yaml
+# Paper preset (GPU):   snakemake --profile profiles/slurm            (see profiles/README.md)
+
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+# An overlay named in params.yaml (`preset`, what `dvc exp run -S preset=config/quick.yaml` sets) is merged
+# over params.yaml; options given on the command line (--configfile, --config) still win over both.
+if config.get("preset"):
+
+    configfile: config["preset"]
+
+
+validate(config, "workflow/schemas/params.schema.yaml", set_default=True)
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    experiment=r"[a-z][a-z0-9-]*",
+    fraction=r"\d+",
+    seed=r"\d+",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+
+
+if Path(workflow.basedir, "workflow/rules/report.smk").exists():
+
+    include: "workflow/rules/report.smk"
+
+
+# Every final product: Table 1, every run of the grid, and the report's tables, figures and report.md.
+rule all:
+    input:
+        TABLE1,
+        all_metrics(),
+        report_targets(),
+    default_target: True

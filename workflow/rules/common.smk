@@ -1,0 +1,71 @@
+# Helpers of the workflow: target lists and per-rule values, all derived from mtbioner.grid so that the grid
+# is expanded in one place. Functions only (snakemake --lint wants rules and functions in separate files).
+
+import json
+import os
+import re
+import shlex
+
+from mtbioner import grid
+from mtbioner.corpus import corpus_datasets
+from mtbioner.stats import table1_datasets
+
+
+RUNS = grid.expand_grid(config)
+DATASETS = grid.datasets(config)
+CUSTOM_DATASETS = config["data"]["custom_datasets"]
+FRACTIONS = grid.fractions(config)
+TABLE1 = multiext("results/tables/table1", ".md", ".tex", ".csv")
+
+
+def regex_alternatives(names):
+    """A wildcard constraint matching exactly these names (one that never matches when there are none)."""
+    return "|".join(re.escape(name) for name in names) if names else "(?!)"
+
+
+def corpus_dataset_names():
+    """Datasets `download` can fetch: the corpus' own names that are not shadowed by an own corpus."""
+    return [name for name in corpus_datasets() if name not in CUSTOM_DATASETS]
+
+
+def table1_inputs():
+    names = table1_datasets(DATASETS)
+    return expand("results/data/{dataset}/{split}.jsonl", dataset=names, split=["train", "test"])
+
+
+def output_prefix(wildcards, output):
+    """`results/tables/table1` of `results/tables/table1.md`: the --out-prefix of a multi-format table."""
+    return os.path.splitext(output[0])[0]
+
+
+def table1_datasets_arg():
+    return ",".join(table1_datasets(DATASETS))
+
+
+def custom_corpus_files(wildcards):
+    """Input files of an own corpus; devel is optional (train alone is then the training set)."""
+    entry = CUSTOM_DATASETS[wildcards.dataset]
+    return {split: entry[split] for split in ("train", "devel", "test") if entry.get(split)}
+
+
+def custom_corpus_options(wildcards, input):
+    return " ".join(f"--{split} {shell_quote(path)}" for split, path in input.items())
+
+
+def shell_quote(text):
+    return shlex.quote(str(text))
+
+
+def run_config_json(wildcards):
+    """The RunConfig of one run as JSON; a changed value reruns exactly the runs it affects (params trigger)."""
+    run = grid.find_run(config, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
+    return json.dumps(grid.run_config(config, run).to_json_dict(), sort_keys=True)
+
+
+def all_metrics():
+    return [run.metrics_file for run in RUNS]
+
+
+def report_targets():
+    """Final products of workflow/rules/report.smk (REPORT_TARGETS), once that file is included."""
+    return list(globals().get("REPORT_TARGETS", []))

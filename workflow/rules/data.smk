@@ -1,0 +1,125 @@
+# Data stage: corpus download (or import of an own corpus) -> prepared JSONL -> nested subsamples; Table 1.
+
+
+rule download:
+    output:
+        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+    params:
+        source=config["data"]["source"],
+        out_dir=subpath(output[0], parent=True),
+    wildcard_constraints:
+        dataset=regex_alternatives(corpus_dataset_names()),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/download/{dataset}.log",
+    benchmark:
+        "results/benchmarks/download/{dataset}.tsv"
+    resources:
+        mem_mb=500,
+        runtime=30,
+    shell:
+        "mtbioner download {wildcards.dataset:q} --source {params.source:q} --out-dir {params.out_dir:q} > {log} 2>&1"
+
+
+rule import_corpus:
+    input:
+        unpack(custom_corpus_files),
+    output:
+        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+    params:
+        files=custom_corpus_options,
+        out_dir=subpath(output[0], parent=True),
+    wildcard_constraints:
+        dataset=regex_alternatives(list(CUSTOM_DATASETS)),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/import_corpus/{dataset}.log",
+    benchmark:
+        "results/benchmarks/import_corpus/{dataset}.tsv"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    shell:
+        "mtbioner import-corpus {wildcards.dataset:q} {params.files} --out-dir {params.out_dir:q} > {log} 2>&1"
+
+
+rule prepare:
+    input:
+        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+    output:
+        train="results/data/{dataset}/train.jsonl",
+        test="results/data/{dataset}/test.jsonl",
+        labels="results/data/{dataset}/labels.json",
+    params:
+        raw_dir=subpath(input[0], parent=True),
+        out_dir=subpath(output.train, parent=True),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/prepare/{dataset}.log",
+    benchmark:
+        "results/benchmarks/prepare/{dataset}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner prepare --raw-dir {params.raw_dir:q} --out-dir {params.out_dir:q} > {log} 2>&1"
+
+
+rule subsample:
+    input:
+        "results/data/{dataset}/train.jsonl",
+    output:
+        expand("results/data/{{dataset}}/train.frac{fraction}.jsonl", fraction=FRACTIONS),
+    params:
+        fractions=",".join(map(str, FRACTIONS)),
+        seed=config["data"]["subsample_seed"],
+        max_sentences=(
+            f"--max-sentences {config['data']['max_train_sentences']}"
+            if config["data"]["max_train_sentences"]
+            else ""
+        ),
+        out_dir=subpath(input[0], parent=True),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/subsample/{dataset}.log",
+    benchmark:
+        "results/benchmarks/subsample/{dataset}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner subsample --train {input:q} --fractions {params.fractions} --seed {params.seed}"
+        " {params.max_sentences} --out-dir {params.out_dir:q} > {log} 2>&1"
+
+
+rule table1:
+    input:
+        table1_inputs(),
+    output:
+        TABLE1,
+    params:
+        datasets=table1_datasets_arg(),
+        prefix=output_prefix,
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/table1/table1.log",
+    benchmark:
+        "results/benchmarks/table1/table1.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner stats --data-dir results/data --datasets {params.datasets:q} --out-prefix {params.prefix} > {log} 2>&1"
+
+
+# Target of DVC's `data` stage: every prepared dataset, its subsamples and Table 1.
+rule all_data:
+    input:
+        expand("results/data/{dataset}/train.frac{fraction}.jsonl", dataset=DATASETS, fraction=FRACTIONS),
+        expand("results/data/{dataset}/{file}", dataset=DATASETS, file=["test.jsonl", "labels.json"]),
+        TABLE1,
