@@ -1,0 +1,355 @@
+"""The one trainer: joint, alternating and single-task training of `MultiTaskModel` (SPEC section 4).
+
+- joint (the paper's Algorithm 1): every mini-batch runs all enabled heads; the loss is the weighted sum
+  `sum(loss_weights[t] * L_t)`. With a single enabled task the loss is that task's plain cross-entropy
+  (a single-task baseline is ordinary fine-tuning, the paper's SOTA*), whatever its weight.
+- alternating (MT-DNN, "w/o Joint"): each epoch every enabled task gets its own length-bucketed pass over the
+  training set; all tasks' batches are shuffled together and each step back-propagates one task's
+  *unweighted* loss, as MT-DNN does (the weights belong to the joint objective).
+
+AdamW (no weight decay on biases and LayerNorm weights), linear warm-up over `warmup_ratio` of all steps then
+linear decay to 0, gradient clipping, batches of sentences of similar length (random megabatches of 50 batches
+sorted by length, batch order shuffled: the same idea as HF's group_by_length) padded to the batch's
+longest, bf16/fp16 autocast on CUDA only. The seed fixes the encoder/head initialisation, the batch order
+(a generator seeded by (seed, epoch), so a resumed epoch sees the same batches) and dropout.
+
+After every epoch all enabled tasks are evaluated on the test set (or its first `max_test_sentences`) and the
+epoch's line is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
+written to `checkpoints/epoch-N/`. A restarted run resumes from the newest complete checkpoint and ends with
+the same metrics as an uninterrupted one. When the run is complete the model, predictions and `metrics.json`
+(last) are written and `checkpoints/` is removed.
+
+`test_predictions.tsv` has `word<TAB>gold NER<TAB>predicted NER`; a run without the NER head writes `_` as the
+prediction (CoNLL's "no value") so the file keeps one format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from mtbioner.atomicio import atomic_write, write_json, write_jsonl
+from mtbioner.encoders import load_encoder
+from mtbioner.errors import MtbionerError
+from mtbioner.evaluate import evaluate_predictions
+from mtbioner.examples import Example, read_examples, read_label_file
+from mtbioner.inference import SentencePrediction, autocast_context, autocast_dtype, predict
+from mtbioner.model import MultiTaskModel
+from mtbioner.runconfig import RunConfig
+from mtbioner.tokenization import Features, collate, encode_examples
+
+CHECKPOINTS_DIR = "checkpoints"
+STATE_FILE = "state.pt"
+MEGABATCH_FACTOR = 50  # batches per length-sorted megabatch (HF's group_by_length uses the same factor)
+EVAL_BATCH_SIZE = 64
+
+log = logging.getLogger("mtbioner.train")
+
+
+# ------------------------------------------------------------------------------------------------ batching
+def bucketed_batches(lengths: Sequence[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    """Random megabatches of `MEGABATCH_FACTOR` batches, each sorted by length and cut into batches, then the
+    batches shuffled: little padding, yet every epoch a different random order."""
+    permutation = torch.randperm(len(lengths), generator=generator).tolist()
+    megabatch = batch_size * MEGABATCH_FACTOR
+    batches: list[list[int]] = []
+    for start in range(0, len(permutation), megabatch):
+        chunk = sorted(permutation[start:start + megabatch], key=lambda index: lengths[index], reverse=True)
+        batches += [chunk[offset:offset + batch_size] for offset in range(0, len(chunk), batch_size)]
+    order = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[index] for index in order]
+
+
+def epoch_schedule(lengths: Sequence[int], tasks: Sequence[str], strategy: str, batch_size: int, seed: int,
+                   epoch: int) -> list[tuple[str | None, list[int]]]:
+    """The steps of one epoch as `(task, feature indices)`; task None = all enabled tasks (joint)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    if strategy == "joint" or len(tasks) == 1:
+        return [(None, batch) for batch in bucketed_batches(lengths, batch_size, generator)]
+    steps = [(task, batch) for task in tasks for batch in bucketed_batches(lengths, batch_size, generator)]
+    order = torch.randperm(len(steps), generator=generator).tolist()
+    return [steps[index] for index in order]
+
+
+def steps_per_epoch(n_features: int, tasks: Sequence[str], strategy: str, batch_size: int) -> int:
+    batches = math.ceil(n_features / batch_size)
+    return batches * (len(tasks) if strategy == "alternating" and len(tasks) > 1 else 1)
+
+
+def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
+                   weights: dict[str, float]) -> torch.Tensor:
+    if step_task is not None:
+        return losses[step_task]
+    if len(losses) == 1:
+        return next(iter(losses.values()))
+    return sum(weights[task] * loss for task, loss in losses.items())
+
+
+# ----------------------------------------------------------------------------------------------- optimiser
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weight matrices only: not on biases, LayerNorm weights (as BERT and HF Trainer)."""
+    no_decay: set[str] = set()
+    for module_name, module in model.named_modules():
+        is_norm = isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
+        for name, _ in module.named_parameters(recurse=False):
+            if is_norm or name == "bias":
+                no_decay.add(f"{module_name}.{name}" if module_name else name)
+    decay, plain = [], []
+    for name, parameter in model.named_parameters():
+        (plain if name in no_decay else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+
+
+# --------------------------------------------------------------------------------------------- checkpoints
+def _rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """Newest complete checkpoint (its state file is written last, so a directory without it is partial)."""
+    root = run_dir / CHECKPOINTS_DIR
+    if not root.is_dir():
+        return None
+    complete = [path for path in root.glob("epoch-*") if (path / STATE_FILE).is_file()]
+    return max(complete, key=lambda path: int(path.name.split("-")[1]), default=None)
+
+
+def save_checkpoint(run_dir: Path, model: MultiTaskModel, tokenizer: PreTrainedTokenizerBase, optimizer, scheduler,
+                    scaler, epoch: int, history: list[dict], config: RunConfig) -> None:
+    directory = run_dir / CHECKPOINTS_DIR / f"epoch-{epoch}"
+    model.save_pretrained(directory / "model", tokenizer)
+    state = {"epoch": epoch, "history": history, "config": config.to_json_dict(), "rng": _rng_state(),
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "scaler": scaler.state_dict()}
+    with atomic_write(directory / STATE_FILE, "wb") as handle:
+        torch.save(state, handle)
+    for older in (run_dir / CHECKPOINTS_DIR).glob("epoch-*"):
+        if older != directory:
+            shutil.rmtree(older, ignore_errors=True)
+
+
+# -------------------------------------------------------------------------------------------------- outputs
+def write_test_outputs(run_dir: Path, examples: Sequence[Example], predictions: Sequence[SentencePrediction],
+                       tasks: Sequence[str]) -> None:
+    with atomic_write(run_dir / "test_predictions.tsv") as handle:
+        for example, prediction in zip(examples, predictions):
+            predicted = prediction.ner if prediction.ner is not None else ["_"] * len(example.tokens)
+            for word, gold, pred in zip(example.tokens, example.ner, predicted):
+                handle.write(f"{word}\t{gold}\t{pred}\n")
+            handle.write("\n")
+    rows = []
+    for example, prediction in zip(examples, predictions):
+        row: dict = {"id": example.id}
+        for task in ("bcls", "mcls"):
+            if task in tasks:
+                row[f"{task}_gold"], row[f"{task}_pred"] = getattr(example, task), getattr(prediction, task)
+        rows.append(row)
+    write_jsonl(run_dir / "test_sentences.jsonl", rows)
+
+
+def _attach_log(run_dir: Path) -> logging.Handler:
+    handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def resolve_device(device: str | None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise MtbionerError(f"device {device!r} requested but CUDA is not available")
+    return resolved
+
+
+def _read_data(config: RunConfig) -> tuple[list[Example], list[Example], list[str]]:
+    for key in ("train_file", "test_file", "labels_file"):
+        if not Path(getattr(config, key)).is_file():
+            raise MtbionerError(f"{key} {getattr(config, key)} does not exist")
+    train = read_examples(config.train_file)
+    test = read_examples(config.test_file)
+    if config.max_test_sentences is not None:
+        test = test[:config.max_test_sentences]
+    if not train:
+        raise MtbionerError(f"{config.train_file}: no training sentences")
+    if not test:
+        raise MtbionerError(f"{config.test_file}: no test sentences")
+    return train, test, read_label_file(config.labels_file)
+
+
+@dataclass
+class _Evaluation:
+    metrics: dict
+    predictions: list[SentencePrediction]
+
+
+def _evaluate(model: MultiTaskModel, tokenizer, test: Sequence[Example], device: torch.device,
+              config: RunConfig, progress: bool | None) -> _Evaluation:
+    predictions = predict(model, tokenizer, [example.tokens for example in test], batch_size=EVAL_BATCH_SIZE,
+                          device=device, progress=bool(progress), precision=config.precision)
+    return _Evaluation(evaluate_predictions(test, predictions, model.tasks), predictions)
+
+
+# -------------------------------------------------------------------------------------------------- train
+def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
+              progress: bool | None = None) -> dict:
+    """Train one run into `out_dir` (resuming from its checkpoint if any); return the final metrics."""
+    run_dir = Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with suppress(FileNotFoundError):  # never leave a stale "done" marker while (re)training
+        (run_dir / "metrics.json").unlink()
+    handler = _attach_log(run_dir)
+    try:
+        return _train(config, run_dir, resolve_device(device), progress)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: bool | None) -> dict:
+    if config.num_threads is not None:
+        torch.set_num_threads(config.num_threads)
+    train, test, ner_labels = _read_data(config)
+    checkpoint = latest_checkpoint(run_dir)
+    state = None
+    if checkpoint is not None:
+        state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
+        if state["config"] != config.to_json_dict():
+            changed = sorted(key for key in set(state["config"]) | set(config.to_json_dict())
+                             if state["config"].get(key) != config.to_json_dict().get(key))
+            raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
+                                f"{', '.join(changed)}); delete {run_dir / CHECKPOINTS_DIR} to start over")
+        model = MultiTaskModel.from_pretrained(checkpoint / "model")
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
+        log.info("resuming %s from %s (epoch %d done)", run_dir, checkpoint, state["epoch"])
+    else:
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        torch.manual_seed(config.seed)
+        encoder, tokenizer = load_encoder(config.encoder, vocab_from=[list(ex.tokens) for ex in train],
+                                          seed=config.seed)
+        model = MultiTaskModel(encoder, config.tasks, ner_labels, pooling=config.pooling,
+                               dropout=config.dropout, max_length=config.max_length)
+    if list(model.ner_labels) != list(ner_labels):
+        raise MtbionerError(f"{config.labels_file}: NER labels differ from the checkpoint's")
+    write_json(run_dir / "config.json", config.to_json_dict())
+    model.to(device)
+
+    features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.max_length)
+    lengths = [len(feature) for feature in features]
+    tasks = list(model.tasks)
+    total_steps = config.epochs * steps_per_epoch(len(features), tasks, config.strategy, config.batch_size)
+    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
+    dtype = autocast_dtype(device, config.precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    history: list[dict] = []
+    start_epoch = 0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history, start_epoch = list(state["history"]), int(state["epoch"])
+        _set_rng_state(state["rng"])
+    else:
+        log.info("run %s: %s on %s, %d training sentences (%d inputs after windowing), %d test sentences, "
+                 "tasks %s, %s, %d steps on %s", run_dir, config.encoder, config.dataset, len(train),
+                 len(features), len(test), ",".join(tasks), config.strategy, total_steps, device)
+
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    evaluation: _Evaluation | None = None
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
+        loss_sum, task_sums, task_counts = 0.0, {task: 0.0 for task in tasks}, {task: 0 for task in tasks}
+        bar = tqdm(schedule, desc=f"epoch {epoch}/{config.epochs}", disable=None if progress is None else not progress,
+                   leave=False)
+        for step_task, indices in bar:
+            batch = {key: value.to(device) for key, value in
+                     collate([features[index] for index in indices], pad_id).items()}
+            with autocast_context(device, config.precision):
+                losses = model.compute_losses(batch, tasks=None if step_task is None else [step_task])
+            loss = combine_losses(losses, step_task, config.loss_weights)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_sum += loss.item()
+            for task, task_loss in losses.items():
+                task_sums[task] += task_loss.item()
+                task_counts[task] += 1
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        train_seconds = time.perf_counter() - started
+        evaluation = _evaluate(model, tokenizer, test, device, config, progress)
+        record = {"epoch": epoch, "train_loss": loss_sum / max(len(schedule), 1),
+                  "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
+                                        if task_counts[task]},
+                  **evaluation.metrics,
+                  "train_seconds": round(train_seconds, 3),
+                  "train_sentences_per_second": round(
+                      len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
+                      / max(train_seconds, 1e-9), 2)}
+        history.append(record)
+        write_jsonl(run_dir / "epochs.jsonl", history)
+        log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
+        save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler, epoch, history, config)
+
+    if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
+        write_jsonl(run_dir / "epochs.jsonl", history)
+        evaluation = _evaluate(model, tokenizer, test, device, config, progress)
+    model.save_pretrained(run_dir / "model", tokenizer)
+    write_test_outputs(run_dir, test, evaluation.predictions, tasks)
+    final = dict(history[-1])
+    write_json(run_dir / "metrics.json", final)  # last: the run's completion marker
+    shutil.rmtree(run_dir / CHECKPOINTS_DIR, ignore_errors=True)
+    log.info("run %s complete", run_dir)
+    return final
+
+
+def _summary(record: dict) -> str:
+    parts = [f"loss {record['train_loss']:.4f}"]
+    for task in ("ner", "mt"):
+        if task in record:
+            parts.append(f"{task} F1 {record[task]['f1']:.4f}")
+    for task in ("bcls", "mcls"):
+        if task in record:
+            parts.append(f"{task} acc {record[task]['accuracy']:.4f}")
+    parts.append(f"{record['train_seconds']:.1f}s")
+    return ", ".join(parts)
+
+
+def load_history(run_dir: str | Path) -> list[dict]:
+    """The per-epoch records of a run (`epochs.jsonl`)."""
+    path = Path(run_dir) / "epochs.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

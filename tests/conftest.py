@@ -1,0 +1,54 @@
+"""Shared fixtures: small slices of the real corpus mirror in the prepared (JSONL) format, and run configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
+from mtbioner.iob import read_iob
+
+#: Read-only mirror of MTL-Bioinformatics-2016 (never copied into git).
+CORPUS_MIRROR = Path(os.environ.get("MTBIONER_CORPUS_MIRROR", "/work/shared/datasets/MTL-Bioinformatics-2016/data"))
+
+# Tests share 2 CPU cores with other work: one thread keeps timings stable and the machine responsive.
+torch.set_num_threads(1)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def prepare_slice(out_dir: Path, dataset: str, n_train: int, n_test: int) -> dict[str, Path]:
+    """Write `train.jsonl` (first n_train sentences of train ∪ devel), `test.jsonl` (first n_test of test) and
+    `labels.json` of `dataset` from the mirror into `out_dir`, as `mtbioner prepare` would."""
+    folder = CORPUS_MIRROR / f"{dataset}-IOB"
+    if not folder.is_dir():
+        pytest.skip(f"corpus mirror not available at {folder}")
+    train = [example_from_sentence(sentence, f"train:{number}")
+             for number, sentence in enumerate(read_iob(folder / "train.tsv")[:n_train], start=1)]
+    test = [example_from_sentence(sentence, f"test:{number}")
+            for number, sentence in enumerate(read_iob(folder / "test.tsv")[:n_test], start=1)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"train_file": out_dir / "train.jsonl", "test_file": out_dir / "test.jsonl",
+             "labels_file": out_dir / "labels.json"}
+    write_examples(paths["train_file"], train)
+    write_examples(paths["test_file"], test)
+    write_label_file(paths["labels_file"], entity_types_of(train + test))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def chem_slice(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """120 training and 40 test sentences of BC5CDR-chem in the prepared format."""
+    return prepare_slice(tmp_path_factory.mktemp("chem_slice"), "BC5CDR-chem", 120, 40)
+
+
+@pytest.fixture
+def tiny_run_config(chem_slice: dict[str, Path]) -> dict:
+    """A RunConfig (as a dict) for a seconds-long CPU run of the tiny encoder on `chem_slice`."""
+    return {"dataset": "BC5CDR-chem", "experiment": "test", "seed": 7,
+            "train_file": str(chem_slice["train_file"]), "test_file": str(chem_slice["test_file"]),
+            "labels_file": str(chem_slice["labels_file"]), "encoder": "tiny", "epochs": 2, "batch_size": 16,
+            "learning_rate": 1e-3, "max_length": 64, "num_threads": 1}
