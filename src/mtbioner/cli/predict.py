@@ -1,3 +1,57 @@
-"""`mtbioner` verbs of the predict area (registered on the shared app)."""
+"""`mtbioner` verbs for using a trained model: predict, export."""
 
-from mtbioner.cli import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+from mtbioner.cli import app
+
+
+def _quiet_transformers() -> None:
+    """Keep stderr for our own progress bar and errors: transformers' load reports and weight-loading bars
+    (e.g. about the unused sentence pooler) say nothing the user can act on here."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+@app.command()
+def predict(
+    input: Annotated[str, typer.Argument(help="raw text or token-per-line file; '-' reads standard input")],
+    model: Annotated[Path, typer.Option(help="run directory, its model/ directory, or an `mtbioner export` directory")],
+    format: Annotated[Literal["iob", "jsonl"], typer.Option(
+        "--format", help="iob: word<TAB>tag lines; jsonl: one JSON object per sentence with entity spans, "
+                         "character offsets (raw text input) and bCLS/mCLS")] = "iob",
+    input_format: Annotated[Literal["text", "iob"], typer.Option(
+        help="text: raw text, split into sentences and corpus-style words; iob: one token per line "
+             "(first column), blank line between sentences, other columns ignored")] = "text",
+    batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass")] = 64,
+    output: Annotated[Optional[Path], typer.Option(help="output file, written atomically; default stdout")] = None,
+    progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
+) -> None:
+    """Tag new text with a trained model: NER tags (IOB) or entity spans + sentence classes (JSON lines)."""
+    from mtbioner.predict import run_predict
+
+    _quiet_transformers()
+    count = run_predict(model, input, output=output, output_format=format, input_format=input_format,
+                        batch_size=batch_size, progress=progress)
+    if output is not None:
+        typer.echo(f"{count} sentences tagged -> {output}", err=True)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="run directory (or its model/ directory)")],
+    out_dir: Annotated[Path, typer.Argument(help="directory for the HF token-classification model (replaced)")],
+) -> None:
+    """Export the run's NER model for plain transformers (AutoModelForTokenClassification / pipeline)."""
+    from mtbioner.export import export_token_classification
+
+    _quiet_transformers()
+    target = export_token_classification(run, out_dir)
+    typer.echo(f"exported {run} -> {target} (load with transformers.pipeline('token-classification', "
+               f"model='{target}'))", err=True)

@@ -1,0 +1,221 @@
+"""`mtbioner predict`: tag new text with a trained model and write IOB TSV or JSON lines.
+
+Input is either raw text (split into sentences and corpus-style words by `mtbioner.textsplit`, keeping
+character offsets) or pre-tokenised text in the corpus layout: one token per line, the token in the first
+tab-separated column (any further columns, e.g. a gold tag, are ignored), a blank line between sentences.
+The model is a run directory, its `model/` directory, or a directory written by `mtbioner export`.
+
+Prediction itself is `mtbioner.inference.predict` (length-sorted batches, input order kept, long sentences
+windowed so every word gets a tag); this module only reads, formats and writes. Character offsets are
+indices into the decoded input text as given (a leading UTF-8 byte-order mark removed, line endings not
+translated), so ``text[start:end]`` is the entity's surface text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from mtbioner.errors import MtbionerError
+from mtbioner.labels import entity_spans
+from mtbioner.textsplit import split_sentences
+
+OutputFormat = Literal["iob", "jsonl"]
+InputFormat = Literal["text", "iob"]
+STDIN = "-"
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class InputSentence:
+    """One sentence to tag. Raw-text input fills `offsets` (per word) and `span`; IOB input fills `line`."""
+
+    words: tuple[str, ...]
+    offsets: tuple[tuple[int, int], ...] | None = None
+    span: tuple[int, int] | None = None
+    line: int | None = None
+
+
+def source_name(source: str | Path) -> str:
+    return "<stdin>" if str(source) == STDIN else str(source)
+
+
+def decode_input(raw: bytes, name: str) -> str:
+    """UTF-8 text of `raw`; anything else is one error naming the input, the line and the byte offset."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise MtbionerError(f"{name}:{line}: not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte offset "
+                            f"{error.start}, column {column}); convert the file to UTF-8") from None
+    return text[1:] if text.startswith(_BOM) else text
+
+
+def read_source(source: str | Path) -> str:
+    """The decoded text of a file, or of standard input for ``-``."""
+    name = source_name(source)
+    if str(source) == STDIN:
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except FileNotFoundError:
+            raise MtbionerError(f"{name}: input file not found") from None
+        except IsADirectoryError:
+            raise MtbionerError(f"{name}: is a directory, expected a text or IOB file") from None
+        except PermissionError:
+            raise MtbionerError(f"{name}: permission denied") from None
+    return decode_input(raw, name)
+
+
+def sentences_from_text(text: str) -> list[InputSentence]:
+    """Raw text -> sentences of corpus-style words with character offsets into `text`."""
+    return [InputSentence(words=tuple(token.text for token in sentence.tokens),
+                          offsets=tuple((token.start, token.end) for token in sentence.tokens),
+                          span=(sentence.start, sentence.end))
+            for sentence in split_sentences(text)]
+
+
+def sentences_from_iob(text: str, name: str = "<text>") -> list[InputSentence]:
+    """Token-per-line input: the word is the first tab-separated column (the first space-separated one in a
+    line without tabs, as in CoNLL files); blank or whitespace-only lines separate sentences. Lenient on
+    purpose (extra columns such as gold tags or earlier predictions are ignored, CRLF is accepted), but a line
+    whose first column is empty is an error naming the line: dropping it would shift every tag after it."""
+    sentences: list[InputSentence] = []
+    words: list[str] = []
+    first_line = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            if words:
+                sentences.append(InputSentence(tuple(words), line=first_line))
+                words = []
+            continue
+        word = line.split("\t", 1)[0].strip() if "\t" in line else line.split()[0]
+        if not word:
+            raise MtbionerError(f"{name}:{number}: empty token in the first column (expected token[<TAB>tag])")
+        if not words:
+            first_line = number
+        words.append(word)
+    if words:
+        sentences.append(InputSentence(tuple(words), line=first_line))
+    return sentences
+
+
+def read_input(source: str | Path, input_format: InputFormat = "text") -> tuple[str, list[InputSentence]]:
+    """Decoded input text and its sentences; an empty input gives no sentences (not an error)."""
+    text = read_source(source)
+    if input_format == "text":
+        return text, sentences_from_text(text)
+    if input_format == "iob":
+        return text, sentences_from_iob(text, source_name(source))
+    raise MtbionerError(f"unknown input format {input_format!r}; expected 'text' or 'iob'")
+
+
+def load_model(path: str | Path):
+    """`(MultiTaskModel, tokenizer)` from a run dir, its `model/` dir, or an `mtbioner export` directory."""
+    from mtbioner.export import is_exported_model, load_exported
+    from mtbioner.inference import load_trained
+
+    if not Path(path).is_dir():
+        raise MtbionerError(f"{path}: model directory not found")
+    if is_exported_model(path):
+        return load_exported(path)
+    return load_trained(path)
+
+
+def sentence_record(number: int, sentence: InputSentence, prediction, text: str | None) -> dict:
+    """The JSON-lines object of one sentence: words, tags, entity spans, sentence-level predictions."""
+    tags = list(prediction.ner) if prediction.ner is not None else None
+    record: dict = {"sentence": number}
+    if sentence.span is not None and text is not None:
+        record["text"] = text[sentence.span[0]:sentence.span[1]]
+        record["start"], record["end"] = sentence.span
+    elif sentence.line is not None:
+        record["line"] = sentence.line
+    record["tokens"] = list(sentence.words)
+    if sentence.offsets is not None:
+        record["offsets"] = [list(pair) for pair in sentence.offsets]
+    record["ner"] = tags
+    if prediction.mt is not None:
+        record["mt"] = list(prediction.mt)
+    entities = []
+    for span in entity_spans(tags or []):
+        entity: dict = {"type": span.type, "token_start": span.start, "token_end": span.end}
+        if sentence.offsets is not None and text is not None:
+            start, end = sentence.offsets[span.start][0], sentence.offsets[span.end - 1][1]
+            entity.update(text=text[start:end], start=start, end=end)
+        else:
+            entity["text"] = " ".join(sentence.words[span.start:span.end])
+        entities.append(entity)
+    record["entities"] = entities
+    # mCLS class 3 stands for "3 or more entities" (SPEC section 2)
+    record["bcls"], record["mcls"] = prediction.bcls, prediction.mcls
+    return record
+
+
+def format_lines(sentences: Sequence[InputSentence], predictions: Sequence, output_format: OutputFormat,
+                 text: str | None = None) -> Iterator[str]:
+    """Output lines: IOB `word<TAB>tag` with a blank line after each sentence, or one JSON object per line."""
+    for number, (sentence, prediction) in enumerate(zip(sentences, predictions, strict=True), start=1):
+        if output_format == "jsonl":
+            yield json.dumps(sentence_record(number, sentence, prediction, text), ensure_ascii=False) + "\n"
+        elif output_format == "iob":
+            if prediction.ner is None:
+                raise MtbionerError("the model has no NER head; IOB output needs NER tags (use --format jsonl)")
+            for word, tag in zip(sentence.words, prediction.ner, strict=True):
+                yield f"{word}\t{tag}\n"
+            yield "\n"
+        else:
+            raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
+
+
+def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batch_size: int = 64,
+                      progress: bool = False) -> list:
+    """`SentencePrediction`s (input order) for `sentences`; no work at all for an empty list."""
+    from mtbioner.inference import predict
+
+    if not sentences:
+        return []
+    return predict(model, tokenizer, [list(sentence.words) for sentence in sentences], batch_size=batch_size,
+                   progress=progress)
+
+
+def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str] | None = None) -> None:
+    """Write to `output` atomically (readers never see half a file), or stream to stdout."""
+    from mtbioner.atomicio import atomic_write
+
+    if output is None or str(output) == STDIN:
+        stream = stdout or sys.stdout
+        for line in lines:
+            stream.write(line)
+        stream.flush()
+        return
+    with atomic_write(output) as handle:
+        for line in lines:
+            handle.write(line)
+
+
+def run_predict(model_path: str | Path, source: str | Path, output: str | Path | None = None,
+                output_format: OutputFormat = "iob", input_format: InputFormat = "text", batch_size: int = 64,
+                progress: bool = True) -> int:
+    """Everything `mtbioner predict` does; returns the number of sentences tagged."""
+    if batch_size < 1:
+        raise MtbionerError(f"--batch-size must be at least 1, got {batch_size}")
+    if output_format not in ("iob", "jsonl"):
+        raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
+    model, tokenizer = load_model(model_path)  # first, so a wrong --model fails before reading stdin
+    text, sentences = read_input(source, input_format)
+    if not sentences:
+        print(f"{source_name(source)}: no words in the input; nothing to tag", file=sys.stderr)
+    predictions = predict_sentences(model, tokenizer, sentences, batch_size=batch_size, progress=progress)
+    raw_text = text if input_format == "text" else None
+    # Formatting is done before anything is written, so an output-format error leaves no partial file.
+    lines = list(format_lines(sentences, predictions, output_format, raw_text))
+    write_output(iter(lines), output)
+    return len(sentences)
