@@ -128,8 +128,8 @@ def export_token_classification(run: str | Path, out_dir: str | Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
     try:
         tc_model.save_pretrained(staging)
-        # the pipeline windows long texts itself; tell it the length the model was trained on
-        tokenizer.model_max_length = min(model.max_length, tokenizer.model_max_length or model.max_length)
+        # The tokenizer keeps its own model_max_length (the encoder's limit): lowering it to the training
+        # max_length would make the pipeline truncate sentences that `mtbioner predict` windows instead.
         tokenizer.save_pretrained(staging)
         if target.exists():
             shutil.rmtree(target)
