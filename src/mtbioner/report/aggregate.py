@@ -1,0 +1,76 @@
+"""Per-run metrics as one tidy frame, and their mean / standard deviation over seeds.
+
+Standard deviation = sample std (ddof = 1) over the seeds of a cell; with a single seed it is undefined (NaN)
+and tables print no "±" part rather than a misleading 0.00.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from mtbioner.report.predictions import false_positive_sentence_rate, read_predictions
+from mtbioner.report.runs import RunRecord
+
+KEYS = ["dataset", "experiment", "fraction"]
+
+#: Flat column name -> path in metrics.json (docs/design.md, "Metrics per task").
+METRIC_PATHS: dict[str, tuple[str, ...]] = {
+    "ner.precision": ("ner", "precision"),
+    "ner.recall": ("ner", "recall"),
+    "ner.f1": ("ner", "f1"),
+    "mt.precision": ("mt", "precision"),
+    "mt.recall": ("mt", "recall"),
+    "mt.f1": ("mt", "f1"),
+    "bcls.accuracy": ("bcls", "accuracy"),
+    "bcls.macro_f1": ("bcls", "macro_f1"),
+    "mcls.accuracy": ("mcls", "accuracy"),
+    "mcls.macro_f1": ("mcls", "macro_f1"),
+    "false_positive_sentence_rate": ("false_positive_sentence_rate",),
+}
+
+
+def metric_value(metrics: dict[str, Any], path: tuple[str, ...]) -> float:
+    value: Any = metrics
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return math.nan
+        value = value[key]
+    return math.nan if value is None else float(value)
+
+
+def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: dataset, experiment, fraction, seed and every metric of METRIC_PATHS (NaN if absent).
+
+    The false-positive-sentence rate is recomputed from test_predictions.tsv when metrics.json lacks it and
+    the run has NER predictions.
+    """
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {"dataset": run.dataset, "experiment": run.experiment, "fraction": run.fraction,
+                               "seed": run.seed}
+        for column, path in METRIC_PATHS.items():
+            row[column] = metric_value(run.metrics, path)
+        if math.isnan(row["false_positive_sentence_rate"]) and "ner" in run.metrics and run.predictions_file.is_file():
+            row["false_positive_sentence_rate"] = false_positive_sentence_rate(read_predictions(run.predictions_file))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seed_stats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean, sample std and number of seeds of `column` per (dataset, experiment, fraction)."""
+    data = frame.dropna(subset=[column])
+    grouped = data.groupby(KEYS)[column]
+    stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.count()})
+    return stats
+
+
+def cell(stats: pd.DataFrame, dataset: str, experiment: str, fraction: int) -> tuple[float, float, int]:
+    """(mean, std, n) of one cell; (nan, nan, 0) when no run exists for it."""
+    key = (dataset, experiment, fraction)
+    if key not in stats.index:
+        return math.nan, math.nan, 0
+    row = stats.loc[key]
+    return float(row["mean"]), float(row["std"]), int(row["n"])

@@ -1,0 +1,206 @@
+"""Figures 4, 5 and 6 (matplotlib, Agg backend), each written as PNG and PDF in one shared style.
+
+Task scores plotted (Figures 4 and 5): NER and mtCLS = entity-level F1 (seqeval); bCLS and mCLS = macro-F1 by
+default (`sentence_metric`), since the paper's Figure 4 puts an "F1-score" on the y-axis for every task and
+macro-F1, unlike accuracy, is not flattered by the majority class (most sentences have 0 or 1 entity).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: cluster nodes and CI have no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from mtbioner.atomicio import atomic_write  # noqa: E402
+from mtbioner.errors import MtbionerError  # noqa: E402
+from mtbioner.report.aggregate import metric_value  # noqa: E402
+from mtbioner.report.runs import RunRecord, read_epochs  # noqa: E402
+from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
+
+#: One colour per task and one marker per dataset, used by every figure.
+TASK_COLOURS = {"ner": "#0072B2", "mt": "#E69F00", "bcls": "#009E73", "mcls": "#CC79A7"}
+DATASET_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+SENTENCE_METRICS = ("macro_f1", "accuracy")
+
+
+def use_style() -> None:
+    plt.rcParams.update({
+        "figure.dpi": 150, "savefig.dpi": 200, "savefig.bbox": "tight", "font.size": 10,
+        "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9, "axes.grid": True,
+        "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "pdf.fonttype": 42,
+    })
+
+
+def save_figure(figure: Any, out_prefix: str | Path) -> list[Path]:
+    """`<prefix>.png` and `<prefix>.pdf`, each written atomically."""
+    paths = []
+    for ext in ("png", "pdf"):
+        path = Path(out_prefix).with_suffix(f".{ext}")
+        with atomic_write(path, "wb") as handle:
+            figure.savefig(handle, format=ext)
+        paths.append(path)
+    plt.close(figure)
+    return paths
+
+
+def score_path(task: str, sentence_metric: str = "macro_f1") -> tuple[str, str]:
+    if sentence_metric not in SENTENCE_METRICS:
+        raise MtbionerError(f"sentence metric {sentence_metric!r}: expected one of {SENTENCE_METRICS}")
+    return (task, "f1") if task in ("ner", "mt") else (task, sentence_metric)
+
+
+def score_label(task: str, sentence_metric: str = "macro_f1") -> str:
+    metric = "F1" if task in ("ner", "mt") else {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
+    return f"{DISPLAY_NAMES[task]} {metric}"
+
+
+# ------------------------------------------------------------------------------------------------- Figure 4
+def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = "macro_f1",
+            experiment: str = "joint-max") -> list[Path]:
+    """Per dataset: the test score of each task after every epoch (mean over seeds, band = ± std)."""
+    chosen = [r for r in runs if r.experiment == experiment and r.fraction == 100]
+    datasets = sorted({r.dataset for r in chosen})
+    if not datasets:
+        raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
+    use_style()
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False, sharey=True)
+    for ax, dataset in zip(axes[0], datasets):
+        curves: dict[str, list[list[float]]] = {task: [] for task in TASKS}
+        for run in (r for r in chosen if r.dataset == dataset):
+            epochs = read_epochs(run)
+            for task in TASKS:
+                values = [metric_value(e, score_path(task, sentence_metric)) * 100 for e in epochs]
+                if values and not all(math.isnan(v) for v in values):
+                    curves[task].append(values)
+        for task, series in curves.items():
+            if not series:
+                continue
+            length = min(len(s) for s in series)
+            data = np.array([s[:length] for s in series])
+            x = np.arange(1, length + 1)
+            mean = np.nanmean(data, axis=0)
+            ax.plot(x, mean, marker="o" if length < 15 else None, markersize=3, color=TASK_COLOURS[task],
+                    label=score_label(task, sentence_metric))
+            if len(series) > 1:
+                std = np.nanstd(data, axis=0, ddof=1)
+                ax.fill_between(x, mean - std, mean + std, color=TASK_COLOURS[task], alpha=0.2, linewidth=0)
+        ax.set_title(dataset)
+        ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("test score (%)")
+    axes[0][-1].legend(loc="lower right")
+    figure.suptitle(f"Figure 4: per-epoch test scores of {experiment}")
+    return save_figure(figure, out_prefix)
+
+
+# ------------------------------------------------------------------------------------------------- Figure 5
+def pairwise_gains(runs: list[RunRecord], sentence_metric: str = "macro_f1") -> pd.DataFrame:
+    """Rows dataset, main, secondary, pair_score, single_score, gain (percentage points; seed means)."""
+    def mean_score(dataset: str, experiment: str, task: str) -> float:
+        values = [metric_value(r.metrics, score_path(task, sentence_metric)) for r in runs
+                  if r.dataset == dataset and r.experiment == experiment and r.fraction == 100]
+        values = [v for v in values if not math.isnan(v)]
+        return float(np.mean(values)) * 100 if values else math.nan
+
+    rows = []
+    for dataset in sorted({r.dataset for r in runs}):
+        for main in TASKS:
+            single = mean_score(dataset, f"single-{main}", main)
+            for secondary in TASKS:
+                if secondary == main:
+                    continue
+                pair = mean_score(dataset, f"pair-{main}-{secondary}", main)
+                rows.append({"dataset": dataset, "main": main, "secondary": secondary, "pair_score": pair,
+                             "single_score": single, "gain": pair - single})
+    return pd.DataFrame(rows, columns=["dataset", "main", "secondary", "pair_score", "single_score", "gain"])
+
+
+def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = "macro_f1") -> list[Path]:
+    """Per dataset a 4×4 heat-map: y = main task, x = secondary task, cell = gain over the single-task model;
+    the diagonal shows the single-task score itself (grey)."""
+    datasets = [d for d in gains["dataset"].unique() if gains.loc[gains["dataset"] == d, "gain"].notna().any()]
+    if not datasets:
+        raise MtbionerError("Figure 5 needs pair-<main>-<secondary> and single-<task> runs; none given")
+    use_style()
+    finite = gains["gain"].abs().replace([np.inf], np.nan).dropna()
+    limit = max(float(finite.max()) if len(finite) else 1.0, 0.1)
+    names = [DISPLAY_NAMES[t] for t in TASKS]
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.0 * len(datasets) + 1.0, 3.8), squeeze=False)
+    image = None
+    for ax, dataset in zip(axes[0], datasets):
+        part = gains[gains["dataset"] == dataset]
+        matrix = np.full((len(TASKS), len(TASKS)), np.nan)
+        for _, row in part.iterrows():
+            matrix[TASKS.index(row["main"]), TASKS.index(row["secondary"])] = row["gain"]
+        image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
+        for i, main in enumerate(TASKS):
+            for j in range(len(TASKS)):
+                if i == j:
+                    single = part.loc[part["main"] == main, "single_score"]
+                    value = float(single.iloc[0]) if len(single) else math.nan
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="#dddddd"))
+                    ax.text(j, i, "–" if math.isnan(value) else f"{value:.1f}", ha="center", va="center",
+                            fontsize=8, color="#555555")
+                elif not math.isnan(matrix[i, j]):
+                    ax.text(j, i, f"{matrix[i, j]:+.2f}", ha="center", va="center", fontsize=8,
+                            color="white" if abs(matrix[i, j]) > 0.6 * limit else "black")
+        ax.set_xticks(range(len(TASKS)), names)
+        ax.set_yticks(range(len(TASKS)), names)
+        ax.set_xlabel("secondary task")
+        ax.grid(False)
+        ax.set_title(dataset)
+    axes[0][0].set_ylabel("main task")
+    if image is not None:
+        figure.colorbar(image, ax=axes[0].tolist(), shrink=0.8,
+                        label="main-task score with secondary − single-task score (pp)")
+    figure.suptitle(f"Figure 5: pair-wise gains (NER/mtCLS F1, bCLS/mCLS {sentence_metric.replace('_', '-')}; "
+                    "diagonal: single-task score)", fontsize=10)
+    return save_figure(figure, out_prefix)
+
+
+# ------------------------------------------------------------------------------------------------- Figure 6
+def default_perplexity(n: int) -> float:
+    """t-SNE needs perplexity < n_samples; with the paper's 12 embeddings we use 5 (≈ n/2.4, so each point's
+    neighbourhood spans the other datasets' version of its task and a few more), and n − 1 for fewer points."""
+    return float(min(5, max(n - 1, 1)))
+
+
+def tsne_coordinates(vectors: np.ndarray, perplexity: float | None = None, seed: int = 0) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    n = len(vectors)
+    if n < 2:
+        raise MtbionerError(f"t-SNE needs at least 2 task embeddings, got {n}")
+    perplexity = default_perplexity(n) if perplexity is None else perplexity
+    if not 0 < perplexity < n:
+        raise MtbionerError(f"t-SNE perplexity {perplexity} must be in (0, {n}) for {n} embeddings")
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine")
+    return tsne.fit_transform(np.asarray(vectors, dtype=np.float64))
+
+
+def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_prefix: str | Path,
+            perplexity: float) -> list[Path]:
+    """Scatter of the t-SNE coordinates: colour = task, marker = dataset, each point labelled dataset-task."""
+    use_style()
+    datasets = sorted({d for d, _ in labels})
+    figure, ax = plt.subplots(figsize=(6.4, 5.0))
+    for (dataset, task), (x, y) in zip(labels, coordinates):
+        ax.scatter(x, y, s=70, color=TASK_COLOURS[task], marker=DATASET_MARKERS[datasets.index(dataset) % 7],
+                   edgecolors="black", linewidths=0.5)
+        ax.annotate(f"{dataset}-{DISPLAY_NAMES[task]}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    task_handles = [plt.Line2D([], [], marker="o", linestyle="", color=TASK_COLOURS[t], label=DISPLAY_NAMES[t])
+                    for t in TASKS if any(t == task for _, task in labels)]
+    dataset_handles = [plt.Line2D([], [], marker=DATASET_MARKERS[i % 7], linestyle="", color="grey", label=d)
+                       for i, d in enumerate(datasets)]
+    ax.legend(handles=task_handles + dataset_handles, loc="best", fontsize=8)
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    ax.set_title(f"Figure 6: TaskEmb task space (t-SNE, cosine, perplexity {perplexity:g})")
+    return save_figure(figure, out_prefix)

@@ -1,0 +1,102 @@
+"""Test predictions of a run (`test_predictions.tsv`: word, gold NER, predicted NER; blank line between
+sentences) turned into per-sentence entity counts — the unit the significance test resamples.
+
+Entities are read with seqeval's `get_entities` (its default mode, the one our F1 uses), so the counts here
+add up to exactly the precision / recall / F1 in the run's metrics.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from seqeval.metrics.sequence_labeling import get_entities
+
+from mtbioner.errors import MtbionerError
+
+Entity = tuple[str, int, int]  # (type, first word, last word), as seqeval gives them
+
+
+@dataclass(frozen=True)
+class PredictedSentence:
+    tokens: tuple[str, ...]
+    gold: tuple[str, ...]
+    pred: tuple[str, ...]
+
+    @property
+    def gold_entities(self) -> set[Entity]:
+        return set(get_entities(list(self.gold)))
+
+    @property
+    def pred_entities(self) -> set[Entity]:
+        return set(get_entities(list(self.pred)))
+
+
+def read_predictions(path: str | Path) -> list[PredictedSentence]:
+    path = Path(path)
+    sentences: list[PredictedSentence] = []
+    rows: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        if rows:
+            tokens, gold, pred = zip(*rows)
+            sentences.append(PredictedSentence(tuple(tokens), tuple(gold), tuple(pred)))
+            rows.clear()
+
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise MtbionerError(f"{path}: missing (the run wrote no test predictions)") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                flush()
+                continue
+            fields = line.split("\t")
+            if len(fields) != 3:
+                raise MtbionerError(f"{path}:{number}: expected word<TAB>gold<TAB>predicted, got {len(fields)} field(s)")
+            rows.append((fields[0], fields[1], fields[2]))
+    flush()
+    if not sentences:
+        raise MtbionerError(f"{path}: no sentences")
+    return sentences
+
+
+def entity_counts(sentences: list[PredictedSentence]) -> np.ndarray:
+    """(n_sentences, 3) integer array of per-sentence true positives, false positives, false negatives."""
+    counts = np.zeros((len(sentences), 3), dtype=np.int64)
+    for i, sentence in enumerate(sentences):
+        gold, pred = sentence.gold_entities, sentence.pred_entities
+        tp = len(gold & pred)
+        counts[i] = (tp, len(pred) - tp, len(gold) - tp)
+    return counts
+
+
+def prf_from_counts(tp: np.ndarray | int, fp: np.ndarray | int, fn: np.ndarray | int) -> tuple:
+    """Micro precision / recall / F1 (0 where undefined, as seqeval does); works on arrays of totals too."""
+    tp, fp, fn = (np.asarray(x, dtype=np.float64) for x in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return precision, recall, f1
+
+
+def false_positive_sentence_rate(sentences: list[PredictedSentence]) -> float:
+    """Share of gold entity-free sentences in which the model predicts at least one entity (the paper's
+    2.38 / 2.71 / 2.87 % statistic); NaN when every sentence has an entity."""
+    empty = [s for s in sentences if not s.gold_entities]
+    if not empty:
+        return float("nan")
+    return sum(1 for s in empty if s.pred_entities) / len(empty)
+
+
+def check_same_test_set(a: list[PredictedSentence], b: list[PredictedSentence], name_a: str, name_b: str) -> None:
+    """Paired tests need the same sentences, in the same order, with the same gold labels."""
+    if len(a) != len(b):
+        raise MtbionerError(f"{name_a} has {len(a)} test sentences but {name_b} has {len(b)}: not the same test set")
+    for i, (x, y) in enumerate(zip(a, b), start=1):
+        if x.tokens != y.tokens or x.gold != y.gold:
+            raise MtbionerError(f"{name_a} and {name_b} differ at test sentence {i}: not the same test set or order")

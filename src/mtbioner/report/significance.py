@@ -1,0 +1,109 @@
+"""Paired bootstrap significance of an F1 difference between two systems on the same test sentences.
+
+Resampling unit = the sentence (entity TP/FP/FN counts of both systems move together), micro F1 recomputed on
+each resample. One-sided test of "B is better than A" following Berg-Kirkpatrick et al. (2012): the
+resampled differences, shifted by the observed difference, approximate the null distribution, so
+p = P(delta* >= 2 * delta), with the usual +1 correction for a Monte Carlo p-value (never exactly 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mtbioner.report.predictions import check_same_test_set, entity_counts, prf_from_counts, read_predictions
+from mtbioner.report.runs import RunRecord
+
+#: Rows of the resampling-weight matrix drawn at once: bounds memory (chunk x n_sentences int64).
+_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    f1_a: float
+    f1_b: float
+    delta: float  # f1_b - f1_a on the full test set
+    p_value: float  # one-sided, H0: B is not better than A
+    samples: int
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        return self.delta > 0 and self.p_value < alpha
+
+
+def _f1(counts: np.ndarray) -> np.ndarray:
+    """F1 of each row of (..., 3) summed counts."""
+    return prf_from_counts(counts[..., 0], counts[..., 1], counts[..., 2])[2]
+
+
+def resampled_deltas(counts_a: np.ndarray, counts_b: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """F1(B) - F1(A) on `samples` bootstrap resamples of the sentences (with replacement, size n)."""
+    n = len(counts_a)
+    rng = np.random.default_rng(seed)
+    deltas = np.empty(samples)
+    done = 0
+    while done < samples:
+        size = min(_CHUNK, samples - done)
+        # How often each sentence is drawn in each resample: a multinomial(n, uniform) row = n draws.
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=size)
+        deltas[done : done + size] = _f1(weights @ counts_b) - _f1(weights @ counts_a)
+        done += size
+    return deltas
+
+
+def p_value_from_deltas(deltas: np.ndarray, observed: float) -> float:
+    exceed = int(np.count_nonzero(deltas >= 2 * observed))
+    return (exceed + 1) / (len(deltas) + 1)
+
+
+def paired_bootstrap(counts_a: np.ndarray, counts_b: np.ndarray, samples: int = 1000, seed: int = 0) -> BootstrapResult:
+    """Is system B (e.g. joint-max) better than A (the baseline)? counts: (n_sentences, 3) TP/FP/FN."""
+    counts_a = np.asarray(counts_a, dtype=np.int64)
+    counts_b = np.asarray(counts_b, dtype=np.int64)
+    if counts_a.shape != counts_b.shape or counts_a.ndim != 2 or counts_a.shape[1] != 3:
+        raise ValueError(f"need two (n, 3) count arrays of the same shape, got {counts_a.shape} and {counts_b.shape}")
+    f1_a = float(_f1(counts_a.sum(axis=0)))
+    f1_b = float(_f1(counts_b.sum(axis=0)))
+    delta = f1_b - f1_a
+    deltas = resampled_deltas(counts_a, counts_b, samples, seed)
+    return BootstrapResult(f1_a, f1_b, delta, p_value_from_deltas(deltas, delta), samples)
+
+
+# ------------------------------------------------------------------------------------ models vs the baseline
+def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None, samples: int = 1000,
+                        seed: int = 0, alpha: float = 0.05, baseline: str = "baseline") -> pd.DataFrame:
+    """Paired bootstrap of every (dataset, experiment, fraction) against the baseline of the same dataset,
+    fraction and seed (seed pairs = seeds both have). One row per seed pair:
+    dataset, experiment, fraction, seed, f1_baseline, f1_model, delta, p_value, significant (gain, p < alpha).
+    Every pair must be scored on the same test sentences in the same order (checked)."""
+    by_key = {run.key: run for run in runs}
+    cache: dict[tuple, tuple] = {}
+
+    def counts_of(run: RunRecord) -> tuple:
+        if run.key not in cache:
+            sentences = read_predictions(run.predictions_file)
+            cache[run.key] = (sentences, entity_counts(sentences))
+        return cache[run.key]
+
+    rows = []
+    for run in runs:
+        if run.experiment == baseline or (experiments is not None and run.experiment not in experiments):
+            continue
+        if "ner" not in run.metrics:  # single-/pair- runs without NER have nothing to compare
+            continue
+        base = by_key.get((run.dataset, baseline, run.fraction, run.seed))
+        if base is None:
+            continue
+        sentences_a, counts_a = counts_of(base)
+        sentences_b, counts_b = counts_of(run)
+        check_same_test_set(sentences_a, sentences_b, str(base.predictions_file), str(run.predictions_file))
+        result = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
+        rows.append({
+            "dataset": run.dataset, "experiment": run.experiment, "fraction": run.fraction, "seed": run.seed,
+            "f1_baseline": result.f1_a, "f1_model": result.f1_b, "delta": result.delta,
+            "p_value": result.p_value, "significant": result.significant(alpha), "samples": samples,
+        })
+    columns = ["dataset", "experiment", "fraction", "seed", "f1_baseline", "f1_model", "delta", "p_value",
+               "significant", "samples"]
+    return pd.DataFrame(rows, columns=columns)

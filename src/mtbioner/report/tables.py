@@ -1,0 +1,180 @@
+"""Tables 2-4 of the paper, reproduced: Markdown, LaTeX and CSV.
+
+Every cell is our mean ± sample std over seeds (in %, as the paper prints), beside the paper's value and
+the delta (our mean − paper). A † on our F1 marks a gain over our baseline that the paired bootstrap finds
+significant (p < alpha) in every seed pair; the per-pair p-values are in `significance.csv`. The CSV is the
+tidy long form (one row per dataset × model × fraction × metric) for anyone re-plotting the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mtbioner.atomicio import write_text
+from mtbioner.report import paper_values
+from mtbioner.report.aggregate import cell, seed_stats
+
+METRIC_LABELS = {"precision": "P", "recall": "R", "f1": "F1"}
+FP_COLUMN = "false_positive_sentence_rate"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    number: int
+    title: str
+    experiments: tuple[str, ...]
+    row_names: dict[str, str]
+    by_fraction: bool  # Table 3: one block per training-set fraction
+
+
+TABLE_SPECS: dict[int, TableSpec] = {
+    2: TableSpec(2, "Model performance: baseline (SOTA*) vs the joint model with CLS / MEAN / MAX pooling",
+                 ("baseline", "joint-cls", "joint-mean", "joint-max"), paper_values.TABLE2_ROW_NAMES, False),
+    3: TableSpec(3, "Impact of the training-set size (test set unchanged): baseline vs joint-max",
+                 ("baseline", "joint-max"), paper_values.TABLE3_ROW_NAMES, True),
+    4: TableSpec(4, "Ablations: joint-max without one auxiliary task, and with alternating training (w/o Joint)",
+                 ("joint-max", "no-bcls", "no-mcls", "no-mtcls", "alternating"), paper_values.TABLE4_ROW_NAMES, False),
+}
+
+
+def _significance_marks(significance: pd.DataFrame) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """(dataset, experiment, fraction) -> (seed pairs with a significant gain, seed pairs tested)."""
+    marks: dict[tuple[str, str, int], tuple[int, int]] = {}
+    if significance.empty:
+        return marks
+    for key, group in significance.groupby(["dataset", "experiment", "fraction"]):
+        marks[(str(key[0]), str(key[1]), int(key[2]))] = (int(group["significant"].sum()), len(group))
+    return marks
+
+
+def table_frame(spec: TableSpec, runs: pd.DataFrame, significance: pd.DataFrame,
+                datasets: list[str] | None = None) -> pd.DataFrame:
+    """The tidy long form of one table: dataset, fraction, model, experiment, metric, mean, std, n_seeds,
+    paper, delta, significant_pairs, seed_pairs (values in %)."""
+    datasets = datasets or sorted(runs["dataset"].unique())
+    if spec.by_fraction:
+        fractions = sorted({int(f) for f in runs.loc[runs["experiment"].isin(spec.experiments), "fraction"]},
+                           reverse=True)
+    else:
+        fractions = [100]
+    stats = {metric: seed_stats(runs, f"ner.{metric}") for metric in METRIC_LABELS}
+    stats[FP_COLUMN] = seed_stats(runs, FP_COLUMN)
+    marks = _significance_marks(significance)
+    rows = []
+    for dataset in datasets:
+        for fraction in fractions:
+            for experiment in spec.experiments:
+                significant, pairs = marks.get((dataset, experiment, fraction), (0, 0))
+                for metric in [*METRIC_LABELS, FP_COLUMN]:
+                    mean, std, n = cell(stats[metric], dataset, experiment, fraction)
+                    if metric == FP_COLUMN:
+                        paper = math.nan  # the paper gives one rate per dataset, model unspecified (see notes)
+                    else:
+                        value = paper_values.paper_value(spec.number, experiment, dataset, metric, fraction)
+                        paper = math.nan if value is None else value
+                    mean_pct, std_pct = mean * 100, std * 100
+                    rows.append({
+                        "table": spec.number, "dataset": dataset, "fraction": fraction,
+                        "model": spec.row_names[experiment], "experiment": experiment, "metric": metric,
+                        "mean": mean_pct, "std": std_pct, "n_seeds": n, "paper": paper,
+                        "delta": mean_pct - paper,
+                        "significant_pairs": significant if metric == "f1" else 0,
+                        "seed_pairs": pairs if metric == "f1" else 0,
+                    })
+    return pd.DataFrame(rows)
+
+
+def _number(value: float, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _ours(mean: float, std: float, latex: bool) -> str:
+    if math.isnan(mean):
+        return "–"
+    if math.isnan(std):
+        return f"{mean:.2f}"
+    return f"{mean:.2f} $\\pm$ {std:.2f}" if latex else f"{mean:.2f} ± {std:.2f}"
+
+
+def wide_frame(long: pd.DataFrame, spec: TableSpec, latex: bool = False) -> pd.DataFrame:
+    """One display row per dataset (× fraction) × model: P, R, F1 as ours / paper / Δ, FP-sentence rate."""
+    rows = []
+    delta = "$\\Delta$" if latex else "Δ"
+    dagger = "$^\\dagger$" if latex else " †"
+    for (dataset, fraction, experiment), group in long.groupby(["dataset", "fraction", "experiment"], sort=False):
+        by_metric = {row["metric"]: row for _, row in group.iterrows()}
+        row: dict[str, str] = {"Dataset": dataset}
+        if spec.by_fraction:
+            row["Size"] = f"{fraction}%"
+        row["Model"] = str(group["model"].iloc[0])
+        for metric, label in METRIC_LABELS.items():
+            cell_row = by_metric[metric]
+            ours = _ours(cell_row["mean"], cell_row["std"], latex)
+            if metric == "f1" and cell_row["seed_pairs"] and cell_row["significant_pairs"] == cell_row["seed_pairs"]:
+                ours += dagger
+            row[label] = ours
+            row[f"{label} paper"] = _number(cell_row["paper"])
+            row[f"{delta}{label}"] = _number(cell_row["delta"], signed=True)
+        fp = by_metric[FP_COLUMN]
+        row["FP-sent. (\\%)" if latex else "FP-sent. (%)"] = _ours(fp["mean"], fp["std"], latex)
+        row["seeds"] = str(int(by_metric["f1"]["n_seeds"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def caption(spec: TableSpec, alpha: float) -> str:
+    return (f"Table {spec.number}: {spec.title}. Ours = mean ± sample std over seeds (test set, entity-level "
+            f"seqeval, %); paper = the paper's Table {spec.number}; Δ = our mean − paper. † = F1 gain over our "
+            f"baseline significant (paired bootstrap, p < {alpha}) in every seed pair. FP-sent. = share of "
+            "entity-free test sentences in which the model predicts an entity (the paper reports 2.38 / 2.71 / "
+            "2.87 % for BC2GM / BC5CDR-chem / NCBI-disease without naming the model).")
+
+
+def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, alpha: float = 0.05) -> list[Path]:
+    """Write `<prefix>.md`, `.tex` and `.csv`; returns the paths written."""
+    prefix = Path(out_prefix)
+    text = caption(spec, alpha)
+    markdown = f"### {text.split(':', 1)[0]}\n\n{text.split(': ', 1)[1]}\n\n"
+    markdown += wide_frame(long, spec).to_markdown(index=False) + "\n"
+    latex_caption = text.replace("%", "\\%").replace("±", "$\\pm$").replace("†", "$^\\dagger$").replace("Δ", "$\\Delta$")
+    latex = wide_frame(long, spec, latex=True).to_latex(
+        index=False, escape=False, caption=latex_caption, label=f"tab:table{spec.number}")
+    paths = [prefix.with_suffix(".md"), prefix.with_suffix(".tex"), prefix.with_suffix(".csv")]
+    write_text(paths[0], markdown)
+    write_text(paths[1], latex)
+    write_text(paths[2], long.to_csv(index=False, float_format="%.4f"))
+    return paths
+
+
+def fp_rate_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """The false-positive-sentence rate of every model that predicts NER, per dataset (full data), in %."""
+    stats = seed_stats(runs[runs["fraction"] == 100], FP_COLUMN)
+    rows = []
+    for (dataset, experiment, _fraction), row in stats.iterrows():
+        paper = paper_values.FALSE_POSITIVE_SENTENCE_RATE.get(str(dataset), math.nan)
+        rows.append({"dataset": dataset, "experiment": experiment, "mean": row["mean"] * 100,
+                     "std": row["std"] * 100, "n_seeds": int(row["n"]), "paper_unspecified_model": paper})
+    return pd.DataFrame(rows)
+
+
+def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
+    prefix = Path(out_prefix)
+    display = pd.DataFrame({
+        "Dataset": frame["dataset"], "Experiment": frame["experiment"],
+        "FP-sent. (%)": [_ours(m, s, False) for m, s in zip(frame["mean"], frame["std"])],
+        "paper (model not named)": [_number(v) for v in frame["paper_unspecified_model"]],
+        "seeds": frame["n_seeds"],
+    })
+    markdown = ("### Sentences without entities in which the model predicts an entity\n\n"
+                "Share of the gold entity-free test sentences with at least one predicted entity "
+                "(mean ± std over seeds, full training data).\n\n" + display.to_markdown(index=False) + "\n")
+    paths = [prefix.with_suffix(".md"), prefix.with_suffix(".csv")]
+    write_text(paths[0], markdown)
+    write_text(paths[1], frame.to_csv(index=False, float_format="%.4f"))
+    return paths

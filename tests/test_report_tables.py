@@ -1,0 +1,149 @@
+"""Tables 2-4 from hand-made metric files: means, sample stds, the paper's values, deltas, marks, formats."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from mtbioner.errors import MtbionerError
+from mtbioner.report.aggregate import runs_frame, seed_stats
+from mtbioner.report.runs import load_runs
+from mtbioner.report.significance import compare_to_baseline
+from mtbioner.report.summary import generated_summary, metrics_summary
+from mtbioner.report.tables import TABLE_SPECS, render_table, table_frame, wide_frame
+from test_report_fixtures import predictions, write_run
+
+
+def _ner(p: float, r: float, f: float, fp: float = 0.02) -> dict:
+    return {"ner": {"precision": p, "recall": r, "f1": f}, "false_positive_sentence_rate": fp}
+
+
+@pytest.fixture
+def runs(tmp_path):
+    # baseline: F1 0.80 / 0.82 / 0.84 over three seeds -> mean 82.00, sample std 2.00
+    for seed, f1 in zip((1, 2, 3), (0.80, 0.82, 0.84)):
+        write_run(tmp_path, "BC2GM", "baseline", seed=seed, metrics=_ner(0.81, 0.83, f1, fp=0.01 * seed))
+    # joint-max: 0.85 / 0.86 / 0.87 -> 86.00 ± 1.00
+    for seed, f1 in zip((1, 2, 3), (0.85, 0.86, 0.87)):
+        write_run(tmp_path, "BC2GM", "joint-max", seed=seed, metrics=_ner(0.84, 0.85, f1))
+    # joint-cls with one seed: no std
+    write_run(tmp_path, "BC2GM", "joint-cls", seed=1, metrics=_ner(0.8, 0.8, 0.8))
+    # Table 3 cell at 10 %
+    write_run(tmp_path, "BC2GM", "baseline", fraction=10, seed=1, metrics=_ner(0.7, 0.7, 0.70))
+    write_run(tmp_path, "BC2GM", "joint-max", fraction=10, seed=1, metrics=_ner(0.75, 0.75, 0.75))
+    return load_runs(sorted(tmp_path.glob("runs/*/*/*/*/metrics.json")))
+
+
+def _row(long: pd.DataFrame, experiment: str, metric: str, fraction: int = 100) -> pd.Series:
+    rows = long[(long["experiment"] == experiment) & (long["metric"] == metric) & (long["fraction"] == fraction)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_mean_std_paper_and_delta(runs):
+    frame = runs_frame(runs)
+    empty = pd.DataFrame(columns=["dataset", "experiment", "fraction", "seed", "significant"])
+    long = table_frame(TABLE_SPECS[2], frame, empty)
+    base = _row(long, "baseline", "f1")
+    assert base["mean"] == pytest.approx(82.0) and base["std"] == pytest.approx(2.0) and base["n_seeds"] == 3
+    assert base["paper"] == 84.38 and base["model"] == "SOTA*"
+    assert base["delta"] == pytest.approx(82.0 - 84.38)
+    ours = _row(long, "joint-max", "f1")
+    assert ours["mean"] == pytest.approx(86.0) and ours["std"] == pytest.approx(1.0)
+    assert ours["delta"] == pytest.approx(86.0 - 84.78)
+    cls = _row(long, "joint-cls", "f1")
+    assert cls["n_seeds"] == 1 and math.isnan(cls["std"])
+    mean_row = _row(long, "joint-mean", "f1")  # no run at all
+    assert mean_row["n_seeds"] == 0 and math.isnan(mean_row["mean"]) and mean_row["paper"] == 84.04
+    fp = _row(long, "baseline", "false_positive_sentence_rate")
+    assert fp["mean"] == pytest.approx(2.0) and fp["std"] == pytest.approx(1.0)
+
+    wide = wide_frame(long, TABLE_SPECS[2])
+    by_model = wide.set_index("Model")
+    assert by_model.loc["SOTA*", "F1"] == "82.00 ± 2.00"
+    assert by_model.loc["SOTA*", "ΔF1"] == "-2.38"
+    assert by_model.loc["Ours CLS", "F1"] == "80.00"  # one seed: no ± part
+    assert by_model.loc["Ours MEAN", "F1"] == "–"
+
+
+def test_table3_fractions_and_paper_columns(runs):
+    frame = runs_frame(runs)
+    long = table_frame(TABLE_SPECS[3], frame, pd.DataFrame(columns=["dataset", "experiment", "fraction", "significant"]))
+    assert sorted(long["fraction"].unique(), reverse=True) == [100, 10]
+    ten = _row(long, "joint-max", "f1", fraction=10)
+    assert ten["mean"] == pytest.approx(75.0) and ten["paper"] == 77.93 and ten["model"] == "Ours"
+    assert _row(long, "baseline", "recall", fraction=10)["paper"] == 79.27
+
+
+def test_significance_marks_and_all_formats(tmp_path):
+    entity_sentences = [i for i in range(30) if i % 3]
+    weak = predictions(miss=set(entity_sentences[:12]))
+    for seed in (1, 2):
+        write_run(tmp_path, "NCBI-disease", "baseline", seed=seed, pred=weak)
+        write_run(tmp_path, "NCBI-disease", "joint-max", seed=seed, pred=predictions())
+        write_run(tmp_path, "NCBI-disease", "no-bcls", seed=seed, pred=weak)
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    frame = runs_frame(runs)
+    significance = compare_to_baseline(runs, samples=300)
+    spec = TABLE_SPECS[4]
+    long = table_frame(spec, frame, significance)
+    assert _row(long, "joint-max", "f1")["significant_pairs"] == 2
+    assert _row(long, "no-bcls", "f1")["significant_pairs"] == 0
+    paths = render_table(spec, long, tmp_path / "tables" / "table4")
+    markdown, latex, csv = (p.read_text(encoding="utf-8") for p in paths)
+    assert "100.00 ± 0.00 †" in markdown and "w/o bCLS" in markdown and "89.91" in markdown
+    assert "\\begin{tabular}" in latex and "$^\\dagger$" in latex and "$\\pm$" in latex and "†" not in latex
+    table = pd.read_csv(paths[2])
+    assert set(table["metric"]) == {"precision", "recall", "f1", "false_positive_sentence_rate"}
+    assert len(table) == 5 * 4  # five models × four metrics for one dataset
+
+
+def test_fp_rate_recomputed_from_predictions_when_metrics_lack_it(tmp_path):
+    run = write_run(tmp_path, "BC2GM", "baseline", pred=predictions(spurious={0, 3}))
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["false_positive_sentence_rate"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    frame = runs_frame(load_runs([run]))
+    assert frame["false_positive_sentence_rate"].iloc[0] == pytest.approx(2 / 10)  # 2 of 10 entity-free
+
+
+def test_metrics_summary_for_dvc(runs):
+    summary = metrics_summary(runs_frame(runs))
+    entry = summary["BC2GM"]["baseline"]["frac100"]
+    assert entry["f1"] == pytest.approx(0.82) and entry["f1_std"] == pytest.approx(0.02) and entry["n_seeds"] == 3
+    assert summary["BC2GM"]["joint-cls"]["frac100"]["f1_std"] is None  # one seed: JSON null, never NaN
+    json.dumps(summary, allow_nan=False)
+
+
+def test_generated_summary_states_agreement_and_noise(runs):
+    frame = runs_frame(runs)
+    text = generated_summary(frame, pd.DataFrame(columns=["dataset", "experiment", "fraction", "seed", "p_value",
+                                                          "significant"]), pd.DataFrame(columns=["gain"]))
+    # MAX (86.00 ± 1.00) beats CLS (80.00, one seed) -> agrees, noise not estimable with one seed
+    assert "BC2GM: MAX 86.00 vs CLS 80.00 F1 (Δ +6.00) — agrees; one seed" in text
+    # gains: 100 %: +4.00, 10 %: +5.00 -> larger with less data
+    assert "100%: +4.00, 10%: +5.00 — agrees" in text
+    assert "not measured in this configuration" in text  # no alternating runs
+
+
+def test_seed_stats_ignore_missing_metrics(runs):
+    frame = runs_frame(runs)
+    stats = seed_stats(frame, "mt.f1")
+    assert stats.empty
+
+
+def test_duplicate_run_is_refused(tmp_path):
+    a = write_run(tmp_path / "a", "BC2GM", "baseline")
+    b = write_run(tmp_path / "b", "BC2GM", "baseline")
+    with pytest.raises(MtbionerError, match="same dataset/experiment/fraction/seed"):
+        load_runs([a, b])
+
+
+def test_missing_metrics_file_names_the_path(tmp_path):
+    run = write_run(tmp_path, "BC2GM", "baseline")
+    (run / "metrics.json").unlink()
+    with pytest.raises(MtbionerError, match="metrics.json: missing"):
+        load_runs([run])
