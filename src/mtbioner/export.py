@@ -179,3 +179,30 @@ def load_exported(path: str | Path):
     model.heads["ner"].load_state_dict(classifier.state_dict())
     model.eval()
     return model, tokenizer
+
+
+def pipeline_word_tags(pipe, sentences: list[list[str]], batch_size: int = 1) -> list[list[str]]:
+    """Word tags from a transformers token-classification `pipe` read the way mtbioner reads its model: the
+    tag of each word's first sub-token. Each sentence is given to the pipeline as its words joined by spaces;
+    `pipe` must be built with ``aggregation_strategy="none", ignore_labels=[]`` so every sub-token comes back.
+    """
+    texts, starts = [], []
+    for words in sentences:
+        positions, position = [], 0
+        for word in words:
+            positions.append(position)
+            position += len(word) + 1
+        texts.append(" ".join(words))
+        starts.append(positions)
+    outputs = pipe(texts, batch_size=batch_size) if texts else []
+    tags = []
+    for words, positions, pieces in zip(sentences, starts, outputs):
+        first_piece = {}
+        for piece in pieces:
+            first_piece.setdefault(piece["start"], piece["entity"])
+        missing = [word for word, position in zip(words, positions) if position not in first_piece]
+        if missing:
+            raise MtbionerError(f"the pipeline returned no sub-token for {missing[:3]} (sentence too long for "
+                                "its tokenizer's model_max_length?)")
+        tags.append([first_piece[position] for position in positions])
+    return tags
