@@ -168,6 +168,7 @@ def figure6_cmd(
     from mtbioner.errors import MtbionerError
     from mtbioner.report.figures import default_perplexity, figure6, tsne_coordinates
     from mtbioner.taskemb import cosine_similarity_matrix
+    from mtbioner.tasks import TASKS
 
     labels, vectors = [], []
     for path in sorted(embeddings):
@@ -178,6 +179,10 @@ def figure6_cmd(
         except (OSError, ValueError) as error:
             raise MtbionerError(f"{path}: not a TaskEmb output ({error})") from None
         labels.append((str(meta["dataset"]), str(meta["task"])))
+    # paper order: dataset, then task in the canonical order (NER, mtCLS, bCLS, mCLS)
+    order = sorted(range(len(labels)), key=lambda i: (labels[i][0], TASKS.index(labels[i][1])
+                                                      if labels[i][1] in TASKS else len(TASKS)))
+    labels, vectors = [labels[i] for i in order], [vectors[i] for i in order]
     if len({v.shape for v in vectors}) != 1:
         raise MtbionerError("task embeddings differ in size: they must come from the same encoder")
     matrix = np.stack(vectors)
