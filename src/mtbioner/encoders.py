@@ -91,7 +91,8 @@ def build_tiny_encoder(tokenizer: PreTrainedTokenizerBase, seed: int) -> BertMod
     config = BertConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **TINY_CONFIG)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return BertModel(config, add_pooling_layer=False)
+        # with BERT's pooler (unused by our heads) so the saved model reloads through AutoModel unchanged
+        return BertModel(config)
 
 
 def load_encoder(name: str, *, vocab_from: list[list[str]] | None = None,

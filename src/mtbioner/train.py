@@ -222,7 +222,10 @@ def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
               progress: bool | None = None) -> dict:
     """Train one run into `out_dir` (resuming from its checkpoint if any); return the final metrics."""
     run_dir = Path(out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MtbionerError(f"--out-dir {run_dir}: cannot create the run directory ({error.strerror})") from None
     with suppress(FileNotFoundError):  # never leave a stale "done" marker while (re)training
         (run_dir / "metrics.json").unlink()
     handler = _attach_log(run_dir)
