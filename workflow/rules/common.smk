@@ -5,11 +5,20 @@ import json
 import os
 import re
 import shlex
+import sys
 
 from mtbioner import grid
 from mtbioner.corpus import corpus_datasets
 from mtbioner.stats import table1_datasets
 
+
+# Rules call the `mtbioner` CLI. Put the interpreter running Snakemake first on PATH, so that
+# `.venv/bin/snakemake ...` works without activating the venv (a conda env of a rule still goes first).
+envvars:
+    "PATH",
+
+
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 RUNS = grid.expand_grid(config)
 DATASETS = grid.datasets(config)
@@ -64,6 +73,24 @@ def run_config_json(wildcards):
 
 def all_metrics():
     return [run.metrics_file for run in RUNS]
+
+
+CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", 100
+
+
+def curve_datasets():
+    """Datasets whose grid has the four-task model at 100 % (the runs Figure 4's curves come from)."""
+    return [d for d in DATASETS if grid.runs_for(config, dataset=d, experiment=CURVE_EXPERIMENT, fraction=CURVE_FRACTION)]
+
+
+def curve_files():
+    return expand("results/metrics/curves/{dataset}.csv", dataset=curve_datasets())
+
+
+def curve_runs(wildcards):
+    """metrics.json of every seed of joint-max at 100 % of one dataset."""
+    runs = grid.runs_for(config, dataset=wildcards.dataset, experiment=CURVE_EXPERIMENT, fraction=CURVE_FRACTION)
+    return [run.metrics_file for run in runs]
 
 
 def report_targets():

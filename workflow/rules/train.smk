@@ -7,10 +7,13 @@ rule train:
         test="results/data/{dataset}/test.jsonl",
         labels="results/data/{dataset}/labels.json",
     output:
-        # metrics.json is written last by the trainer; the other files are what the report reads.
+        # metrics.json is written last by the trainer; the other files are what the report reads. The trainer's
+        # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
         metrics="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json",
         epochs="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl",
         config="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/config.json",
+        predictions="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_predictions.tsv",
+        sentences="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_sentences.jsonl",
         model=directory("results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/model"),
     params:
         run_config=run_config_json,
@@ -33,7 +36,28 @@ rule train:
         " > {log} 2>&1"
 
 
-# Target of DVC's `train` stage: every run of the configured grid.
+# Target of DVC's `train` stage: every run of the configured grid and the curves.
 rule all_runs:
     input:
         all_metrics(),
+        curve_files(),
+
+
+
+# Per-epoch curves of the four-task model (joint-max at 100 %, seed mean) for `dvc plots`.
+rule epoch_curves:
+    input:
+        curve_runs,
+    output:
+        "results/metrics/curves/{dataset}.csv",
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/epoch_curves/{dataset}.log",
+    benchmark:
+        "results/benchmarks/epoch_curves/{dataset}.tsv"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "mtbioner curves {input:q} --out {output:q} > {log} 2>&1"
