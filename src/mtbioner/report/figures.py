@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # headless: cluster nodes and CI have no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mtbioner.atomicio import atomic_write  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
@@ -71,7 +72,8 @@ def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str 
     if not datasets:
         raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
     use_style()
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.4), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False, sharey=True,
+                                layout="constrained")
     for ax, dataset in zip(axes[0], datasets):
         curves: dict[str, list[list[float]]] = {task: [] for task in TASKS}
         for run in (r for r in chosen if r.dataset == dataset):
@@ -94,6 +96,7 @@ def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str 
                 ax.fill_between(x, mean - std, mean + std, color=TASK_COLOURS[task], alpha=0.2, linewidth=0)
         ax.set_title(dataset)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("test score (%)")
     axes[0][-1].legend(loc="lower right")
     figure.suptitle(f"Figure 4: per-epoch test scores of {experiment}")
@@ -132,7 +135,8 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
     finite = gains["gain"].abs().replace([np.inf], np.nan).dropna()
     limit = max(float(finite.max()) if len(finite) else 1.0, 0.1)
     names = [DISPLAY_NAMES[t] for t in TASKS]
-    figure, axes = plt.subplots(1, len(datasets), figsize=(4.0 * len(datasets) + 1.0, 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, len(datasets), figsize=(3.9 * len(datasets) + 1.2, 4.0), squeeze=False,
+                                layout="constrained")
     image = None
     for ax, dataset in zip(axes[0], datasets):
         part = gains[gains["dataset"] == dataset]
@@ -158,10 +162,10 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
         ax.set_title(dataset)
     axes[0][0].set_ylabel("main task")
     if image is not None:
-        figure.colorbar(image, ax=axes[0].tolist(), shrink=0.8,
-                        label="main-task score with secondary − single-task score (pp)")
-    figure.suptitle(f"Figure 5: pair-wise gains (NER/mtCLS F1, bCLS/mCLS {sentence_metric.replace('_', '-')}; "
-                    "diagonal: single-task score)", fontsize=10)
+        figure.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="gain over single-task (pp)")
+    metric = {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
+    figure.suptitle(f"Figure 5: main-task score with a secondary task − single-task score\n"
+                    f"(NER/mtCLS F1, bCLS/mCLS {metric}; grey diagonal: single-task score)", fontsize=10)
     return save_figure(figure, out_prefix)
 
 
@@ -190,7 +194,7 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
     """Scatter of the t-SNE coordinates: colour = task, marker = dataset, each point labelled dataset-task."""
     use_style()
     datasets = sorted({d for d, _ in labels})
-    figure, ax = plt.subplots(figsize=(6.4, 5.0))
+    figure, ax = plt.subplots(figsize=(6.8, 5.2), layout="constrained")
     for (dataset, task), (x, y) in zip(labels, coordinates):
         ax.scatter(x, y, s=70, color=TASK_COLOURS[task], marker=DATASET_MARKERS[datasets.index(dataset) % 7],
                    edgecolors="black", linewidths=0.5)

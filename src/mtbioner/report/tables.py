@@ -141,7 +141,7 @@ def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, al
     prefix = Path(out_prefix)
     text = caption(spec, alpha)
     markdown = f"### {text.split(':', 1)[0]}\n\n{text.split(': ', 1)[1]}\n\n"
-    markdown += wide_frame(long, spec).to_markdown(index=False) + "\n"
+    markdown += wide_frame(long, spec).to_markdown(index=False, disable_numparse=True) + "\n"
     latex_caption = text.replace("%", "\\%").replace("±", "$\\pm$").replace("†", "$^\\dagger$").replace("Δ", "$\\Delta$")
     latex = wide_frame(long, spec, latex=True).to_latex(
         index=False, escape=False, caption=latex_caption, label=f"tab:table{spec.number}")
@@ -173,7 +173,7 @@ def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     })
     markdown = ("### Sentences without entities in which the model predicts an entity\n\n"
                 "Share of the gold entity-free test sentences with at least one predicted entity "
-                "(mean ± std over seeds, full training data).\n\n" + display.to_markdown(index=False) + "\n")
+                "(mean ± std over seeds, full training data).\n\n" + display.to_markdown(index=False, disable_numparse=True) + "\n")
     paths = [prefix.with_suffix(".md"), prefix.with_suffix(".csv")]
     write_text(paths[0], markdown)
     write_text(paths[1], frame.to_csv(index=False, float_format="%.4f"))
