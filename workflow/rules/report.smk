@@ -1,0 +1,208 @@
+# Report stage: Tables 2-5, Figures 4-6 (with TaskEmb), the DVC metrics summary and results/report.md.
+# Inputs come from the grid through mtbioner.report.targets (no hand-written run lists); each rule runs one
+# `mtbioner report` verb. A product whose runs the configured grid lacks is not a target (see targets.py).
+
+from mtbioner.report import targets as report_targets_module
+
+REPORT = report_targets_module.settings(config)
+REPORT_PRODUCTS = report_targets_module.report_products(config)
+# Every final product of this stage; the Snakefile's `rule all` (through common.smk's report_targets()) and
+# DVC's report stage ask for these.
+REPORT_TARGETS = report_targets_module.report_targets(config)
+
+
+rule report_tables:
+    input:
+        report_targets_module.table_metrics(config),
+    output:
+        multiext("results/tables/table2", ".md", ".tex", ".csv"),
+        multiext("results/tables/table3", ".md", ".tex", ".csv"),
+        multiext("results/tables/table4", ".md", ".tex", ".csv"),
+        multiext("results/tables/fp_rates", ".md", ".csv"),
+        "results/tables/significance.csv",
+    params:
+        out_dir=subpath(output[0], parent=True),
+        samples=REPORT["bootstrap_samples"],
+        seed=REPORT["bootstrap_seed"],
+        alpha=REPORT["alpha"],
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/tables.log",
+    benchmark:
+        "results/benchmarks/report/tables.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "mtbioner report tables {input:q} --out-dir {params.out_dir:q} --samples {params.samples}"
+        " --seed {params.seed} --alpha {params.alpha} > {log} 2>&1"
+
+
+rule report_metrics:
+    input:
+        report_targets_module.ner_metrics(config),
+    output:
+        report_targets_module.SUMMARY_JSON,
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/metrics.log",
+    benchmark:
+        "results/benchmarks/report/metrics.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "mtbioner report metrics {input:q} --out {output:q} > {log} 2>&1"
+
+
+rule report_casestudy:
+    input:
+        report_targets_module.casestudy_metrics(config),
+    output:
+        multiext("results/tables/table5", ".html", ".tex", ".md", ".csv"),
+    params:
+        prefix=output_prefix,
+        wins=REPORT["casestudy_wins"],
+        losses=REPORT["casestudy_losses"],
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/casestudy.log",
+    benchmark:
+        "results/benchmarks/report/casestudy.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner report casestudy {input:q} --out-prefix {params.prefix:q} --wins {params.wins}"
+        " --losses {params.losses} > {log} 2>&1"
+
+
+rule report_figure4:
+    input:
+        report_targets_module.figure4_metrics(config),
+    output:
+        multiext("results/figures/figure4", ".png", ".pdf"),
+    params:
+        prefix=output_prefix,
+        metric=REPORT["sentence_metric"],
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/figure4.log",
+    benchmark:
+        "results/benchmarks/report/figure4.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner report figure4 {input:q} --out-prefix {params.prefix:q} --sentence-metric {params.metric}"
+        " > {log} 2>&1"
+
+
+rule report_figure5:
+    input:
+        report_targets_module.figure5_metrics(config),
+    output:
+        multiext("results/figures/figure5", ".png", ".pdf", "_gains.csv"),
+    params:
+        prefix=output_prefix,
+        metric=REPORT["sentence_metric"],
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/figure5.log",
+    benchmark:
+        "results/benchmarks/report/figure5.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner report figure5 {input:q} --out-prefix {params.prefix:q} --sentence-metric {params.metric}"
+        " > {log} 2>&1"
+
+
+# TaskEmb of one dataset × task: one gradient pass of the single-task model over its training data.
+rule report_taskemb:
+    input:
+        unpack(lambda wildcards: report_targets_module.taskemb_inputs(config, wildcards.dataset, wildcards.task)),
+        train="results/data/{dataset}/train.frac100.jsonl",
+    output:
+        multiext("results/taskemb/{dataset}/{task}", ".npy", ".json"),
+    params:
+        prefix=output_prefix,
+        max_examples=(
+            f"--max-examples {REPORT['taskemb_max_examples']}" if REPORT["taskemb_max_examples"] else ""
+        ),
+    wildcard_constraints:
+        task="ner|mt|bcls|mcls",
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/taskemb/{dataset}/{task}.log",
+    benchmark:
+        "results/benchmarks/report/taskemb/{dataset}/{task}.tsv"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=config["resources"]["train_gpus"],
+        mem_mb=config["resources"]["train_mem_mb"],
+        runtime=120,
+    shell:
+        "OMP_NUM_THREADS={threads} mtbioner report taskemb {input.metrics:q} --task {wildcards.task}"
+        " --out-prefix {params.prefix:q} {params.max_examples} > {log} 2>&1"
+
+
+rule report_figure6:
+    input:
+        report_targets_module.taskemb_outputs(config),
+    output:
+        multiext("results/figures/figure6", ".png", ".pdf", "_tsne.csv"),
+        similarity="results/taskemb/similarity.csv",
+    params:
+        prefix=output_prefix,
+        perplexity=(f"--perplexity {REPORT['tsne_perplexity']}" if REPORT["tsne_perplexity"] else ""),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/figure6.log",
+    benchmark:
+        "results/benchmarks/report/figure6.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "mtbioner report figure6 {input:q} --out-prefix {params.prefix:q} --similarity-out {output.similarity:q}"
+        " {params.perplexity} > {log} 2>&1"
+
+
+rule report_page:
+    input:
+        products=report_targets_module.page_inputs(config),
+        table1=TABLE1,
+        runs=report_targets_module.ner_metrics(config),
+    output:
+        report_targets_module.REPORT_MD,
+    params:
+        tables=lambda wildcards, output: report_targets_module.beside(output[0], "tables"),
+        figures=lambda wildcards, output: report_targets_module.beside(output[0], "figures"),
+        taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/page.log",
+    benchmark:
+        "results/benchmarks/report/page.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "mtbioner report page {input.runs:q} --out {output:q} --tables-dir {params.tables:q}"
+        " --figures-dir {params.figures:q} --taskemb-dir {params.taskemb:q} > {log} 2>&1"
+
+
+# Target of DVC's report stage.
+rule all_report:
+    input:
+        REPORT_TARGETS,
