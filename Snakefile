@@ -40,10 +40,12 @@ if Path(workflow.basedir, "workflow/rules/report.smk").exists():
     include: "workflow/rules/report.smk"
 
 
-# Every final product: Table 1, every run of the grid, and the report's tables, figures and report.md.
+# Every final product: Table 1, every run of the grid with its learning curves, and the report's tables,
+# figures and report.md.
 rule all:
     input:
         TABLE1,
         all_metrics(),
+        curve_files(),
         report_targets(),
     default_target: True

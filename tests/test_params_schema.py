@@ -1,0 +1,112 @@
+"""params.yaml, the presets in config/ and the JSON Schema that guards them."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from mtbioner.grid import expand_grid, run_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text(encoding="utf-8"))
+PRESETS = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.yaml"))
+
+
+def load(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+
+
+def merged(overlay: str | None) -> dict:
+    """params.yaml with an overlay deep-merged over it, exactly as Snakemake merges --configfile."""
+    config = load("params.yaml")
+    if overlay:
+        update_config(config, load(overlay))
+    return config
+
+
+def errors(config: dict) -> list[str]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(config)]
+
+
+def test_schema_is_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("overlay", [None, *PRESETS])
+def test_params_and_presets_validate_and_expand(overlay: str | None) -> None:
+    config = merged(overlay)
+    assert errors(config) == []
+    runs = expand_grid(config)
+    assert runs
+    for run in runs:
+        run_config(config, run)  # every run resolves to a valid RunConfig
+
+
+def test_presets_exist() -> None:
+    assert {"config/quick.yaml", "config/cpu.yaml"} <= set(PRESETS)
+
+
+@pytest.mark.parametrize("path, value, key", [
+    (("train",), {"epoch": 3}, "epoch"),
+    ((), {"trian": {}}, "trian"),
+    (("data",), {"fraction": [100]}, "fraction"),
+    (("train", "per_dataset", "NCBI-disease"), {"learnig_rate": 1e-5}, "learnig_rate"),
+    (("grid",), {"seed": [1]}, "seed"),
+    (("report",), {"bootstrap": 10}, "bootstrap"),
+])
+def test_typo_is_rejected_naming_the_key(path: tuple[str, ...], value: dict, key: str) -> None:
+    config = copy.deepcopy(load("params.yaml"))
+    node = config
+    for part in path:
+        node = node.setdefault(part, {})
+    node.update(value)
+    found = errors(config)
+    assert len(found) == 1 and f"'{key}' was unexpected" in found[0], found
+
+
+def test_wrong_types_and_ranges_are_rejected() -> None:
+    config = load("params.yaml")
+    config["grid"]["experiments"] = ["baseline", "pairs"]
+    config["data"]["fractions"] = [100, 0]
+    config["train"]["warmup_ratio"] = 1.5
+    messages = "\n".join(errors(config))
+    assert "'pairs' is not one of" in messages
+    assert "0 is less than the minimum of 1" in messages
+    assert "1.5 is greater than or equal to the maximum of 1" in messages
+
+
+def test_custom_dataset_entries_need_train_and_test() -> None:
+    config = load("params.yaml")
+    config["data"]["custom_datasets"] = {"Mine": {"train": "a.tsv"}}
+    assert any("'test' is a required property" in message for message in errors(config))
+    config["data"]["custom_datasets"] = {"Mine": {"train": "a.tsv", "test": "b.tsv"}}
+    assert errors(config) == []
+
+
+def test_schema_defaults_are_the_paper_preset() -> None:
+    """An empty params file filled with the schema's defaults is params.yaml: the paper preset is the default."""
+    params = load("params.yaml")
+    for section, spec in SCHEMA["properties"].items():
+        if "properties" not in spec:
+            assert params[section] == spec["default"], section
+            continue
+        for key, sub in spec["properties"].items():
+            if "default" in sub:
+                assert params[section][key] == sub["default"], f"{section}.{key}"
+
+
+def test_quick_preset_is_a_cpu_preset() -> None:
+    quick = merged("config/quick.yaml")
+    assert quick["model"]["encoder"] == "minilm"
+    assert quick["resources"]["train_gpus"] == 0
+    assert len(quick["grid"]["seeds"]) == 1
+    assert quick["grid"]["experiments"] == load("params.yaml")["grid"]["experiments"], "quick builds every product"
+    # An overlay replaces a per-dataset entry key by key: it must set every key the paper preset sets.
+    paper_ncbi = load("params.yaml")["train"]["per_dataset"]["NCBI-disease"]
+    assert set(quick["train"]["per_dataset"]["NCBI-disease"]) == set(paper_ncbi)

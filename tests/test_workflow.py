@@ -1,0 +1,235 @@
+"""The whole DAG on a tiny configuration: Snakemake builds every target, stays idempotent, reruns only what
+a changed parameter affects, and DVC drives the same DAG (same outputs, params, metrics and plots).
+
+The tiny configuration is the real params.yaml with an overlay: one dataset sliced from the corpus mirror,
+the random `tiny` encoder, one seed, and the baseline / joint-max / single-task families (8 runs), which is
+enough for every rule of the workflow except Figure 5.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import CORPUS_MIRROR
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COPIED = ["Snakefile", "params.yaml", "dvc.yaml", ".dvcignore", "workflow", "config", "src/mtbioner", ".dvc/config"]
+
+TINY = {
+    "data": {"datasets": ["NCBI-disease"], "fractions": [100, 10], "max_train_sentences": 40},
+    "model": {"encoder": "tiny", "max_length": 64},
+    "train": {"batch_size": 8, "learning_rate": 1.0e-3, "epochs": 2,
+              "per_dataset": {"NCBI-disease": {"learning_rate": 1.0e-3, "epochs": 2}}},
+    "eval": {"max_test_sentences": 20},
+    "grid": {"seeds": [1], "experiments": ["baseline", "joint-max", "single"]},
+    "resources": {"train_gpus": 0, "train_threads": 1, "train_mem_mb": 1000, "train_runtime": 10},
+    "report": {"bootstrap_samples": 100},
+}
+TINY_RUNS = {("baseline", 100), ("baseline", 10), ("joint-max", 100), ("joint-max", 10),
+             ("single-ner", 100), ("single-mt", 100), ("single-bcls", 100), ("single-mcls", 100)}
+
+
+def copy_workflow(target: Path) -> Path:
+    """The workflow's own files (no results, no .snakemake) in a fresh directory."""
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def run(cwd: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run(list(args), cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(cwd, str(BIN / "snakemake"), *args, check=check)
+
+
+def overlay(workspace: Path, name: str, values: dict) -> str:
+    """An extra overlay file (Snakemake's --config parses nested values as strings, so numbers need a file)."""
+    (workspace / name).write_text(yaml.safe_dump(values), encoding="utf-8")
+    return name
+
+
+def planned_train_runs(output: str) -> set[tuple[str, int]]:
+    """(experiment, fraction) of every `train` job in a dry-run's output."""
+    jobs = re.findall(r"^rule train:\n(?:\s+.*\n)*?\s+wildcards: ([^\n]+)", output, flags=re.MULTILINE)
+    runs = set()
+    for wildcards in jobs:
+        fields = dict(part.split("=", 1) for part in wildcards.split(", "))
+        runs.add((fields["experiment"], int(fields["fraction"])))
+    return runs
+
+
+def planned_rules(output: str) -> set[str]:
+    return set(re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE))
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with the tiny configuration built once by `snakemake --cores 2`."""
+    if not (CORPUS_MIRROR / "NCBI-disease-IOB").is_dir():
+        pytest.skip(f"corpus mirror not available at {CORPUS_MIRROR}")
+    workspace = copy_workflow(tmp_path_factory.mktemp("tiny_dag"))
+    tiny = json.loads(json.dumps(TINY))
+    tiny["data"]["source"] = str(CORPUS_MIRROR)
+    (workspace / "config/tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False), encoding="utf-8")
+    snakemake(workspace, "--cores", "2", "--configfile", "config/tiny.yaml")
+    return workspace
+
+
+# ------------------------------------------------------------------------------------------- fast checks
+def test_lint_is_clean(workflow_copy: Path) -> None:
+    result = snakemake(workflow_copy, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_typo_in_params_fails_at_start_naming_the_key(workflow_copy: Path) -> None:
+    result = snakemake(workflow_copy, "-n", "--config", "train={epoch: 3}", check=False)
+    assert result.returncode != 0
+    assert "'epoch' was unexpected" in result.stdout + result.stderr
+
+
+def test_preset_key_loads_the_overlay_below_the_command_line(workflow_copy: Path) -> None:
+    """`preset:` (what `dvc exp run -S preset=...` sets) == --configfile; --config still wins over both."""
+    by_preset = snakemake(workflow_copy, "-n", "--quiet", "rules", "--config", "preset=config/quick.yaml").stdout
+    by_file = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "config/quick.yaml").stdout
+    counts = re.compile(r"^(\w+)\s+(\d+)$", flags=re.MULTILINE)
+    assert dict(counts.findall(by_preset)) == dict(counts.findall(by_file))
+    assert dict(counts.findall(by_preset))["train"] == "90"
+    (workflow_copy / "two-seeds.yaml").write_text("grid: {seeds: [1, 2]}\n")
+    seeds = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "two-seeds.yaml",
+                      "--config", "preset=config/quick.yaml").stdout
+    assert dict(counts.findall(seeds))["train"] == "180"
+
+
+def test_paper_preset_plans_every_run_of_the_grid(workflow_copy: Path) -> None:
+    result = snakemake(workflow_copy, "-n", "--quiet", "rules")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.MULTILINE))
+    assert counts["train"] == "270"
+    assert counts["report_taskemb"] == "12"
+    assert counts["download"] == "4"  # BC5CDR-disease too: the paper's Table 1 BC5CDR row
+
+
+def _stage_targets(workspace: Path, target: str) -> set[str]:
+    """Every file the DAG of one Snakemake target rule writes (`--summary` lists outputs without running)."""
+    summary = snakemake(workspace, target, "--summary").stdout
+    files = set()
+    for line in summary.splitlines()[1:]:
+        if line.strip() and "\t" in line:
+            files.add(line.split("\t", 1)[0])
+    return files
+
+
+@pytest.mark.slow
+def test_snakemake_and_dvc_plan_the_same_outputs(workflow_copy: Path) -> None:
+    """Each DVC stage's cmd runs one Snakemake target rule; the files that rule's DAG writes beyond the
+    earlier stages' are exactly what the stage declares (inside its outs), and every out is written."""
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    done: set[str] = set()
+    for name, stage in dvc["stages"].items():
+        match = re.fullmatch(r"snakemake (\w+) --cores all", stage["cmd"])
+        assert match, f"stage {name}: cmd must run one Snakemake target rule: {stage['cmd']!r}"
+        files = _stage_targets(workflow_copy, match.group(1)) - done
+        outs = [next(iter(out)) if isinstance(out, dict) else out
+                for key in ("outs", "metrics", "plots") for out in stage.get(key, [])]
+        for out in outs:
+            assert out in files or any(path.startswith(out + "/") for path in files), \
+                f"stage {name}: out {out} is not written by Snakemake target {match.group(1)}"
+        not_declared = {path for path in files if not any(path == out or path.startswith(out + "/") for out in outs)}
+        # Task embeddings are the report's intermediates (only Snakemake tracks them); nothing else may be.
+        assert {path for path in not_declared if not path.startswith("results/taskemb/")} == set(), name
+        done |= files
+    # dvc.yaml's plots are the curves the train stage writes.
+    assert [next(iter(plot)) for plot in dvc["plots"]] == ["results/metrics/curves"]
+
+
+# ------------------------------------------------------------------------------- end-to-end on tiny data
+@pytest.mark.slow
+def test_builds_every_target_and_second_run_does_nothing(built: Path) -> None:
+    results = built / "results"
+    for suffix in (".md", ".tex", ".csv"):
+        assert (results / f"tables/table1{suffix}").stat().st_size > 0
+    for experiment, fraction in TINY_RUNS:
+        run_dir = results / f"runs/NCBI-disease/{experiment}/frac{fraction}/seed1"
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        config = json.loads((run_dir / "config.json").read_text())
+        assert (config["experiment"], config["fraction"], config["encoder"]) == (experiment, fraction, "tiny")
+        assert (run_dir / "model").is_dir() and (run_dir / "test_predictions.tsv").is_file()
+        assert metrics["epoch"] == 2
+    assert (results / "metrics/curves/NCBI-disease.csv").read_text().splitlines()[0].startswith("epoch,ner_f1")
+    assert (results / "report.md").stat().st_size > 0
+    assert (results / "figures/figure4.png").is_file() and (results / "figures/figure6.png").is_file()
+    summary = json.loads((results / "metrics/summary.json").read_text())
+    assert set(summary["NCBI-disease"]) == {"baseline", "joint-max", "single-ner"}
+    # A second invocation has nothing to do.
+    again = snakemake(built, "-n", "--configfile", "config/tiny.yaml")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_changed_param_reruns_only_the_affected_runs(built: Path) -> None:
+    # β (mtCLS loss weight) enters only the four-task runs: joint-max at both fractions, nothing else.
+    change = overlay(built, "beta.yaml", {"train": {"loss_weights": {"mt": 0.2}}})
+    plan = snakemake(built, "-n", "--configfile", "config/tiny.yaml", change).stdout
+    assert planned_train_runs(plan) == {("joint-max", 100), ("joint-max", 10)}
+    assert not planned_rules(plan) & {"download", "prepare", "subsample", "table1", "report_taskemb"}
+    # NCBI-disease's epochs reach every run of that dataset; the pair weight reaches none (no pairs here).
+    change = overlay(built, "epochs.yaml", {"train": {"per_dataset": {"NCBI-disease": {"learning_rate": 1.0e-3, "epochs": 3}}}})
+    plan = snakemake(built, "-n", "--configfile", "config/tiny.yaml", change).stdout
+    assert planned_train_runs(plan) == TINY_RUNS
+    change = overlay(built, "alpha.yaml", {"grid": {"pair_main_weight": 0.7}})
+    plan = snakemake(built, "-n", "--configfile", "config/tiny.yaml", change)
+    assert "Nothing to be done" in plan.stdout + plan.stderr
+
+
+@pytest.mark.slow
+def test_dvc_drives_the_same_dag(built: Path) -> None:
+    """`dvc repro` with `preset:` pointing at the overlay reuses Snakemake's outputs (nothing retrains) and
+    records the stages; metrics, plots and params are then visible to DVC."""
+    dvc = str(BIN / "dvc")
+    params = yaml.safe_load((built / "params.yaml").read_text())
+    params["preset"] = "config/tiny.yaml"
+    (built / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(built, "git", "init", "-q")
+    run(built, "git", "config", "user.email", "test@example.org")
+    run(built, "git", "config", "user.name", "test")
+    (built / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
+    run(built, "git", "add", "-A")
+    run(built, "git", "commit", "-q", "-m", "tiny workspace")
+    before = {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")}
+    repro = run(built, dvc, "repro")
+    assert "Running stage 'data'" in repro.stdout and "Running stage 'report'" in repro.stdout
+    assert {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")} == before
+    assert "up to date" in run(built, dvc, "status").stdout.lower() or run(built, dvc, "status").stdout.strip() == ""
+    metrics = json.loads(run(built, dvc, "metrics", "show", "--json").stdout)
+    assert "NCBI-disease" in json.dumps(metrics)
+    plots = json.loads(run(built, dvc, "plots", "show", "--json").stdout)
+    assert any("results/metrics/curves/NCBI-disease.csv" in key for key in plots["data"])
