@@ -13,6 +13,7 @@ translated), so ``text[start:end]`` is the entity's surface text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,10 @@ from mtbioner.textsplit import split_sentences
 
 OutputFormat = Literal["iob", "jsonl"]
 InputFormat = Literal["text", "iob"]
+Precision = Literal["auto", "fp32", "bf16"]
+#: Sentences per forward pass. On CPU, 16-32 was fastest for MiniLM (larger batches fall out of the caches);
+#: on a GPU larger batches pay, so the CLI lets users raise it.
+DEFAULT_BATCH_SIZE = 32
 STDIN = "-"
 _BOM = "\ufeff"
 
@@ -175,15 +180,37 @@ def format_lines(sentences: Sequence[InputSentence], predictions: Sequence, outp
             raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
 
 
-def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batch_size: int = 64,
-                      progress: bool = False) -> list:
-    """`SentencePrediction`s (input order) for `sentences`; no work at all for an empty list."""
+def precision_context(precision: Precision, device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CPU when asked for: about 3x faster on CPUs with AVX512-BF16/AMX (measured on this
+    project's machines), at the price of bf16 rounding (a few words may get another tag than in fp32).
+    CUDA precision is handled by `mtbioner.inference` itself ("auto" = bf16 where supported)."""
+    import torch
+
+    if precision != "bf16" or torch.device(device).type != "cpu":
+        return contextlib.nullcontext()
+    if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        print("warning: this CPU has no native bf16 support; --precision bf16 will be slower than fp32",
+              file=sys.stderr)
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batch_size: int = DEFAULT_BATCH_SIZE,
+                      progress: bool = False, precision: Precision = "auto", device: str | None = None) -> list:
+    """`SentencePrediction`s (input order) for `sentences`; no work at all for an empty list.
+
+    `device` None keeps the model where it is; `precision` "auto" is fp32 on CPU and bf16 (where supported) on
+    CUDA, "fp32" is exact everywhere, "bf16" is also used on CPU.
+    """
+    import torch
+
     from mtbioner.inference import predict
 
     if not sentences:
         return []
-    return predict(model, tokenizer, [list(sentence.words) for sentence in sentences], batch_size=batch_size,
-                   progress=progress)
+    target = torch.device(device) if device is not None else next(model.parameters()).device
+    with precision_context(precision, target):
+        return predict(model, tokenizer, [list(sentence.words) for sentence in sentences], batch_size=batch_size,
+                       device=device, progress=progress, precision=precision)
 
 
 def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str] | None = None) -> None:
@@ -202,9 +229,17 @@ def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str
 
 
 def run_predict(model_path: str | Path, source: str | Path, output: str | Path | None = None,
-                output_format: OutputFormat = "iob", input_format: InputFormat = "text", batch_size: int = 64,
-                progress: bool = True) -> int:
-    """Everything `mtbioner predict` does; returns the number of sentences tagged."""
+                output_format: OutputFormat = "iob", input_format: InputFormat = "text",
+                batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, precision: Precision = "auto",
+                device: str | None = "auto") -> int:
+    """Everything `mtbioner predict` does; returns the number of sentences tagged.
+
+    `device` "auto" uses CUDA when available, else the CPU.
+    """
+    from mtbioner.train import resolve_device
+
+    if precision not in ("auto", "fp32", "bf16"):
+        raise MtbionerError(f"unknown precision {precision!r}; expected auto, fp32 or bf16")
     if batch_size < 1:
         raise MtbionerError(f"--batch-size must be at least 1, got {batch_size}")
     if output_format not in ("iob", "jsonl"):
@@ -213,7 +248,8 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
     text, sentences = read_input(source, input_format)
     if not sentences:
         print(f"{source_name(source)}: no words in the input; nothing to tag", file=sys.stderr)
-    predictions = predict_sentences(model, tokenizer, sentences, batch_size=batch_size, progress=progress)
+    predictions = predict_sentences(model, tokenizer, sentences, batch_size=batch_size, progress=progress,
+                                    precision=precision, device=str(resolve_device(device)))
     raw_text = text if input_format == "text" else None
     # Formatting is done before anything is written, so an output-format error leaves no partial file.
     lines = list(format_lines(sentences, predictions, output_format, raw_text))

@@ -29,7 +29,12 @@ def predict(
     input_format: Annotated[Literal["text", "iob"], typer.Option(
         help="text: raw text, split into sentences and corpus-style words; iob: one token per line "
              "(first column), blank line between sentences, other columns ignored")] = "text",
-    batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass")] = 64,
+    batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass; 32 is "
+                                                        "fastest on CPU, raise it on a GPU")] = 32,
+    precision: Annotated[Literal["auto", "fp32", "bf16"], typer.Option(
+        help="auto: fp32 on CPU, bf16 on CUDA where supported; bf16 on CPU is ~3x faster on CPUs with "
+             "AVX512-BF16/AMX but may change a few tags")] = "auto",
+    device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda, cuda:1, ...")] = "auto",
     output: Annotated[Optional[Path], typer.Option(help="output file, written atomically; default stdout")] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
 ) -> None:
@@ -38,7 +43,7 @@ def predict(
 
     _quiet_transformers()
     count = run_predict(model, input, output=output, output_format=format, input_format=input_format,
-                        batch_size=batch_size, progress=progress)
+                        batch_size=batch_size, progress=progress, precision=precision, device=device)
     if output is not None:
         typer.echo(f"{count} sentences tagged -> {output}", err=True)
 
