@@ -86,6 +86,7 @@ def test_report_verbs_end_to_end(tmp_path):
     assert "## Configuration" in page and "| seeds | 1, 2 |" in page
     assert "![Figure 4" in page and "(figures/figure4.png)" in page and "(figures/figure6.png)" in page
     assert "### Table 2" in page and "### Table 5" in page
+    assert "\n# " not in page.split("# mtbioner report", 1)[1]  # embedded files never open a new top level
     assert "*Figure 5: pair-wise gains over the single-task model: not produced in this configuration.*" in page
     assert "**MAX pooling is the best pooling (paper Table 2).**" in page and "BC2GM: MAX" in page
     assert "Joint training beats alternating" in page
@@ -99,3 +100,11 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "metrics.json:1: not valid JSON" in err and "\n" not in err
+
+
+def test_nest_headings():
+    from mtbioner.report.page import nest_headings
+
+    assert nest_headings("# Table 1\n\ntext\n## Beside") == "### Table 1\n\ntext\n#### Beside"
+    assert nest_headings("### Table 2\nx") == "### Table 2\nx"
+    assert nest_headings("no heading") == "no heading"

@@ -181,7 +181,7 @@ rule report_page:
     input:
         products=report_targets_module.page_inputs(config),
         table1=TABLE1,
-        runs=report_targets_module.ner_metrics(config),
+        runs=report_targets_module.all_metrics(config),
     output:
         report_targets_module.REPORT_MD,
     params:

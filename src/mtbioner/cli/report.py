@@ -187,14 +187,15 @@ def figure6_cmd(
         raise MtbionerError("task embeddings differ in size: they must come from the same encoder")
     matrix = np.stack(vectors)
     names = [f"{d}-{t}" for d, t in labels]
-    similarity = pd.DataFrame(cosine_similarity_matrix(matrix), index=names, columns=names)
+    cosine = cosine_similarity_matrix(matrix)
+    similarity = pd.DataFrame(cosine, index=names, columns=names)
     write_text(similarity_out, similarity.to_csv(float_format="%.6f"))
     chosen = default_perplexity(len(vectors)) if perplexity is None else perplexity
     coordinates = tsne_coordinates(matrix, perplexity=chosen, seed=seed)
     write_text(Path(f"{out_prefix}_tsne.csv"), pd.DataFrame(
         {"dataset": [d for d, _ in labels], "task": [t for _, t in labels], "x": coordinates[:, 0],
          "y": coordinates[:, 1]}).to_csv(index=False, float_format="%.5f"))
-    figure6(labels, coordinates, out_prefix, perplexity=chosen)
+    figure6(labels, coordinates, out_prefix, perplexity=chosen, similarity=cosine)
     typer.echo(f"wrote {out_prefix}.png/.pdf and {similarity_out} ({len(vectors)} embeddings, perplexity {chosen:g})")
 
 

@@ -190,11 +190,16 @@ def tsne_coordinates(vectors: np.ndarray, perplexity: float | None = None, seed:
 
 
 def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_prefix: str | Path,
-            perplexity: float) -> list[Path]:
-    """Scatter of the t-SNE coordinates: colour = task, marker = dataset, each point labelled dataset-task."""
+            perplexity: float, similarity: np.ndarray | None = None) -> list[Path]:
+    """Scatter of the t-SNE coordinates: colour = task, marker = dataset, each point labelled dataset-task.
+
+    With `similarity` a second panel shows the cosine similarities themselves: t-SNE of a dozen points is only
+    a picture, the matrix is what the distances are made of."""
     use_style()
     datasets = sorted({d for d, _ in labels})
-    figure, ax = plt.subplots(figsize=(6.8, 5.2), layout="constrained")
+    panels = 1 if similarity is None else 2
+    figure, axes = plt.subplots(1, panels, figsize=(6.8 * panels, 5.4), squeeze=False, layout="constrained")
+    ax = axes[0][0]
     for (dataset, task), (x, y) in zip(labels, coordinates):
         ax.scatter(x, y, s=70, color=TASK_COLOURS[task], marker=DATASET_MARKERS[datasets.index(dataset) % 7],
                    edgecolors="black", linewidths=0.5)
@@ -206,5 +211,20 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
     ax.legend(handles=task_handles + dataset_handles, loc="best", fontsize=8)
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
-    ax.set_title(f"Figure 6: TaskEmb task space (t-SNE, cosine, perplexity {perplexity:g})")
+    ax.set_title(f"t-SNE (cosine, perplexity {perplexity:g})")
+    if similarity is not None:
+        heat = axes[0][1]
+        names = [f"{d}-{DISPLAY_NAMES[t]}" for d, t in labels]
+        image = heat.imshow(similarity, cmap="viridis", vmin=float(np.min(similarity)), vmax=1.0)
+        heat.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+        heat.set_yticks(range(len(names)), names, fontsize=7)
+        heat.grid(False)
+        if len(names) <= 16:
+            for i in range(len(names)):
+                for j in range(len(names)):
+                    heat.text(j, i, f"{similarity[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                              color="black" if similarity[i, j] > 0.6 * (1 + float(np.min(similarity))) else "white")
+        heat.set_title("cosine similarity of the task embeddings")
+        figure.colorbar(image, ax=heat, shrink=0.8)
+    figure.suptitle("Figure 6: TaskEmb task space")
     return save_figure(figure, out_prefix)

@@ -57,6 +57,17 @@ def configuration_section(runs: list[RunRecord]) -> str:
     return "\n".join(lines)
 
 
+def nest_headings(markdown: str, level: int = 3) -> str:
+    """Shift the headings of an embedded Markdown file so that its top level becomes `level` (the page's own
+    `## Tables` section stays above it)."""
+    lines = markdown.splitlines()
+    depths = [len(line) - len(line.lstrip("#")) for line in lines if line.startswith("#")]
+    if not depths:
+        return markdown
+    shift = max(level - min(depths), 0)
+    return "\n".join("#" * shift + line if line.startswith("#") else line for line in lines)
+
+
 def _relative(path: Path, page: Path) -> str:
     return os.path.relpath(path, page.parent).replace(os.sep, "/")
 
@@ -90,11 +101,11 @@ def write_report(runs: list[RunRecord], out: str | Path, tables_dir: str | Path,
         "",
     ]
     if (tables_dir / "table1.md").is_file():
-        parts += [(tables_dir / "table1.md").read_text(encoding="utf-8").strip(), ""]
+        parts += [nest_headings((tables_dir / "table1.md").read_text(encoding="utf-8").strip()), ""]
     for name in TABLE_FILES:
         path = tables_dir / name
         if path.is_file():
-            parts += [path.read_text(encoding="utf-8").strip(), ""]
+            parts += [nest_headings(path.read_text(encoding="utf-8").strip()), ""]
             if name == "table5.md" and path.with_suffix(".html").is_file():
                 parts += [f"Coloured versions: [HTML]({_relative(path.with_suffix('.html'), page)}), "
                           f"[LaTeX]({_relative(path.with_suffix('.tex'), page)}).", ""]

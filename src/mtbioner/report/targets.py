@@ -52,6 +52,11 @@ def ner_metrics(config: dict[str, Any]) -> list[str]:
     return _metrics([r for r in grid.expand_grid(config) if "ner" in r.tasks])
 
 
+def all_metrics(config: dict[str, Any]) -> list[str]:
+    """Every run of the grid (the report page states the whole configuration)."""
+    return _metrics(grid.expand_grid(config))
+
+
 def casestudy_metrics(config: dict[str, Any]) -> list[str]:
     return _metrics([r for r in grid.expand_grid(config)
                      if r.experiment in ("baseline", "joint-max") and r.fraction == grid.FULL])
