@@ -206,3 +206,32 @@ def test_run_predict_returns_sentence_count(trained_run: Path, tmp_path: Path) -
     source = tmp_path / "in.txt"
     source.write_text(RAW_TEXT, encoding="utf-8")
     assert run_predict(trained_run, source, tmp_path / "o.tsv", progress=False) == 3
+
+
+def test_bf16_on_cpu_tags_every_word(trained_run: Path, chem_slice) -> None:
+    import torch
+
+    from mtbioner.predict import InputSentence, predict_sentences
+
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("no oneDNN on this torch build")
+    model, tokenizer = load_trained(trained_run)
+    sentences = [InputSentence(e.tokens) for e in read_examples(chem_slice["test_file"])]
+    exact = predict_sentences(model, tokenizer, sentences, precision="fp32", device="cpu")
+    fast = predict_sentences(model, tokenizer, sentences, precision="bf16", device="cpu")
+    pairs = [(a, b) for x, y in zip(exact, fast) for a, b in zip(x.ner, y.ner, strict=True)]
+    assert len(pairs) == sum(len(s.words) for s in sentences)
+    assert sum(a == b for a, b in pairs) / len(pairs) > 0.97  # bf16 rounding may flip a few borderline words
+
+
+def test_throughput_benchmark_runs(tmp_path: Path) -> None:
+    """The benchmark script itself (tiny encoder, 20 sentences): it trains, exports, times, and agrees."""
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(repo / "benchmarks" / "predict_throughput.py"), "--encoder", "tiny",
+                             "--train-sentences", "40", "--sentences", "20", "--repeats", "1",
+                             "--json", str(tmp_path / "bench.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    numbers = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    assert numbers["sentences"] == 20 and numbers["sentences_with_identical_tags"] == 20
+    assert numbers["ratio_vs_pipeline_default"] > 0
+    assert "ratio vs baseline" in result.stdout
