@@ -91,8 +91,3 @@ def curve_runs(wildcards):
     """metrics.json of every seed of joint-max at 100 % of one dataset."""
     runs = grid.runs_for(config, dataset=wildcards.dataset, experiment=CURVE_EXPERIMENT, fraction=CURVE_FRACTION)
     return [run.metrics_file for run in runs]
-
-
-def report_targets():
-    """Final products of workflow/rules/report.smk (REPORT_TARGETS), once that file is included."""
-    return list(globals().get("REPORT_TARGETS", []))
