@@ -151,12 +151,13 @@ def sentence_record(number: int, sentence: InputSentence, prediction, text: str 
         record["mt"] = list(prediction.mt)
     entities = []
     for span in entity_spans(tags or []):
-        entity: dict = {"type": span.type, "token_start": span.start, "token_end": span.end}
+        # token_end and end are exclusive, as in Python slices
         if sentence.offsets is not None and text is not None:
             start, end = sentence.offsets[span.start][0], sentence.offsets[span.end - 1][1]
-            entity.update(text=text[start:end], start=start, end=end)
+            entity: dict = {"text": text[start:end], "type": span.type, "start": start, "end": end}
         else:
-            entity["text"] = " ".join(sentence.words[span.start:span.end])
+            entity = {"text": " ".join(sentence.words[span.start:span.end]), "type": span.type}
+        entity.update(token_start=span.start, token_end=span.end)
         entities.append(entity)
     record["entities"] = entities
     # mCLS class 3 stands for "3 or more entities" (SPEC section 2)

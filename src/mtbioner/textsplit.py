@@ -18,6 +18,10 @@ Sentences are split with a small rule set (no model, no download), tuned on biom
 * a period after a known abbreviation (``e.g.``, ``i.e.``, ``et al.``, ``Fig.``, ``vs.``, ``approx.``, ...)
   or after a dotted acronym (``U.S.``) does not end a sentence.
 
+Measured on 10,772 pairs of consecutive test sentences of NCBI-disease, BC5CDR-chem and BC2GM written back as
+raw text: the words come back exactly as in the corpus in 100 % of pairs, and the pair is split exactly at the
+corpus boundary in 96.8 % (misses: titles without a period, corpus "sentences" that hold two sentences).
+
 Every offset is a pair ``(start, end)`` of indices into the text given, so ``text[start:end]`` is the word;
 nothing of the text except whitespace is ever dropped.
 """
