@@ -9,6 +9,10 @@ each gradient is summed over the batch's real (non-padding) tokens and squared, 
 Those vectors are summed over batches and divided by the number of examples; the embedding concatenates,
 layer by layer, (a) then (b) — 2 × layers × hidden values — and is L2-normalised.
 
+SPEC's definition is the one implemented; issue 5's looser wording (diagonal Fisher of the encoder parameters
+with the model's *predicted* labels) survives only as the optional extension (`fisher=True`, gold labels, same
+averaging), so the two can be compared.
+
 Gradients are taken with `torch.autograd.grad` on activations captured by hooks, so nothing accumulates in
 the parameters' `.grad` and the weights are never touched. Works for every encoder with BERT's module layout
 (`encoder.layer[i].attention.output.dense`, `encoder.layer[i].output`): BERT, BioBERT, MiniLM, RoBERTa.

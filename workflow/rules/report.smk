@@ -5,7 +5,6 @@
 from mtbioner.report import targets as report_targets_module
 
 REPORT = report_targets_module.settings(config)
-REPORT_PRODUCTS = report_targets_module.report_products(config)
 # Every final product of this stage; the Snakefile's `rule all` (through common.smk's report_targets()) and
 # DVC's report stage ask for these.
 REPORT_TARGETS = report_targets_module.report_targets(config)
