@@ -233,3 +233,32 @@ def test_dvc_drives_the_same_dag(built: Path) -> None:
     assert "NCBI-disease" in json.dumps(metrics)
     plots = json.loads(run(built, dvc, "plots", "show", "--json").stdout)
     assert any("results/metrics/curves/NCBI-disease.csv" in key for key in plots["data"])
+    # `dvc exp run -S` changes params.yaml and reruns the stages; α of the pair-wise runs reaches no run of
+    # this grid, so Snakemake retrains nothing, and DVC records the experiment with its param and metrics.
+    run(built, "git", "add", "dvc.lock")
+    run(built, "git", "commit", "-q", "-m", "baseline experiment")
+    run(built, dvc, "exp", "run", "-S", "grid.pair_main_weight=0.7")
+    assert {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")} == before
+    diff = run(built, dvc, "params", "diff").stdout
+    assert "grid.pair_main_weight" in diff and "0.7" in diff
+    shown = json.dumps(json.loads(run(built, dvc, "exp", "show", "--json").stdout))
+    assert '"pair_main_weight": 0.7' in shown and "NCBI-disease" in shown
+
+
+def test_own_corpus_without_devel_goes_through_import(workflow_copy: Path) -> None:
+    """data.custom_datasets: an own corpus is imported (validated copy), not downloaded; no devel = train only."""
+    folder = CORPUS_MIRROR / "NCBI-disease-IOB"
+    if not folder.is_dir():
+        pytest.skip(f"corpus mirror not available at {CORPUS_MIRROR}")
+    mine = overlay(workflow_copy, "mine.yaml", {"data": {
+        "datasets": [], "fractions": [100, 50], "max_train_sentences": 30,
+        "custom_datasets": {"MyCorpus": {"train": str(folder / "devel.tsv"), "test": str(folder / "test.tsv")}}}})
+    plan = snakemake(workflow_copy, "-n", "--configfile", mine).stdout
+    assert "rule import_corpus:" in plan and "rule download:" not in plan
+    snakemake(workflow_copy, "results/data/MyCorpus/train.frac50.jsonl", "--cores", "1", "--configfile", mine)
+    raw = workflow_copy / "results/data/MyCorpus/raw"
+    assert (raw / "devel.tsv").read_text() == ""
+    assert (raw / "train.tsv").read_bytes() == (folder / "devel.tsv").read_bytes()
+    lines = (workflow_copy / "results/data/MyCorpus/train.jsonl").read_text().splitlines()
+    assert len(lines) == 923 and json.loads(lines[0])["id"] == "train:1"  # NCBI-disease devel has 923 sentences
+    assert len((workflow_copy / "results/data/MyCorpus/train.frac50.jsonl").read_text().splitlines()) == 15

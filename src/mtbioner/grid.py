@@ -81,16 +81,6 @@ class Run:
     def metrics_file(self) -> str:
         return f"{self.run_dir}/metrics.json"
 
-    @property
-    def wildcards(self) -> dict[str, str]:
-        """The Snakemake wildcards of this run's training rule."""
-        return {
-            "dataset": self.dataset,
-            "experiment": self.experiment,
-            "fraction": str(self.fraction),
-            "seed": str(self.seed),
-        }
-
 
 def run_dir(dataset: str, experiment: str, fraction: int | str, seed: int | str) -> str:
     """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` (design.md, "Files the DAG writes")."""
@@ -257,6 +247,3 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
             fields[key] = train[key]
     return RunConfig.from_json_text(json.dumps(fields), origin=f"run config of {run.run_dir}")
 
-
-def metrics_files(runs: Iterable[Run]) -> list[str]:
-    return [run.metrics_file for run in runs]
