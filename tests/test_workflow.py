@@ -117,6 +117,13 @@ def test_typo_in_params_fails_at_start_naming_the_key(workflow_copy: Path) -> No
     assert "'epoch' was unexpected" in result.stdout + result.stderr
 
 
+def test_unknown_dataset_fails_at_start_listing_valid_names(workflow_copy: Path) -> None:
+    bad = overlay(workflow_copy, "bad.yaml", {"data": {"datasets": ["NCBI-disaese"]}})
+    result = snakemake(workflow_copy, "-n", "--configfile", bad, check=False)
+    assert result.returncode != 0
+    assert "unknown dataset 'NCBI-disaese'" in result.stdout + result.stderr and "BC5CDR-chem" in result.stderr
+
+
 def test_preset_key_loads_the_overlay_below_the_command_line(workflow_copy: Path) -> None:
     """`preset:` (what `dvc exp run -S preset=...` sets) == --configfile; --config still wins over both."""
     by_preset = snakemake(workflow_copy, "-n", "--quiet", "rules", "--config", "preset=config/quick.yaml").stdout

@@ -8,7 +8,7 @@ import shlex
 import sys
 
 from mtbioner import grid
-from mtbioner.corpus import corpus_datasets
+from mtbioner.corpus import check_dataset_name, corpus_datasets
 from mtbioner.stats import table1_datasets
 
 
@@ -24,6 +24,11 @@ RUNS = grid.expand_grid(config)
 DATASETS = grid.datasets(config)
 CUSTOM_DATASETS = config["data"]["custom_datasets"]
 FRACTIONS = grid.fractions(config)
+# A dataset that is neither in the corpus nor an own corpus fails here, listing the valid names, instead of
+# as a "missing input" deep in the DAG.
+for _name in DATASETS:
+    if _name not in CUSTOM_DATASETS:
+        check_dataset_name(_name)
 TABLE1 = multiext("results/tables/table1", ".md", ".tex", ".csv")
 
 
