@@ -121,7 +121,8 @@ def test_unknown_dataset_fails_at_start_listing_valid_names(workflow_copy: Path)
     bad = overlay(workflow_copy, "bad.yaml", {"data": {"datasets": ["NCBI-disaese"]}})
     result = snakemake(workflow_copy, "-n", "--configfile", bad, check=False)
     assert result.returncode != 0
-    assert "unknown dataset 'NCBI-disaese'" in result.stdout + result.stderr and "BC5CDR-chem" in result.stderr
+    output = result.stdout + result.stderr
+    assert "unknown dataset 'NCBI-disaese'" in output and "BC5CDR-chem" in output
 
 
 def test_preset_key_loads_the_overlay_below_the_command_line(workflow_copy: Path) -> None:
