@@ -164,8 +164,9 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
                              f"<td>{_html_sentence(case, predicted)}</td></tr>")
     parts += ["</table>", "<h4>Disagreements per dataset</h4>", summary.to_html(index=False), "</body></html>"]
     # LaTeX (needs xcolor and ulem)
-    tex = ["% requires \\usepackage[table]{xcolor} and \\usepackage[normalem]{ulem}", "\\begin{table*}[t]",
-           "\\centering\\small", "\\begin{tabular}{llp{0.62\\textwidth}}", "\\toprule",
+    tex = ["% requires \\usepackage[table]{xcolor} and \\usepackage[normalem]{ulem}; corpus text may hold Unicode",
+           "% (Greek letters, symbols): compile with xelatex/lualatex, or declare those characters for pdflatex",
+           "\\begin{table*}[t]", "\\centering\\small", "\\begin{tabular}{llp{0.62\\textwidth}}", "\\toprule",
            "Dataset & Model & Result \\\\", "\\midrule"]
     for dataset, cases in chosen.items():
         for case in cases:

@@ -143,9 +143,12 @@ def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, al
     text = caption(spec, alpha)
     markdown = f"### {text.split(':', 1)[0]}\n\n{text.split(': ', 1)[1]}\n\n"
     markdown += wide_frame(long, spec).to_markdown(index=False, disable_numparse=True) + "\n"
-    latex_caption = text.replace("%", "\\%").replace("±", "$\\pm$").replace("†", "$^\\dagger$").replace("Δ", "$\\Delta$")
+    latex_caption = (text.replace("%", "\\%").replace("±", "$\\pm$").replace("†", "$^\\dagger$")
+                     .replace("Δ", "$\\Delta$").replace("<", "$<$"))
     latex = wide_frame(long, spec, latex=True).to_latex(
         index=False, escape=False, caption=latex_caption, label=f"tab:table{spec.number}")
+    # plain pdflatex: no Unicode dashes or minus signs
+    latex = latex.replace("−", "$-$").replace("–", "--")
     paths = [prefix.with_suffix(".md"), prefix.with_suffix(".tex"), prefix.with_suffix(".csv")]
     write_text(paths[0], markdown)
     write_text(paths[1], latex)
