@@ -148,3 +148,30 @@ def test_missing_metrics_file_names_the_path(tmp_path):
     (run / "metrics.json").unlink()
     with pytest.raises(MtbionerError, match="metrics.json: missing"):
         load_runs([run])
+
+
+def test_generated_claims_for_ablations_alternating_and_pairs(tmp_path):
+    from mtbioner.report.summary import claim_ablations, claim_joint_vs, claim_token_labels_help
+
+    for seed, (ours, alt, no_b) in zip((1, 2), ((0.90, 0.80, 0.895), (0.92, 0.81, 0.925))):
+        write_run(tmp_path, "NCBI-disease", "joint-max", seed=seed, metrics=_ner(ours, ours, ours))
+        write_run(tmp_path, "NCBI-disease", "alternating", seed=seed, metrics=_ner(alt, alt, alt))
+        write_run(tmp_path, "NCBI-disease", "no-bcls", seed=seed, metrics=_ner(no_b, no_b, no_b))
+    frame = runs_frame(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))))
+    [alternating] = claim_joint_vs(frame, ["NCBI-disease"], "alternating", "alternating")
+    # 91.00 ± 1.41 vs 80.50 ± 0.71: Δ +10.50, noise sqrt(2 + 0.5) = 1.58
+    assert alternating == ("NCBI-disease: joint-max 91.00 vs alternating 80.50 F1 (Δ +10.50) — agrees; "
+                           "larger than seed noise (1.58).")
+    [ablation] = claim_ablations(frame, ["NCBI-disease"])
+    assert "vs w/o bCLS 91.00 F1 (Δ +0.00) — disagrees; within seed noise" in ablation
+
+    gains = pd.DataFrame([
+        {"dataset": "BC2GM", "main": "mcls", "secondary": "ner", "gain": 1.0},
+        {"dataset": "BC2GM", "main": "mcls", "secondary": "mt", "gain": 0.6},
+        {"dataset": "BC2GM", "main": "mcls", "secondary": "bcls", "gain": 0.2},
+        {"dataset": "BC2GM", "main": "bcls", "secondary": "mcls", "gain": -0.2},
+        {"dataset": "BC2GM", "main": "ner", "secondary": "mt", "gain": 5.0},  # NER as main: not part of this claim
+    ])
+    [pairs] = claim_token_labels_help(gains)
+    assert pairs.startswith("BC2GM: bCLS/mCLS gain on average +0.80 pp with a token-level secondary task")
+    assert "vs +0.00 pp with the other sentence-level task — agrees." in pairs
