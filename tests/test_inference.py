@@ -42,6 +42,11 @@ def test_predictions_match_the_run_directorys_test_predictions(tiny_trained_run:
     assert written == [tag for prediction in predictions for tag in prediction.ner]
 
 
+def test_no_sentences_no_predictions(tiny_trained_run: Path):
+    model, tokenizer = load_trained(tiny_trained_run)
+    assert predict(model, tokenizer, []) == []
+
+
 def test_load_trained_rejects_a_directory_without_a_model(tmp_path: Path):
     with pytest.raises(MtbionerError, match="neither a trained model directory"):
         load_trained(tmp_path)

@@ -103,6 +103,8 @@ def encode_sentences(sentences: Sequence[Sequence[str]], tokenizer: PreTrainedTo
     if budget < 1:
         raise ValueError(f"max_length {max_length} leaves no room for words")
     features: list[Features] = []
+    if not sentences:
+        return features
     # Fast path: one batched call; only sentences that are too long or lose a word take the slow path.
     batch = tokenizer([list(sentence) for sentence in sentences], is_split_into_words=True, verbose=False)
     for sentence_index, sentence in enumerate(sentences):
