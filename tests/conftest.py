@@ -20,6 +20,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `gpu` need CUDA; without it they are skipped (with the reason), never failed."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 def prepare_slice(out_dir: Path, dataset: str, n_train: int, n_test: int) -> dict[str, Path]:
     """Write `train.jsonl` (first n_train sentences of train ∪ devel), `test.jsonl` (first n_test of test) and
     `labels.json` of `dataset` from the mirror into `out_dir`, as `mtbioner prepare` would."""

@@ -17,7 +17,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.examples import read_examples
 from mtbioner.runconfig import RunConfig
 from mtbioner.train import (CHECKPOINTS_DIR, STATE_FILE, bucketed_batches, combine_losses, epoch_schedule,
-                            parameter_groups, steps_per_epoch, train_run)
+                            latest_checkpoint, parameter_groups, steps_per_epoch, train_run)
 
 TIMING_KEYS = {"train_seconds", "train_sentences_per_second"}
 
@@ -147,6 +147,19 @@ def test_same_seed_same_run_other_seed_other_run(tiny_run_config, tmp_path):
     assert first["train_loss"] != other["train_loss"]
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["auto", "fp16"])
+def test_cuda_run_with_autocast(tiny_run_config, tmp_path, precision):
+    config = RunConfig.model_validate({**tiny_run_config, "epochs": 2, "precision": precision})
+    metrics = train_run(config, tmp_path / "run", device="cuda", progress=False)
+    assert all(torch.isfinite(torch.tensor(value)) for value in metrics["train_task_losses"].values())
+    assert metrics["train_task_losses"]["ner"] < 1.0
+    from mtbioner.inference import load_trained
+
+    model, _ = load_trained(tmp_path / "run")
+    assert next(model.parameters()).dtype == torch.float32  # autocast leaves the saved weights in fp32
+
+
 # ------------------------------------------------------------------------------------------- checkpoints
 def _run_cli(args: list[str], **kwargs) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -171,7 +184,8 @@ def test_run_killed_mid_training_resumes_to_the_same_metrics(tiny_run_config, tm
     process.send_signal(signal.SIGKILL)  # no chance to clean up: as an OOM kill or a pre-empted job
     process.wait()
     assert not (run_dir / "metrics.json").exists()
-    assert (run_dir / CHECKPOINTS_DIR).is_dir()
+    killed_after = latest_checkpoint(run_dir)
+    assert killed_after is not None and killed_after.name in {"epoch-1", "epoch-2", "epoch-3"}
 
     resumed = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
     _, stderr = resumed.communicate(timeout=300)

@@ -272,6 +272,8 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
     dtype = autocast_dtype(device, config.precision)
+    if dtype is None and config.precision in ("bf16", "fp16"):
+        log.info("precision %s is a CUDA autocast setting; on %s the run trains in fp32", config.precision, device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     history: list[dict] = []
     start_epoch = 0
