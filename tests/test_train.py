@@ -236,3 +236,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
                                "test_file": "t", "labels_file": "l", "encoder": "tiny"}))
     assert "missing.jsonl does not exist" in run("--config", str(bad))
     assert "no such config file" in run("--config", str(tmp_path / "nope.json"))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"dataset": "x", "experiment": "e", "train_file": str(bad), "test_file": str(bad),
+                                "labels_file": str(bad), "encoder": "tiny"}))
+    assert "--device 'gpu'" in run("--config", str(good), "--device", "gpu")

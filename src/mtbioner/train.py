@@ -183,7 +183,10 @@ def _attach_log(run_dir: Path) -> logging.Handler:
 def resolve_device(device: str | None) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise MtbionerError(f"--device {device!r}: expected cpu, cuda or cuda:N") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise MtbionerError(f"device {device!r} requested but CUDA is not available")
     return resolved
