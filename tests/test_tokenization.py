@@ -101,3 +101,11 @@ def test_minilm_tokenizer_windows_a_600_word_sentence_at_256():
     assert len(features) > 2 and all(len(feature) <= 256 for feature in features)
     covered = [feature.first_word + offset for feature in features for offset in range(len(feature.word_starts))]
     assert covered == list(range(600))
+
+
+def test_a_tag_missing_from_labels_json_is_a_user_error(tokenizer):
+    from mtbioner.errors import MtbionerError
+
+    example = make_example(["aspirin"], ["B-Drug"], example_id="train:7")
+    with pytest.raises(MtbionerError, match=r"sentence train:7: NER tag 'B-Drug' is not in the dataset's labels.json"):
+        encode_examples([example], tokenizer, NER_LABELS, max_length=32)

@@ -240,3 +240,12 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     good.write_text(json.dumps({"dataset": "x", "experiment": "e", "train_file": str(bad), "test_file": str(bad),
                                 "labels_file": str(bad), "encoder": "tiny"}))
     assert "--device 'gpu'" in run("--config", str(good), "--device", "gpu")
+
+
+def test_a_partly_written_checkpoint_is_ignored(tmp_path):
+    for epoch in (1, 2):
+        (tmp_path / CHECKPOINTS_DIR / f"epoch-{epoch}" / "model").mkdir(parents=True)
+    (tmp_path / CHECKPOINTS_DIR / "epoch-1" / STATE_FILE).write_bytes(b"complete")
+    # epoch-2 has no state file: the process died while writing it, so epoch 1 is where to resume
+    assert latest_checkpoint(tmp_path) == tmp_path / CHECKPOINTS_DIR / "epoch-1"
+    assert latest_checkpoint(tmp_path / "elsewhere") is None
