@@ -141,3 +141,13 @@ def test_digests_cover_every_dataset_and_unknown_names_list_valid_ones():
     assert len(expected_digests()) == 93
     with pytest.raises(MtbionerError, match="unknown dataset 'BC2'.*BC2GM.*NCBI-disease"):
         download_dataset("BC2", "unused")
+
+
+def test_downloaded_files_get_normal_permissions(mirror_root, tmp_path):
+    import os
+    import stat
+
+    download_dataset(DATASET, tmp_path, str(mirror_root))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "train.tsv").stat().st_mode) == 0o666 & ~mask
