@@ -126,7 +126,6 @@ def test_a_head_that_does_not_match_is_refused(trained_run: Path) -> None:
         check_same_logits(model, tc_model, tokenizer)
 
 
-@pytest.mark.slow
 def test_minilm_encoder_with_pooler_exports(chem_slice, tmp_path: Path) -> None:
     """A pretrained BERT family member (all-MiniLM-L6-v2, which has a sentence pooler the token-classification
     class drops): random heads make the NER tags arbitrary, so equal tags mean equal computation."""
