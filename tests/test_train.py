@@ -249,3 +249,19 @@ def test_a_partly_written_checkpoint_is_ignored(tmp_path):
     # epoch-2 has no state file: the process died while writing it, so epoch 1 is where to resume
     assert latest_checkpoint(tmp_path) == tmp_path / CHECKPOINTS_DIR / "epoch-1"
     assert latest_checkpoint(tmp_path / "elsewhere") is None
+
+
+def test_without_epoch_checkpoints_the_run_is_the_same(tiny_run_config, tmp_path, monkeypatch):
+    """`checkpoint_every_epoch: false` (CPU smoke presets) writes no checkpoint and changes no result."""
+    import mtbioner.train as train_module
+
+    saved = []
+    original = train_module.save_checkpoint
+    monkeypatch.setattr(train_module, "save_checkpoint", lambda *args, **kwargs: saved.append(args[0]) or original(*args, **kwargs))
+    config = {**tiny_run_config, "epochs": 1}
+    with_checkpoints = train_run(RunConfig.model_validate(config), tmp_path / "a", device="cpu", progress=False)
+    assert len(saved) == 1
+    without = train_run(RunConfig.model_validate({**config, "checkpoint_every_epoch": False}), tmp_path / "b",
+                        device="cpu", progress=False)
+    assert len(saved) == 1  # no further checkpoint written
+    assert without_timings(without) == without_timings(with_checkpoints)

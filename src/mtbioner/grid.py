@@ -242,7 +242,8 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
     for key in ("encoder", "dropout", "max_length"):
         if key in model:
             fields[key] = model[key]
-    for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision"):
+    for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision",
+                "checkpoint_every_epoch"):
         if key in train:
             fields[key] = train[key]
     return RunConfig.from_json_text(json.dumps(fields), origin=f"run config of {run.run_dir}")

@@ -331,7 +331,8 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         history.append(record)
         write_jsonl(run_dir / "epochs.jsonl", history)
         log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
-        save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler, epoch, history, config)
+        if config.checkpoint_every_epoch:
+            save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler, epoch, history, config)
 
     if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
         write_jsonl(run_dir / "epochs.jsonl", history)
