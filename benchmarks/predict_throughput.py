@@ -49,7 +49,8 @@ from mtbioner.predict import (DEFAULT_BATCH_SIZE, InputSentence, format_lines, l
 from mtbioner.runconfig import RunConfig  # noqa: E402
 from mtbioner.train import train_run  # noqa: E402
 
-DEFAULT_MIRROR = os.environ.get("MTBIONER_CORPUS_MIRROR", "/work/shared/datasets/MTL-Bioinformatics-2016/data")
+DEFAULT_MIRROR = str(Path(os.environ.get(
+    "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data")
 
 
 def train_brief_run(args: argparse.Namespace, workdir: Path) -> Path:

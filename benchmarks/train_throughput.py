@@ -42,7 +42,7 @@ from mtbioner.iob import read_iob  # noqa: E402
 from mtbioner.runconfig import RunConfig  # noqa: E402
 from mtbioner.train import train_run  # noqa: E402
 
-DEFAULT_MIRROR = "/work/shared/datasets/MTL-Bioinformatics-2016/data"
+DEFAULT_MIRROR = os.environ.get("MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")
 
 
 def load_slice(mirror: Path, dataset: str, n_train: int, n_test: int) -> tuple[list[Example], list[Example]]:
@@ -109,7 +109,7 @@ def ours_throughput(args, data: dict[str, Path], tasks: list[str], work: Path) -
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="BC5CDR-chem")
-    parser.add_argument("--mirror", type=Path, default=Path(os.environ.get("MTBIONER_CORPUS_MIRROR", DEFAULT_MIRROR)),
+    parser.add_argument("--mirror", type=Path, default=Path(DEFAULT_MIRROR) / "data",
                         help="directory holding <dataset>-IOB/{train,test}.tsv")
     parser.add_argument("--encoder", default="minilm", help="'minilm' or an HF model directory")
     parser.add_argument("--sentences", type=int, default=320, help="training sentences (first N of train.tsv)")

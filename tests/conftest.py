@@ -12,7 +12,9 @@ from mtbioner.examples import entity_types_of, example_from_sentence, write_exam
 from mtbioner.iob import read_iob
 
 #: Read-only mirror of MTL-Bioinformatics-2016 (never copied into git).
-CORPUS_MIRROR = Path(os.environ.get("MTBIONER_CORPUS_MIRROR", "/work/shared/datasets/MTL-Bioinformatics-2016/data"))
+# MTBIONER_MIRROR names the corpus root (holding data/ and SHA256SUMS), as in the project-wide conftest.py.
+CORPUS_MIRROR = Path(os.environ.get(
+    "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data"
 
 # Tests share 2 CPU cores with other work: one thread keeps timings stable and the machine responsive.
 torch.set_num_threads(1)

@@ -8,7 +8,7 @@ import pytest
 
 from mtbioner.report import paper_values as pv
 
-PAPER = Path("/work/shared/paper/mt-bioner-paper.txt")
+PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "mt-bioner-paper.txt"
 pytestmark = pytest.mark.skipif(not PAPER.is_file(), reason="the paper's text is not on this machine")
 
 

@@ -96,7 +96,7 @@ def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with the tiny configuration built once by `snakemake --cores 2`."""
     if not (CORPUS_MIRROR / "NCBI-disease-IOB").is_dir():
-        pytest.skip(f"corpus mirror not available at {CORPUS_MIRROR}")
+        pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
     workspace = copy_workflow(tmp_path_factory.mktemp("tiny_dag"))
     tiny = json.loads(json.dumps(TINY))
     tiny["data"]["source"] = str(CORPUS_MIRROR)
@@ -257,7 +257,7 @@ def test_own_corpus_without_devel_goes_through_import(workflow_copy: Path) -> No
     """data.custom_datasets: an own corpus is imported (validated copy), not downloaded; no devel = train only."""
     folder = CORPUS_MIRROR / "NCBI-disease-IOB"
     if not folder.is_dir():
-        pytest.skip(f"corpus mirror not available at {CORPUS_MIRROR}")
+        pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
     mine = overlay(workflow_copy, "mine.yaml", {"data": {
         "datasets": [], "fractions": [100, 50], "max_train_sentences": 30,
         "custom_datasets": {"MyCorpus": {"train": str(folder / "devel.tsv"), "test": str(folder / "test.tsv")}}}})
