@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 
 #: Extra key in the exported config.json: what `mtbioner predict` needs to use the export like a run.
@@ -124,19 +122,11 @@ def export_token_classification(run: str | Path, out_dir: str | Path) -> Path:
     check_same_logits(model, tc_model, tokenizer)
     tc_model.config.architectures = [type(tc_model).__name__]
     target = Path(out_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target) as staging:
         tc_model.save_pretrained(staging)
         # The tokenizer keeps its own model_max_length (the encoder's limit): lowering it to the training
         # max_length would make the pipeline truncate sentences that `mtbioner predict` windows instead.
         tokenizer.save_pretrained(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
 
@@ -141,13 +139,7 @@ class MultiTaskModel(nn.Module):
 
     def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase | None = None) -> None:
         """Write the model (and `tokenizer`) to `directory`, replacing it atomically as a whole."""
-        target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the final directory should not be
-        try:
+        with atomic_directory(directory) as staging:
             with _quiet_progress():
                 self.encoder.save_pretrained(staging)
             if tokenizer is not None:
@@ -155,12 +147,6 @@ class MultiTaskModel(nn.Module):
             heads = {name: tensor.detach().cpu().contiguous() for name, tensor in self.heads.state_dict().items()}
             save_file(heads, staging / HEADS_FILE)
             (staging / MTBIONER_FILE).write_text(json.dumps(self.metadata(), indent=2) + "\n", encoding="utf-8")
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> "MultiTaskModel":
