@@ -11,10 +11,11 @@ import torch
 from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
 from mtbioner.iob import read_iob
 
-#: Read-only mirror of MTL-Bioinformatics-2016 (never copied into git).
-# MTBIONER_MIRROR names the corpus root (holding data/ and SHA256SUMS), as in the project-wide conftest.py.
-CORPUS_MIRROR = Path(os.environ.get(
-    "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data"
+#: Read-only mirror of MTL-Bioinformatics-2016 beside the clone (never copied into git); MTBIONER_MIRROR
+#: overrides it and names the corpus root (holding data/ and SHA256SUMS).
+MIRROR_ROOT = Path(os.environ.get(
+    "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016"))
+CORPUS_MIRROR = MIRROR_ROOT / "data"
 
 # Tests share 2 CPU cores with other work: one thread keeps timings stable and the machine responsive.
 torch.set_num_threads(1)
@@ -32,12 +33,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def mirror_root() -> Path:
+    if not (MIRROR_ROOT / "SHA256SUMS").is_file():
+        pytest.fail(f"corpus mirror not found at {MIRROR_ROOT}; set MTBIONER_MIRROR to the MTL-Bioinformatics-2016 mirror")
+    return MIRROR_ROOT
+
+
+@pytest.fixture(scope="session")
+def mirror_data(mirror_root: Path) -> Path:
+    return mirror_root / "data"
+
+
+@pytest.fixture(scope="session")
+def prepared_paper_datasets(mirror_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """results/data-like folder with the paper's datasets (and BC5CDR-disease) downloaded and prepared."""
+    from mtbioner.corpus import download_dataset
+    from mtbioner.prepare import prepare_dataset
+
+    data_dir = tmp_path_factory.mktemp("data")
+    for name in ("BC2GM", "BC5CDR-chem", "BC5CDR-disease", "NCBI-disease"):
+        download_dataset(name, data_dir / name / "raw", str(mirror_root))
+        prepare_dataset(data_dir / name / "raw", data_dir / name)
+    return data_dir
+
+
 def prepare_slice(out_dir: Path, dataset: str, n_train: int, n_test: int) -> dict[str, Path]:
     """Write `train.jsonl` (first n_train sentences of train ∪ devel), `test.jsonl` (first n_test of test) and
     `labels.json` of `dataset` from the mirror into `out_dir`, as `mtbioner prepare` would."""
     folder = CORPUS_MIRROR / f"{dataset}-IOB"
     if not folder.is_dir():
-        pytest.skip(f"corpus mirror not available at {folder}")
+        pytest.fail(f"corpus mirror not available at {folder}; set MTBIONER_MIRROR")
     train = [example_from_sentence(sentence, f"train:{number}")
              for number, sentence in enumerate(read_iob(folder / "train.tsv")[:n_train], start=1)]
     test = [example_from_sentence(sentence, f"test:{number}")
