@@ -41,8 +41,8 @@ def _decode(path: Path, raw: bytes) -> str:
         raise CorpusFormatError(path, line, f"not valid UTF-8 (byte 0x{raw[error.start]:02x})") from None
 
 
-def parse_iob_text(text: str, path: str | Path = "<text>", *, require_tags: bool = True) -> list[Sentence]:
-    """Parse corpus text; `require_tags=False` also accepts bare tokens (one column) for prediction input."""
+def parse_iob_text(text: str, path: str | Path = "<text>") -> list[Sentence]:
+    """Parse corpus text strictly; raises `CorpusFormatError` naming `path:line` on the first problem."""
     if _HTML_START.match(text):
         raise CorpusFormatError(path, 1, "looks like an HTML page, not token<TAB>tag lines (a failed download?)")
     sentences: list[Sentence] = []
@@ -60,7 +60,7 @@ def parse_iob_text(text: str, path: str | Path = "<text>", *, require_tags: bool
         if line.strip() == "":
             raise CorpusFormatError(path, number, "line holds only whitespace; a sentence break must be an empty line")
         columns = line.split("\t")
-        if len(columns) == 1 and require_tags:
+        if len(columns) == 1:
             hint = " (columns separated by spaces?)" if " " in line.strip() else ""
             raise CorpusFormatError(path, number, f"missing tab between token and tag{hint}: {line[:60]!r}")
         if len(columns) > 2:
@@ -70,14 +70,13 @@ def parse_iob_text(text: str, path: str | Path = "<text>", *, require_tags: bool
             raise CorpusFormatError(path, number, "empty token before the tab")
         if token != token.strip():
             raise CorpusFormatError(path, number, f"token has leading or trailing whitespace: {token!r}")
-        tag = columns[1] if len(columns) == 2 else "O"
-        if len(columns) == 2 and (require_tags or tag != ""):
-            if not TAG_PATTERN.fullmatch(tag):
-                raise CorpusFormatError(path, number, f"unknown tag {tag!r} (expected O, B-<type> or I-<type>)")
+        tag = columns[1]
+        if not TAG_PATTERN.fullmatch(tag):
+            raise CorpusFormatError(path, number, f"unknown tag {tag!r} (expected O, B-<type> or I-<type>)")
         if not tokens:
             first_line = number
         tokens.append(token)
-        tags.append(tag or "O")
+        tags.append(tag)
     if tokens:  # a last sentence without the closing blank line is still a sentence
         sentences.append(Sentence(tuple(tokens), tuple(tags), first_line))
     if not sentences:
@@ -85,7 +84,7 @@ def parse_iob_text(text: str, path: str | Path = "<text>", *, require_tags: bool
     return sentences
 
 
-def read_iob(path: str | Path, *, require_tags: bool = True) -> list[Sentence]:
+def read_iob(path: str | Path) -> list[Sentence]:
     """Read a corpus file strictly; raises `CorpusFormatError` naming `path:line` on the first problem."""
     source = Path(path)
     try:
@@ -94,7 +93,7 @@ def read_iob(path: str | Path, *, require_tags: bool = True) -> list[Sentence]:
         raise CorpusFormatError(source, None, "file not found") from None
     except IsADirectoryError:
         raise CorpusFormatError(source, None, "is a directory, expected a token<TAB>tag file") from None
-    return parse_iob_text(_decode(source, raw), source, require_tags=require_tags)
+    return parse_iob_text(_decode(source, raw), source)
 
 
 def format_iob(rows: Iterable[Sequence[Sequence[str]]]) -> str:

@@ -48,6 +48,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.evaluate import evaluate_predictions
 from mtbioner.examples import Example, read_examples, read_label_file
 from mtbioner.inference import SentencePrediction, autocast_context, autocast_dtype, predict
+from mtbioner.iob import write_iob
 from mtbioner.model import MultiTaskModel
 from mtbioner.runconfig import RunConfig
 from mtbioner.tokenization import Features, collate, encode_examples
@@ -156,12 +157,9 @@ def save_checkpoint(run_dir: Path, model: MultiTaskModel, tokenizer: PreTrainedT
 # -------------------------------------------------------------------------------------------------- outputs
 def write_test_outputs(run_dir: Path, examples: Sequence[Example], predictions: Sequence[SentencePrediction],
                        tasks: Sequence[str]) -> None:
-    with atomic_write(run_dir / "test_predictions.tsv") as handle:
-        for example, prediction in zip(examples, predictions):
-            predicted = prediction.ner if prediction.ner is not None else ["_"] * len(example.tokens)
-            for word, gold, pred in zip(example.tokens, example.ner, predicted):
-                handle.write(f"{word}\t{gold}\t{pred}\n")
-            handle.write("\n")
+    write_iob(run_dir / "test_predictions.tsv",
+              ((example.tokens, example.ner, prediction.ner if prediction.ner is not None else ["_"] * len(example.tokens))
+               for example, prediction in zip(examples, predictions)))
     rows = []
     for example, prediction in zip(examples, predictions):
         row: dict = {"id": example.id}
