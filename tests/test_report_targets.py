@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from mtbioner import grid
 from mtbioner.report import targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,11 @@ def test_paper_preset_has_every_product():
 def test_taskemb_uses_the_first_seed_single_task_model():
     config = _params()
     inputs = targets.taskemb_inputs(config, "NCBI-disease", "mcls")
-    assert inputs == {"metrics": "results/runs/NCBI-disease/single-mcls/frac100/seed13/metrics.json",
-                      "model": "results/runs/NCBI-disease/single-mcls/frac100/seed13/model"}
+    assert inputs == {"metrics": "results/runs/NCBI-disease/single-mcls/frac100/seed13/metrics.json"}
+    # ... and that run keeps its model (the other seeds of single-mcls do not need theirs)
+    keeps = {run.seed: grid.keeps_model(config, run)
+             for run in grid.runs_for(config, dataset="NCBI-disease", experiment="single-mcls")}
+    assert keeps == {13: True, 42: False, 87: False}
 
 
 def test_products_shrink_with_the_grid():

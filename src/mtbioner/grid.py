@@ -17,6 +17,20 @@ Per dataset and seed the full grid has 30 runs:
 `grid.experiments` in params names the families to build; `data.fractions` limits the fractions (a run
 whose fraction is not listed is not built).
 
+`grid.blocks` (optional) replaces that cross product by a union of smaller ones, for budgets that cannot
+afford every family everywhere (config/cpu.yaml). Each block names `datasets`, `experiments` (families),
+`fractions` and `seeds` (each defaulting to the global value; a block's `fractions` apply to every family in
+it, so ablations can run at 10 %) and `train` overrides, merged over `train` and `train.per_dataset` for the
+block's runs (e.g. more epochs on a 10 % subsample than on the full set). A run may belong to one block only.
+
+Evaluation and saved models (the costly by-products of a run):
+- `eval.per_epoch: curve_runs` scores the test set after every epoch only for the runs whose curves
+  Figure 4 draws (`CURVE_EXPERIMENT` at `FULL`); every other run is scored once, after its last epoch. `all`
+  scores every run every epoch.
+- `train.keep_models: needed` saves the trained model only where something reads it: the single-task runs
+  TaskEmb starts from, and per dataset the first seed of joint-max at its largest fraction (the model
+  README's predict/export examples use). `all` keeps every run's model.
+
 Loss weights (the paper gives none; SPEC section 4 takes the authors' α=0.8, β=0.1, γ=0.05, δ=0.05):
 - joint runs and alternating: `train.loss_weights` as configured (default the authors' values);
 - ablations: the remaining tasks keep their weights, the dropped task's term is simply removed from the loss
@@ -58,6 +72,12 @@ ABLATIONS: dict[str, str] = {"no-bcls": "bcls", "no-mcls": "mcls", "no-mtcls": "
 #: Default weight of the main task in pair-wise runs (the secondary task gets 1 − this).
 DEFAULT_PAIR_MAIN_WEIGHT = 0.8
 
+#: The runs whose per-epoch curves Figure 4 draws (and DVC plots): the four-task model on the full data.
+CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", FULL
+
+#: The model README's predict/export examples use, kept by `train.keep_models: needed` (first seed).
+SERVING_EXPERIMENT = "joint-max"
+
 
 @dataclass(frozen=True, order=True)
 class Run:
@@ -72,6 +92,7 @@ class Run:
     pooling: str
     strategy: str
     family: str
+    block: int = -1  # index into grid.blocks whose `train` overrides apply; -1 = no block
 
     @property
     def run_dir(self) -> str:
@@ -136,25 +157,60 @@ def fractions(config: dict[str, Any]) -> list[int]:
 
 
 def expand_grid(config: dict[str, Any]) -> list[Run]:
-    """Every run of the configured grid: datasets × experiments × fractions × seeds (SPEC section 5)."""
+    """Every run of the configured grid: datasets × experiments × fractions × seeds (SPEC section 5), or the
+    union of `grid.blocks` when given (module docstring)."""
     grid = config.get("grid", {})
-    families = list(grid.get("experiments", FAMILIES))
     seeds = [int(s) for s in grid.get("seeds", [13])]
-    wanted_fractions = fractions(config)
     if not seeds:
         raise MtbionerError("grid.seeds is empty: at least one seed is needed")
+    wanted_fractions = fractions(config)
+    blocks = grid.get("blocks") or []
+    if not blocks:
+        return _block_runs(datasets(config), list(grid.get("experiments", FAMILIES)), wanted_fractions, None,
+                           seeds, -1)
     runs: list[Run] = []
-    for dataset in datasets(config):
+    seen: dict[tuple, int] = {}
+    for index, block in enumerate(blocks):
+        block_datasets = list(block.get("datasets") or datasets(config))
+        unknown = [name for name in block_datasets if name not in datasets(config)]
+        if unknown:
+            raise MtbionerError(f"grid.blocks[{index}]: datasets {unknown} are not in data.datasets or "
+                                "data.custom_datasets")
+        block_fractions = block.get("fractions")
+        if block_fractions is not None:
+            missing = sorted({int(f) for f in block_fractions} - set(wanted_fractions))
+            if missing:
+                raise MtbionerError(f"grid.blocks[{index}]: fractions {missing} are not in data.fractions "
+                                    f"{wanted_fractions} (only those are subsampled)")
+            block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
+        block_seeds = [int(s) for s in block.get("seeds") or seeds]
+        for run in _block_runs(block_datasets, list(block.get("experiments") or grid.get("experiments", FAMILIES)),
+                               wanted_fractions, block_fractions, block_seeds, index):
+            key = (run.dataset, run.experiment, run.fraction, run.seed)
+            if key in seen:
+                raise MtbionerError(f"{run.run_dir} is in grid.blocks[{seen[key]}] and grid.blocks[{index}]: "
+                                    "a run may belong to one block only")
+            seen[key] = index
+            runs.append(run)
+    return runs
+
+
+def _block_runs(block_datasets: list[str], families: list[str], wanted_fractions: list[int],
+                block_fractions: list[int] | None, seeds: list[int], block: int) -> list[Run]:
+    runs: list[Run] = []
+    for dataset in block_datasets:
         for family in families:
             for experiment, tasks, main_task, pooling, strategy, every_fraction in _family_runs(family):
-                run_fractions = wanted_fractions if every_fraction else [FULL]
+                if block_fractions is not None:
+                    run_fractions = block_fractions
+                else:
+                    run_fractions = wanted_fractions if every_fraction else [FULL]
                 for fraction in run_fractions:
                     if fraction not in wanted_fractions:
                         continue
                     for seed in seeds:
-                        runs.append(
-                            Run(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy, family)
-                        )
+                        runs.append(Run(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
+                                        family, block))
     return runs
 
 
@@ -189,13 +245,44 @@ def find_run(config: dict[str, Any], dataset: str, experiment: str, fraction: in
     return matches[0]
 
 
-def train_settings(config: dict[str, Any], dataset: str) -> dict[str, Any]:
-    """`train` section with `train.per_dataset[dataset]` merged over it (e.g. NCBI-disease's lr and epochs)."""
+def train_settings(config: dict[str, Any], dataset: str, block: int = -1) -> dict[str, Any]:
+    """`train` section with `train.per_dataset[dataset]` merged over it (e.g. NCBI-disease's lr and epochs),
+    then the `train` overrides of grid block `block` (if any)."""
     train = copy.deepcopy(config.get("train", {}))
     per_dataset = train.pop("per_dataset", {}) or {}
     for key, value in (per_dataset.get(dataset) or {}).items():
         train[key] = value
+    if block >= 0:
+        for key, value in (config["grid"]["blocks"][block].get("train") or {}).items():
+            train[key] = value
     return train
+
+
+def largest_fraction(config: dict[str, Any], dataset: str, experiment: str) -> int | None:
+    """The largest fraction at which `experiment` runs on `dataset` (None if it does not)."""
+    found = [run.fraction for run in runs_for(config, dataset=dataset, experiment=experiment)]
+    return max(found, default=None)
+
+
+def is_curve_run(run: Run) -> bool:
+    return run.experiment == CURVE_EXPERIMENT and run.fraction == CURVE_FRACTION
+
+
+def keeps_model(config: dict[str, Any], run: Run) -> bool:
+    """Whether the run saves its trained model (`train.keep_models`, module docstring)."""
+    if config.get("train", {}).get("keep_models", "needed") == "all":
+        return True
+    if run.family != "single" and run.experiment != SERVING_EXPERIMENT:
+        return False
+    peers = runs_for(config, dataset=run.dataset, experiment=run.experiment)
+    largest = max(peer.fraction for peer in peers)
+    first_seed = min(peer.seed for peer in peers if peer.fraction == largest)
+    return run.fraction == largest and run.seed == first_seed
+
+
+def evaluates_every_epoch(config: dict[str, Any], run: Run) -> bool:
+    """Whether the run scores the test set after every epoch (`eval.per_epoch`, module docstring)."""
+    return config.get("eval", {}).get("per_epoch", "curve_runs") == "all" or is_curve_run(run)
 
 
 def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
@@ -206,7 +293,7 @@ def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
         main_weight = float(config.get("grid", {}).get("pair_main_weight", DEFAULT_PAIR_MAIN_WEIGHT))
         secondary = next(task for task in run.tasks if task != run.main_task)
         return {run.main_task: main_weight, secondary: round(1.0 - main_weight, 10)}
-    configured = train_settings(config, run.dataset).get("loss_weights") or {}
+    configured = train_settings(config, run.dataset, run.block).get("loss_weights") or {}
     weights = {**DEFAULT_LOSS_WEIGHTS, **configured}
     return {task: float(weights[task]) for task in run.tasks}
 
@@ -222,7 +309,7 @@ def train_file(dataset: str, fraction: int | str) -> str:
 def run_config(config: dict[str, Any], run: Run) -> RunConfig:
     """The resolved RunConfig of one run: model, per-dataset training settings, data files, loss weights."""
     model = config.get("model", {})
-    train = train_settings(config, run.dataset)
+    train = train_settings(config, run.dataset, run.block)
     evaluation = config.get("eval", {})
     fields: dict[str, Any] = {
         "dataset": run.dataset,
@@ -238,6 +325,8 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
         "strategy": run.strategy,
         "loss_weights": loss_weights(config, run),
         "max_test_sentences": evaluation.get("max_test_sentences"),
+        "eval_every_epoch": evaluates_every_epoch(config, run),
+        "save_model": keeps_model(config, run),
     }
     for key in ("encoder", "dropout", "max_length"):
         if key in model:

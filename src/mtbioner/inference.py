@@ -8,7 +8,6 @@ predicts 1 and mCLS = the sum of its windows' counts capped at 3.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from mtbioner.errors import MtbionerError
+from mtbioner.precision import autocast_context
 from mtbioner.tasks import MCLS_CLASSES, MT_LABELS
 from mtbioner.tokenization import Features, collate, encode_sentences
 
@@ -30,25 +30,6 @@ class SentencePrediction:
     mt: list[str] | None = None
     bcls: int | None = None
     mcls: int | None = None
-
-
-def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
-    """The autocast dtype for `precision` on `device`: bf16/fp16 on CUDA only (CPU autocast is slower than fp32
-    for these models); `auto` = bf16 where the GPU supports it, else fp16; None = plain fp32."""
-    if device.type != "cuda" or precision == "fp32":
-        return None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
-def autocast_context(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
-    dtype = autocast_dtype(device, precision)
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type="cuda", dtype=dtype)
 
 
 def length_sorted_batches(features: Sequence[Features], batch_size: int) -> list[list[int]]:

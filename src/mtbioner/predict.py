@@ -13,7 +13,6 @@ translated), so ``text[start:end]`` is the entity's surface text.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -181,20 +180,6 @@ def format_lines(sentences: Sequence[InputSentence], predictions: Sequence, outp
             raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
 
 
-def precision_context(precision: Precision, device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CPU when asked for: about 3x faster on CPUs with AVX512-BF16/AMX (measured on this
-    project's machines), at the price of bf16 rounding (a few words may get another tag than in fp32).
-    CUDA precision is handled by `mtbioner.inference` itself ("auto" = bf16 where supported)."""
-    import torch
-
-    if precision != "bf16" or torch.device(device).type != "cpu":
-        return contextlib.nullcontext()
-    if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        print("warning: this CPU has no native bf16 support; --precision bf16 will be slower than fp32",
-              file=sys.stderr)
-    return torch.autocast("cpu", dtype=torch.bfloat16)
-
-
 def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batch_size: int = DEFAULT_BATCH_SIZE,
                       progress: bool = False, precision: Precision = "auto", device: str | None = None) -> list:
     """`SentencePrediction`s (input order) for `sentences`; no work at all for an empty list.
@@ -202,16 +187,12 @@ def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batc
     `device` None keeps the model where it is; `precision` "auto" is fp32 on CPU and bf16 (where supported) on
     CUDA, "fp32" is exact everywhere, "bf16" is also used on CPU.
     """
-    import torch
-
     from mtbioner.inference import predict
 
     if not sentences:
         return []
-    target = torch.device(device) if device is not None else next(model.parameters()).device
-    with precision_context(precision, target):
-        return predict(model, tokenizer, [list(sentence.words) for sentence in sentences], batch_size=batch_size,
-                       device=device, progress=progress, precision=precision)
+    return predict(model, tokenizer, [list(sentence.words) for sentence in sentences], batch_size=batch_size,
+                   device=device, progress=progress, precision=precision)
 
 
 def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str] | None = None) -> None:
@@ -237,7 +218,7 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
 
     `device` "auto" uses CUDA when available, else the CPU.
     """
-    from mtbioner.train import resolve_device
+    from mtbioner.precision import resolve_device
 
     if precision not in ("auto", "fp32", "bf16"):
         raise MtbionerError(f"unknown precision {precision!r}; expected auto, fp32 or bf16")

@@ -49,7 +49,12 @@ class RunConfig(BaseModel):
                                          "CPU smoke presets of a few seconds per epoch turn it off")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 autocast on CUDA if supported, else fp32")
 
+    save_model: bool = Field(True, description="write the trained model to model/ (off for runs whose "
+                             "model nothing reads: train.keep_models)")
+
     # evaluation / resources
+    eval_every_epoch: bool = Field(True, description="score the test set after every epoch (curves); False = "
+                                   "once, after the last epoch (same final metrics, less work)")
     max_test_sentences: int | None = Field(None, ge=1, description="evaluate on this prefix of test (CPU presets)")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None = torch default")
 

@@ -10,14 +10,16 @@
 AdamW (no weight decay on biases and LayerNorm weights), linear warm-up over `warmup_ratio` of all steps then
 linear decay to 0, gradient clipping, batches of sentences of similar length (random megabatches of 50 batches
 sorted by length, batch order shuffled: the same idea as HF's group_by_length) padded to the batch's
-longest, bf16/fp16 autocast on CUDA only. The seed fixes the encoder/head initialisation, the batch order
+longest, bf16/fp16 autocast as `precision` says (mtbioner.precision; bf16 also on CPUs with native bf16).
+The seed fixes the encoder/head initialisation, the batch order
 (a generator seeded by (seed, epoch), so a resumed epoch sees the same batches) and dropout.
 
-After every epoch all enabled tasks are evaluated on the test set (or its first `max_test_sentences`) and the
-epoch's line is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
+After every epoch (`eval_every_epoch`; otherwise after the last epoch only) all enabled tasks are evaluated on
+the test set (or its first `max_test_sentences`); each epoch's line (train loss and, when scored, the test
+metrics) is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
 written to `checkpoints/epoch-N/`. A restarted run resumes from the newest complete checkpoint and ends with
-the same metrics as an uninterrupted one. When the run is complete the model, predictions and `metrics.json`
-(last) are written and `checkpoints/` is removed.
+the same metrics as an uninterrupted one. When the run is complete the model (if `save_model`), predictions and
+`metrics.json` (last) are written and `checkpoints/` is removed.
 
 `test_predictions.tsv` has `word<TAB>gold NER<TAB>predicted NER`; a run without the NER head writes `_` as the
 prediction (CoNLL's "no value") so the file keeps one format.
@@ -47,7 +49,8 @@ from mtbioner.encoders import load_encoder
 from mtbioner.errors import MtbionerError
 from mtbioner.evaluate import evaluate_predictions
 from mtbioner.examples import Example, read_examples, read_label_file
-from mtbioner.inference import SentencePrediction, autocast_context, autocast_dtype, predict
+from mtbioner.inference import SentencePrediction, predict
+from mtbioner.precision import autocast_context, autocast_dtype, describe, resolve_device
 from mtbioner.iob import write_iob
 from mtbioner.model import MultiTaskModel
 from mtbioner.runconfig import RunConfig
@@ -178,18 +181,6 @@ def _attach_log(run_dir: Path) -> logging.Handler:
     return handler
 
 
-def resolve_device(device: str | None) -> torch.device:
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise MtbionerError(f"--device {device!r}: expected cpu, cuda or cuda:N") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise MtbionerError(f"device {device!r} requested but CUDA is not available")
-    return resolved
-
-
 def _read_data(config: RunConfig) -> tuple[list[Example], list[Example], list[str]]:
     for key in ("train_file", "test_file", "labels_file"):
         if not Path(getattr(config, key)).is_file():
@@ -273,8 +264,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
     dtype = autocast_dtype(device, config.precision)
-    if dtype is None and config.precision in ("bf16", "fp16"):
-        log.info("precision %s is a CUDA autocast setting; on %s the run trains in fp32", config.precision, device)
+    log.info(describe(device, config.precision))
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     history: list[dict] = []
     start_epoch = 0
@@ -317,11 +307,14 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
                 task_counts[task] += 1
             bar.set_postfix(loss=f"{loss.item():.4f}")
         train_seconds = time.perf_counter() - started
-        evaluation = _evaluate(model, tokenizer, test, device, config, progress)
+        # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the final
+        # metrics unchanged (a test checks this); only curve runs need every epoch's scores.
+        scored = config.eval_every_epoch or epoch == config.epochs
+        evaluation = _evaluate(model, tokenizer, test, device, config, progress) if scored else None
         record = {"epoch": epoch, "train_loss": loss_sum / max(len(schedule), 1),
                   "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
                                         if task_counts[task]},
-                  **evaluation.metrics,
+                  **(evaluation.metrics if evaluation is not None else {}),
                   "train_seconds": round(train_seconds, 3),
                   "train_sentences_per_second": round(
                       len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
@@ -335,7 +328,10 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
         write_jsonl(run_dir / "epochs.jsonl", history)
         evaluation = _evaluate(model, tokenizer, test, device, config, progress)
-    model.save_pretrained(run_dir / "model", tokenizer)
+    if config.save_model:
+        model.save_pretrained(run_dir / "model", tokenizer)
+    else:  # a rerun with train.keep_models changed must not leave an older model looking current
+        shutil.rmtree(run_dir / "model", ignore_errors=True)
     write_test_outputs(run_dir, test, evaluation.predictions, tasks)
     final = dict(history[-1])
     write_json(run_dir / "metrics.json", final)  # last: the run's completion marker

@@ -80,12 +80,13 @@ def all_metrics():
     return [run.metrics_file for run in RUNS]
 
 
-CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", 100
-
-
 def curve_datasets():
     """Datasets whose grid has the four-task model at 100 % (the runs Figure 4's curves come from)."""
-    return [d for d in DATASETS if grid.runs_for(config, dataset=d, experiment=CURVE_EXPERIMENT, fraction=CURVE_FRACTION)]
+    return [
+        d
+        for d in DATASETS
+        if grid.runs_for(config, dataset=d, experiment=grid.CURVE_EXPERIMENT, fraction=grid.CURVE_FRACTION)
+    ]
 
 
 def curve_files():
@@ -94,5 +95,7 @@ def curve_files():
 
 def curve_runs(wildcards):
     """metrics.json of every seed of joint-max at 100 % of one dataset."""
-    runs = grid.runs_for(config, dataset=wildcards.dataset, experiment=CURVE_EXPERIMENT, fraction=CURVE_FRACTION)
+    runs = grid.runs_for(
+        config, dataset=wildcards.dataset, experiment=grid.CURVE_EXPERIMENT, fraction=grid.CURVE_FRACTION
+    )
     return [run.metrics_file for run in runs]

@@ -9,12 +9,13 @@ rule train:
     output:
         # metrics.json is written last by the trainer; the other files are what the report reads. The trainer's
         # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
+        # model/ is written only by the runs that keep one (train.keep_models, see mtbioner.grid.keeps_model):
+        # its readers (TaskEmb) depend on metrics.json, which the trainer writes after the model.
         metrics="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json",
         epochs="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl",
         config="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/config.json",
         predictions="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_predictions.tsv",
         sentences="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_sentences.jsonl",
-        model=directory("results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/model"),
     params:
         run_config=run_config_json,
         run_dir=subpath(output.metrics, parent=True),

@@ -52,22 +52,27 @@ def _significance_marks(significance: pd.DataFrame) -> dict[tuple[str, str, int]
     return marks
 
 
+def table_fractions(spec: TableSpec, runs: pd.DataFrame, dataset: str) -> list[int]:
+    """The fractions one dataset's block of a table shows, largest first: Table 3 every fraction at which
+    its models ran; Tables 2 and 4 the fractions at which their own models (pooling variants, ablations) ran —
+    100 % in the paper preset, 10 % in config/cpu.yaml. A dataset without such runs gets no rows."""
+    own = [e for e in spec.experiments if e not in ("baseline", "joint-max")] if not spec.by_fraction else []
+    experiments = own or list(spec.experiments)
+    mask = (runs["dataset"] == dataset) & runs["experiment"].isin(experiments)
+    return sorted({int(f) for f in runs.loc[mask, "fraction"]}, reverse=True)
+
+
 def table_frame(spec: TableSpec, runs: pd.DataFrame, significance: pd.DataFrame,
                 datasets: list[str] | None = None) -> pd.DataFrame:
     """The tidy long form of one table: dataset, fraction, model, experiment, metric, mean, std, n_seeds,
     paper, delta, significant_pairs, seed_pairs (values in %)."""
     datasets = datasets or sorted(runs["dataset"].unique())
-    if spec.by_fraction:
-        fractions = sorted({int(f) for f in runs.loc[runs["experiment"].isin(spec.experiments), "fraction"]},
-                           reverse=True)
-    else:
-        fractions = [100]
     stats = {metric: seed_stats(runs, f"ner.{metric}") for metric in METRIC_LABELS}
     stats[FP_COLUMN] = seed_stats(runs, FP_COLUMN)
     marks = _significance_marks(significance)
     rows = []
     for dataset in datasets:
-        for fraction in fractions:
+        for fraction in table_fractions(spec, runs, dataset):
             for experiment in spec.experiments:
                 significant, pairs = marks.get((dataset, experiment, fraction), (0, 0))
                 for metric in [*METRIC_LABELS, FP_COLUMN]:
@@ -111,7 +116,7 @@ def wide_frame(long: pd.DataFrame, spec: TableSpec, latex: bool = False) -> pd.D
     for (dataset, fraction, experiment), group in long.groupby(["dataset", "fraction", "experiment"], sort=False):
         by_metric = {row["metric"]: row for _, row in group.iterrows()}
         row: dict[str, str] = {"Dataset": dataset}
-        if spec.by_fraction:
+        if spec.by_fraction or set(long["fraction"]) != {100}:
             row["Size"] = f"{fraction}%"
         row["Model"] = str(group["model"].iloc[0])
         for metric, label in METRIC_LABELS.items():

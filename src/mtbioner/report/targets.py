@@ -72,7 +72,9 @@ def figure5_metrics(config: dict[str, Any]) -> list[str]:
 
 def taskemb_run(config: dict[str, Any], dataset: str, task: str) -> grid.Run:
     """The single-task run TaskEmb starts from: single-<task>, full data, the first configured seed."""
-    runs = sorted(grid.runs_for(config, dataset=dataset, experiment=f"single-{task}", fraction=grid.FULL),
+    experiment = f"single-{task}"
+    runs = sorted(grid.runs_for(config, dataset=dataset, experiment=experiment,
+                                fraction=grid.largest_fraction(config, dataset, experiment)),
                   key=lambda r: r.seed)
     if not runs:
         from mtbioner.errors import MtbionerError
@@ -86,7 +88,7 @@ def taskemb_outputs(config: dict[str, Any]) -> list[str]:
     out = []
     for dataset in grid.datasets(config):
         for task in TASKS:
-            if grid.runs_for(config, dataset=dataset, experiment=f"single-{task}", fraction=grid.FULL):
+            if grid.runs_for(config, dataset=dataset, experiment=f"single-{task}"):
                 out.append(f"{TASKEMB_DIR}/{dataset}/{task}.json")
     return out
 
@@ -129,9 +131,10 @@ def page_inputs(config: dict[str, Any]) -> list[str]:
 
 
 def taskemb_inputs(config: dict[str, Any], dataset: str, task: str) -> dict[str, str]:
-    """Inputs of one TaskEmb job: the single-task run's metrics.json (written last) and its model folder."""
+    """Input of one TaskEmb job: the single-task run's metrics.json, written after its model (a run TaskEmb
+    starts from always keeps its model: mtbioner.grid.keeps_model)."""
     run = taskemb_run(config, dataset, task)
-    return {"metrics": run.metrics_file, "model": f"{run.run_dir}/model"}
+    return {"metrics": run.metrics_file}
 
 
 def beside(path: str, name: str) -> str:
