@@ -118,3 +118,52 @@ def test_every_run_config_validates(paper: dict) -> None:
 
 def test_families_constant_matches_paper_preset(paper: dict) -> None:
     assert tuple(paper["grid"]["experiments"]) == FAMILIES
+
+
+# ----------------------------------------------------------------------------------- blocks and cost levers
+def test_cpu_preset_blocks(paper: dict) -> None:
+    from mtbioner.params import load_params
+
+    cpu = load_params(ROOT, ["config/cpu.yaml"])
+    runs = expand_grid(cpu)
+    cells = Counter((run.dataset, run.experiment, run.fraction) for run in runs)
+    for dataset in ("BC2GM", "BC5CDR-chem", "NCBI-disease"):  # the low-resource claim on all three datasets
+        assert cells[(dataset, "baseline", 10)] == cells[(dataset, "joint-max", 10)] == 3
+    assert cells[("NCBI-disease", "baseline", 100)] == cells[("NCBI-disease", "joint-max", 100)] == 3
+    for experiment in ("joint-cls", "joint-mean", "no-bcls", "no-mcls", "no-mtcls", "alternating"):
+        assert cells[("NCBI-disease", experiment, 10)] == 3  # pooling and ablations at 10 %
+    assert not any(run.dataset != "NCBI-disease" and run.fraction == 100 for run in runs)
+    assert {run.seed for run in runs if run.family == "single"} == {13}
+    # block train overrides win over train and train.per_dataset
+    epochs = {(run.dataset, run.fraction): run_config(cpu, run).epochs for run in runs}
+    assert epochs == {("BC2GM", 10): 6, ("BC5CDR-chem", 10): 8, ("NCBI-disease", 10): 10, ("NCBI-disease", 100): 2}
+
+
+def test_blocks_refuse_a_run_twice_and_an_unsubsampled_fraction(paper: dict) -> None:
+    config = copy.deepcopy(paper)
+    config["grid"]["blocks"] = [{"experiments": ["baseline"], "fractions": [10]},
+                                {"datasets": ["BC2GM"], "experiments": ["baseline"], "fractions": [10]}]
+    with pytest.raises(MtbionerError, match="a run may belong to one block only"):
+        expand_grid(config)
+    config["grid"]["blocks"] = [{"experiments": ["baseline"], "fractions": [20]}]
+    with pytest.raises(MtbionerError, match=r"fractions \[20\] are not in data.fractions"):
+        expand_grid(config)
+    config["grid"]["blocks"] = [{"datasets": ["BC4"], "experiments": ["baseline"]}]
+    with pytest.raises(MtbionerError, match="datasets \\['BC4'\\] are not in data.datasets"):
+        expand_grid(config)
+
+
+def test_only_curve_runs_score_every_epoch_and_only_read_models_are_kept(paper: dict) -> None:
+    from mtbioner.grid import evaluates_every_epoch, keeps_model
+
+    runs = expand_grid(paper)
+    every_epoch = {(run.experiment, run.fraction) for run in runs if evaluates_every_epoch(paper, run)}
+    assert every_epoch == {("joint-max", 100)}
+    kept = sorted((run.dataset, run.experiment) for run in runs if keeps_model(paper, run))
+    assert len(kept) == 3 * 5  # per dataset: four single-task models (TaskEmb) + joint-max's first seed
+    assert all(run.seed == 13 and run.fraction == 100 for run in runs if keeps_model(paper, run))
+    config = copy.deepcopy(paper)
+    config["eval"]["per_epoch"], config["train"]["keep_models"] = "all", "all"
+    assert all(evaluates_every_epoch(config, run) and keeps_model(config, run) for run in runs)
+    assert run_config(config, runs[0]).eval_every_epoch and run_config(config, runs[0]).save_model
+    assert not run_config(paper, runs[0]).save_model  # BC2GM baseline frac100 seed13

@@ -265,3 +265,44 @@ def test_without_epoch_checkpoints_the_run_is_the_same(tiny_run_config, tmp_path
                         device="cpu", progress=False)
     assert len(saved) == 1  # no further checkpoint written
     assert without_timings(without) == without_timings(with_checkpoints)
+
+
+# ----------------------------------------------------------------------------------- cost levers (CPU runs)
+def test_scoring_only_the_last_epoch_gives_the_same_final_metrics(tiny_run_config, tmp_path):
+    """eval_every_epoch=False skips the middle epochs' test scoring; scoring touches neither the RNGs nor the
+    weights, so the final metrics and predictions are those of a run scored every epoch."""
+    every = train_run(RunConfig.model_validate({**tiny_run_config, "epochs": 3}), tmp_path / "every",
+                      device="cpu", progress=False)
+    once = train_run(RunConfig.model_validate({**tiny_run_config, "epochs": 3, "eval_every_epoch": False}),
+                     tmp_path / "once", device="cpu", progress=False)
+    assert without_timings(once) == without_timings(every)
+    assert (tmp_path / "once" / "test_predictions.tsv").read_bytes() == \
+        (tmp_path / "every" / "test_predictions.tsv").read_bytes()
+    lines = [json.loads(line) for line in (tmp_path / "once" / "epochs.jsonl").read_text().splitlines()]
+    assert [("ner" in line) for line in lines] == [False, False, True]
+    assert all("train_loss" in line for line in lines)
+    every_lines = [json.loads(line) for line in (tmp_path / "every" / "epochs.jsonl").read_text().splitlines()]
+    assert all("ner" in line for line in every_lines)
+    assert [line["train_loss"] for line in lines] == [line["train_loss"] for line in every_lines]
+
+
+def test_a_run_that_keeps_no_model_writes_everything_else(tiny_run_config, tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "model").mkdir(parents=True)  # an older run's model must not survive as if it were this one's
+    train_run(RunConfig.model_validate({**tiny_run_config, "epochs": 1, "save_model": False}), run_dir,
+              device="cpu", progress=False)
+    assert not (run_dir / "model").exists()
+    for name in ("metrics.json", "epochs.jsonl", "config.json", "test_predictions.tsv", "test_sentences.jsonl"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "config.json").read_text())["save_model"] is False
+
+
+def test_cpu_bf16_run_trains_under_autocast_where_the_cpu_supports_it(tiny_run_config, tmp_path):
+    from mtbioner.precision import cpu_supports_bf16
+
+    run_dir = tmp_path / "run"
+    metrics = train_run(RunConfig.model_validate({**tiny_run_config, "precision": "bf16"}), run_dir,
+                        device="cpu", progress=False)
+    assert 0.0 <= metrics["ner"]["f1"] <= 1.0 and metrics["train_loss"] > 0
+    expected = "precision bf16 on cpu" if cpu_supports_bf16() else "precision bf16 is not available on cpu"
+    assert expected in (run_dir / "train.log").read_text()

@@ -1,4 +1,5 @@
-"""`mtbioner` verbs of the grid area: learning-curve data of finished runs for `dvc plots`."""
+"""`mtbioner` verbs of the grid area: what a configured grid costs, and learning-curve data of finished runs
+for `dvc plots`."""
 
 from __future__ import annotations
 
@@ -20,3 +21,28 @@ def curves(
 
     epochs = write_curves(runs, out)
     typer.echo(f"wrote {out} ({epochs} epochs)")
+
+
+@app.command("cost")
+def cost(
+    configfile: Annotated[list[Path], typer.Option(
+        help="overlay(s) merged over params.yaml, as snakemake --configfile (e.g. config/cpu.yaml)")] = [],
+    root: Annotated[Path, typer.Option(help="the workflow directory (params.yaml, workflow/schemas)")] = Path("."),
+    source: Annotated[str | None, typer.Option(
+        help="data.source override: a local corpus mirror to count sentences in before any download")] = None,
+    train_throughput: Annotated[float | None, typer.Option(
+        help="measured training sentences/s per device (default: the encoder class's declared figure)")] = None,
+    eval_throughput: Annotated[float | None, typer.Option(help="measured evaluation sentences/s per device")] = None,
+    parallel_jobs: Annotated[int, typer.Option(min=1, help="training jobs running at once (checkpoint disk)")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of the Markdown table")] = False,
+) -> None:
+    """Cost of the configured grid before anything runs: runs, optimizer steps, sentence-passes, models kept
+    and their disk, device-hours."""
+    from mtbioner.cost import cost_json, cost_table, grid_cost
+    from mtbioner.params import load_params
+
+    config = load_params(root, configfile)
+    if source is not None:
+        config["data"]["source"] = source
+    estimate = grid_cost(config, root / "results" / "data", train_throughput, eval_throughput, parallel_jobs)
+    typer.echo(cost_json(estimate) if as_json else cost_table(estimate))

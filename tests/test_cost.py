@@ -1,0 +1,79 @@
+"""`mtbioner cost`: the arithmetic of a grid's cost, checked on hand-countable grids and on the real presets."""
+
+from __future__ import annotations
+
+import copy
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mtbioner import grid
+from mtbioner.cost import count_sentences_tsv, dataset_sizes, grid_cost
+from mtbioner.errors import MtbionerError
+from mtbioner.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def paper(mirror_data: Path) -> dict:
+    config = load_params(ROOT)
+    config["data"]["source"] = str(mirror_data)
+    return config
+
+
+def test_sentence_counts_of_the_mirror_match_table1(paper: dict, tmp_path: Path) -> None:
+    # train ∪ devel and test of NCBI-disease (the paper's Table 1 total is 7,287 = 6,347 + 940)
+    assert dataset_sizes(paper, "NCBI-disease", tmp_path / "no-prepared-data") == (6347, 940)
+
+
+def test_tsv_count_ignores_blank_runs(tmp_path: Path) -> None:
+    path = tmp_path / "x.tsv"
+    path.write_text("a\tO\nb\tO\n\n\n\nc\tB-X\n", encoding="utf-8")
+    assert count_sentences_tsv(path) == 2
+
+
+def test_hand_counted_grid(paper: dict, tmp_path: Path) -> None:
+    config = copy.deepcopy(paper)
+    config["data"].update(datasets=["NCBI-disease"], fractions=[100, 10])
+    config["grid"].update(seeds=[1], experiments=["baseline", "joint-max", "alternating"])
+    config["train"].update(per_dataset={}, epochs=3, batch_size=32)
+    cost = grid_cost(config, tmp_path, train_throughput=100.0, eval_throughput=1000.0)
+    by_cell = {(c.run.experiment, c.run.fraction): c for c in cost.runs}
+    assert set(by_cell) == {("baseline", 100), ("baseline", 10), ("joint-max", 100), ("joint-max", 10),
+                            ("alternating", 100)}
+    assert by_cell[("baseline", 10)].steps == 3 * math.ceil(635 / 32)
+    assert by_cell[("baseline", 10)].train_passes == 3 * 635
+    assert by_cell[("alternating", 100)].train_passes == 4 * 3 * 6347  # one pass per task per epoch
+    assert by_cell[("alternating", 100)].steps == 4 * 3 * math.ceil(6347 / 32)
+    # only Figure 4's run (joint-max at 100 %) scores test every epoch
+    assert by_cell[("joint-max", 100)].eval_passes == 3 * 940
+    assert by_cell[("baseline", 100)].eval_passes == by_cell[("joint-max", 10)].eval_passes == 940
+    kept = sorted((c.run.experiment, c.run.fraction) for c in cost.runs if c.keeps_model)
+    assert kept == [("joint-max", 100)]
+    expected_hours = (cost.train_passes / 100.0 + cost.eval_passes / 1000.0) / 3600
+    assert cost.device_hours == pytest.approx(expected_hours)
+
+
+def test_paper_preset_cost_is_printed_before_anything_runs(mirror_data: Path, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "mtbioner", "cost", "--root", str(ROOT), "--source",
+                             str(mirror_data), "--json"], capture_output=True, text=True, check=True,
+                            cwd=tmp_path)
+    import json
+
+    numbers = json.loads(result.stdout)
+    assert numbers["runs"] == 270
+    assert numbers["models_kept"] == 15 and numbers["encoder_class"] == "bert-base"
+    assert numbers["train_sentence_passes"] > 1e8 and numbers["device_hours"] > 10
+    assert not (tmp_path / "results").exists()  # nothing ran, nothing was written
+
+
+def test_missing_data_is_one_clear_error(paper: dict, tmp_path: Path) -> None:
+    config = copy.deepcopy(paper)
+    config["data"]["source"] = str(tmp_path / "nowhere")
+    with pytest.raises(MtbionerError, match="cannot count the sentences of BC2GM"):
+        grid_cost(config, tmp_path)
+    assert grid.expand_grid(config)  # the grid itself needs no data
