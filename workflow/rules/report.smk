@@ -126,8 +126,8 @@ rule report_figure5:
 # TaskEmb of one dataset × task: one gradient pass of the single-task model over its training data.
 rule report_taskemb:
     input:
+        # the run's metrics.json; TaskEmb reads the training file named in the run's config.json
         unpack(lambda wildcards: report_targets_module.taskemb_inputs(config, wildcards.dataset, wildcards.task)),
-        train="results/data/{dataset}/train.frac100.jsonl",
     output:
         multiext("results/taskemb/{dataset}/{task}", ".npy", ".json"),
     params:
@@ -187,6 +187,8 @@ rule report_page:
         tables=lambda wildcards, output: report_targets_module.beside(output[0], "tables"),
         figures=lambda wildcards, output: report_targets_module.beside(output[0], "figures"),
         taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
+        # the page states which parameter files (params.yaml, a preset overlay) produced it
+        configfiles=" ".join(f"--configfile {shell_quote(path)}" for path in workflow.configfiles),
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -198,7 +200,7 @@ rule report_page:
         runtime=10,
     shell:
         "mtbioner report page {input.runs:q} --out {output:q} --tables-dir {params.tables:q}"
-        " --figures-dir {params.figures:q} --taskemb-dir {params.taskemb:q} > {log} 2>&1"
+        " --figures-dir {params.figures:q} --taskemb-dir {params.taskemb:q} {params.configfiles} > {log} 2>&1"
 
 
 # Target of DVC's report stage.

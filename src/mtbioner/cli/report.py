@@ -206,10 +206,12 @@ def page_cmd(
     tables_dir: Annotated[Path, typer.Option(help="folder the `tables` and `casestudy` verbs wrote")],
     figures_dir: Annotated[Path, typer.Option(help="folder of figure4/5/6")],
     taskemb_dir: Annotated[Optional[Path], typer.Option(help="folder with similarity.csv")] = None,
+    configfile: Annotated[Optional[list[str]], typer.Option(
+        help="the parameter files the workflow merged (stated on the page)")] = None,
 ) -> None:
     """results/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
     from mtbioner.report.page import write_report
     from mtbioner.report.runs import load_runs
 
-    write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir)
+    write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile)
     typer.echo(f"wrote {out}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -32,11 +33,28 @@ def _settings_line(configs: list[dict], key: str) -> str:
     return ", ".join(values)
 
 
-def configuration_section(runs: list[RunRecord]) -> str:
+def source_commit(directory: str | Path = ".") -> str:
+    """The git commit the workflow ran from, marked when tracked files differ from it (a report must say
+    which code produced it)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{commit} (with uncommitted changes)" if dirty else commit
+
+
+def configuration_section(runs: list[RunRecord], configfiles: list[str] | None = None,
+                          commit: str | None = None) -> str:
     configs = [r.config for r in runs]
     datasets = sorted({r.dataset for r in runs})
     lines = [
         "| setting | value |", "|---|---|",
+        f"| code (git commit) | {commit or source_commit()} |",
+        f"| parameter files (later ones merged over earlier) | {' + '.join(configfiles or ['params.yaml'])} |",
         f"| encoder | {_settings_line(configs, 'encoder')} |",
         f"| datasets | {', '.join(datasets)} |",
         f"| seeds | {', '.join(str(s) for s in sorted({r.seed for r in runs}))} |",
@@ -73,7 +91,7 @@ def _relative(path: Path, page: Path) -> str:
 
 
 def write_report(runs: list[RunRecord], out: str | Path, tables_dir: str | Path, figures_dir: str | Path,
-                 taskemb_dir: str | Path | None = None) -> Path:
+                 taskemb_dir: str | Path | None = None, configfiles: list[str] | None = None) -> Path:
     page = Path(out)
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)
     frame = runs_frame(runs)
@@ -92,7 +110,7 @@ def write_report(runs: list[RunRecord], out: str | Path, tables_dir: str | Path,
         "",
         "## Configuration",
         "",
-        configuration_section(runs),
+        configuration_section(runs, configfiles),
         "",
         "## Summary (generated from the numbers)",
         "",
