@@ -179,6 +179,11 @@ def test_generated_summary_states_agreement_and_noise(runs):
     assert "BC2GM: MAX 86.00 vs CLS 80.00 F1 (Δ +6.00) — agrees; one seed" in text
     # gains: 100 %: +4.00, 10 %: +5.00 -> larger with less data
     assert "100%: +4.00, 10%: +5.00 — agrees" in text
+    # the paper's averages are computed from its Table 3, and its differing prose is called out
+    assert ("Average gain over datasets: 100%: +4.00, 10%: +5.00 (paper: 100%: +0.49, 50%: +0.50, 25%: +1.08, "
+            "10%: +1.49 — Ours − SOTA F1 of its Table 3, averaged over BC2GM, BC5CDR-chem, NCBI-disease; the "
+            "paper's prose (Section 4.3) states averages of 0.56, 0.79, 1.72 at 50/25/10%, which differ from its "
+            "own Table 3)." in text)
     assert "not measured in this configuration" in text  # no alternating runs
 
 
