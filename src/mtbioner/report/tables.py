@@ -61,7 +61,8 @@ def significance_frame(runs: list[RunRecord], samples: int = 1000, seed: int = 0
     tests: dict[tuple[str, bool], set[str]] = {("baseline", False): set()}
     for spec in TABLE_SPECS.values():
         tests[("baseline", False)].update(set(spec.experiments) - {"baseline"})
-        tests.setdefault((spec.reference, spec.reference_better), set()).update(set(spec.experiments) - {spec.reference})
+        against_reference = tests.setdefault((spec.reference, spec.reference_better), set())
+        against_reference.update(set(spec.experiments) - {spec.reference})
     frames = [compare_to_reference(runs, reference, sorted(experiments), reference_better=better, samples=samples,
                                    seed=seed, alpha=alpha)
               for (reference, better), experiments in tests.items()]
