@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.casestudy import build_table5, latex_escape, mine_cases, render_table5
+from mtbioner.report.casestudy import Case, _md_sentence, build_table5, latex_escape, mine_cases, render_table5
 from mtbioner.report.predictions import read_predictions
 from mtbioner.report.runs import load_runs
 from test_report_fixtures import predictions, write_run
@@ -53,3 +55,76 @@ def test_table5_needs_a_pair_of_runs(tmp_path):
     write_run(tmp_path, "BC2GM", "baseline")
     with pytest.raises(MtbionerError, match="Table 5 needs"):
         build_table5(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))), ["BC2GM"])
+
+
+class _TagBalance(HTMLParser):
+    """Fails on a closing tag that does not close the innermost open one (crossed markup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in {"meta"}:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+
+def _balanced_braces(tex: str) -> bool:
+    depth = 0
+    for i, char in enumerate(tex):
+        if char in "{}" and tex[i - 1] != "\\":
+            depth += 1 if char == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def test_wrong_entity_inside_a_missed_gold_entity_is_shown_too(tmp_path):
+    # gold entity = words 2-4; the baseline predicts words 3-4 only: a missed gold entity AND a wrong prediction
+    gold = [(["Loss", "of", "tumour", "suppressor", "p53", "."], ["O", "O", "B-Gene", "I-Gene", "I-Gene", "O"])]
+    write_run(tmp_path, "BC2GM", "baseline", gold=gold, pred=[["O", "O", "O", "B-Gene", "I-Gene", "O"]])
+    write_run(tmp_path, "BC2GM", "joint-max", gold=gold, pred=[gold[0][1]])
+    chosen, summary = build_table5(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))), ["BC2GM"])
+    [case] = chosen["BC2GM"]
+    assert case.category == "joint-max right" and case.baseline == {("Gene", 3, 4)} and case.gold == {("Gene", 2, 4)}
+    html, tex, md, _ = (p.read_text(encoding="utf-8") for p in render_table5(chosen, summary, tmp_path / "table5"))
+
+    missed = '<span class="missed" style="text-decoration:underline dotted">'
+    wrong = '<span class="wrong" style="color:#cf222e;font-weight:bold">'
+    # the underline covers the whole gold entity and holds the red wrong prediction
+    assert f"<td>Loss of {missed}tumour {wrong}suppressor p53</span></span> .</td>" in html
+    assert '<span class="correct" style="color:#1a7f37;font-weight:bold">tumour suppressor p53</span> .' in html
+    checker = _TagBalance()
+    checker.feed(html)
+    assert checker.open == []
+
+    # LaTeX: \\uline only ever holds plain words (ulem), inside the colour of the wrong entity
+    assert ("BC2GM & BioBERT (baseline) & Loss of \\uline{tumour} \\textcolor{red}{\\textbf{\\uline{suppressor p53}}} ."
+            in tex)
+    assert "\\textcolor{green!50!black}{\\textbf{tumour suppressor p53}}" in tex
+    assert _balanced_braces(tex)
+
+    assert "| Baseline (BioBERT-style single task) | Loss of _[tumour ~~[suppressor p53]~~✗]_ . |" in md
+    assert "| Ours (joint, MAX) | Loss of **[tumour suppressor p53]✓** . |" in md
+
+
+@pytest.mark.parametrize("predicted,expected", [
+    # a wrong entity crossing the start of the missed gold one: the underline is cut at its boundary
+    ({("Gene", 1, 3)}, "The ~~[BRCA1 _[tumour suppressor]_]~~✗ _[gene]_ is mutated"),
+    # one crossing its end
+    ({("Gene", 3, 5)}, "The BRCA1 _[tumour]_ ~~[_[suppressor gene]_ is]~~✗ mutated"),
+    # a wrong entity containing the gold one, and one with the gold boundaries but the wrong type
+    ({("Gene", 0, 5)}, "~~[The BRCA1 _[tumour suppressor gene]_ is]~~✗ mutated"),
+    ({("Chemical", 2, 4)}, "The BRCA1 _[~~[tumour suppressor gene]~~✗]_ is mutated"),
+    # two wrong pieces inside it, and the correct prediction
+    ({("Gene", 2, 2), ("Gene", 4, 4)}, "The BRCA1 _[~~[tumour]~~✗ suppressor ~~[gene]~~✗]_ is mutated"),
+    ({("Gene", 2, 4)}, "The BRCA1 **[tumour suppressor gene]✓** is mutated"),
+])
+def test_overlapping_wrong_and_missed_entities_nest(predicted, expected):
+    tokens = ("The", "BRCA1", "tumour", "suppressor", "gene", "is", "mutated")
+    case = Case("BC2GM", 0, "both wrong", tokens, frozenset({("Gene", 2, 4)}), frozenset(predicted), frozenset())
+    assert _md_sentence(case, frozenset(predicted)) == expected

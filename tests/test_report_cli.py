@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -77,7 +78,12 @@ def test_report_verbs_end_to_end(tmp_path):
         for ext in ("md", "tex", "csv"):
             assert (out / "tables" / f"{name}.{ext}").stat().st_size > 100
     significance = (out / "tables" / "significance.csv").read_text()
-    assert significance.count("\n") == 1 + 2 * 2 * 3  # header + datasets × seeds × (joint-max, joint-cls, alternating)
+    # header + datasets × seeds × (joint-max, joint-cls, alternating against the baseline; the ablation
+    # alternating against joint-max)
+    assert significance.count("\n") == 1 + 2 * 2 * 3 + 2 * 2
+    references = pd.read_csv(out / "tables" / "significance.csv").groupby("reference")["experiment"].unique()
+    assert sorted(references["baseline"]) == ["alternating", "joint-cls", "joint-max"]
+    assert list(references["joint-max"]) == ["alternating"]
     summary = json.loads((out / "metrics" / "summary.json").read_text())
     assert set(summary) == {"BC2GM", "NCBI-disease"} and "frac100" in summary["BC2GM"]["joint-max"]
     similarity = (out / "taskemb" / "similarity.csv").read_text().splitlines()

@@ -12,7 +12,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.evaluate import sequence_metrics
 from mtbioner.report.predictions import entity_counts, prf_from_counts, read_predictions
 from mtbioner.report.runs import load_runs
-from mtbioner.report.significance import compare_to_baseline, paired_bootstrap
+from mtbioner.report.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap
 from test_report_fixtures import gold_sentences, predictions, write_run
 
 
@@ -92,6 +92,35 @@ def test_compare_to_baseline_marks_real_gains_only(tmp_path):
     assert joint["significant"].all() and (joint["p_value"] < 0.01).all() and (joint["delta"] > 0).all()
     alternating = table[table["experiment"] == "alternating"]
     assert (~alternating["significant"]).all() and (alternating["p_value"] == 1.0).all()
+    assert list(table.columns) == COLUMNS
+    assert (table["reference"] == "baseline").all()
+    assert set(table["hypothesis"]) == {"joint-max > baseline", "alternating > baseline"}
+    assert (joint["f1_experiment"] == 1.0).all() and (joint["f1_reference"] < 1.0).all()
+
+
+def test_ablations_are_tested_for_joint_max_being_better(tmp_path):
+    """Table 4's question: does removing a task hurt? H1 = joint-max better than the ablation, one-sided."""
+    entity_sentences = [i for i in range(30) if i % 3]
+    full = predictions(miss=set(entity_sentences[:4]))
+    for seed in (13, 42):
+        write_run(tmp_path, "BC2GM", "joint-max", seed=seed, pred=full)
+        write_run(tmp_path, "BC2GM", "no-bcls", seed=seed, pred=predictions(miss=set(entity_sentences[:14])))
+        write_run(tmp_path, "BC2GM", "no-mcls", seed=seed, pred=predictions())  # better than joint-max
+    write_run(tmp_path, "BC2GM", "baseline", seed=13, pred=full)  # not an ablation: never compared here
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    table = compare_ablations(runs, ["no-bcls", "no-mcls"], samples=500)
+    assert len(table) == 4 and (table["reference"] == "joint-max").all()
+    worse = table[table["experiment"] == "no-bcls"]
+    assert (worse["hypothesis"] == "joint-max > no-bcls").all()
+    assert worse["significant"].all() and (worse["p_value"] < 0.01).all()
+    assert (worse["delta"] == worse["f1_reference"] - worse["f1_experiment"]).all() and (worse["delta"] > 0).all()
+    better = table[table["experiment"] == "no-mcls"]
+    assert (~better["significant"]).all() and (better["delta"] < 0).all() and (better["p_value"] > 0.5).all()
+    # the same pair asked the other way round (the ablation's gain, as against a baseline) flips the answer
+    reverse = compare_to_baseline(runs, ["no-bcls"], samples=500, baseline="joint-max")
+    assert (reverse["hypothesis"] == "no-bcls > joint-max").all()
+    assert (~reverse["significant"]).all() and (reverse["p_value"] > 0.5).all()
+    assert reverse["delta"].tolist() == pytest.approx((-worse["delta"]).tolist())
 
 
 def test_compare_refuses_different_test_sets(tmp_path):

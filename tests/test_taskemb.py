@@ -1,10 +1,12 @@
-"""TaskEmb (SPEC section 5) against a direct computation on a tiny real MultiTaskModel."""
+"""TaskEmb (SPEC section 5) against a hand-computed example and a direct computation on a tiny real
+MultiTaskModel."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from mtbioner.encoders import load_encoder
 from mtbioner.examples import Example
@@ -68,9 +70,11 @@ def _direct(model: MultiTaskModel, task: str, batches, n_examples: int) -> np.nd
             for dense, dense_forward, block, block_forward in originals:
                 dense.forward, block.forward = dense_forward, block_forward
         mask = batch["attention_mask"].unsqueeze(-1).float()
+        real_tokens = float(batch["attention_mask"].sum())  # this batch's, as run_taskemb_SL.py divides
         for i in range(len(layers)):
-            attention_total[i] = attention_total[i] + ((grads[i] * mask).sum(dim=(0, 1)) ** 2).numpy()
-            output_total[i] = output_total[i] + ((grads[len(layers) + i] * mask).sum(dim=(0, 1)) ** 2).numpy()
+            attention_total[i] = attention_total[i] + ((grads[i] * mask).sum(dim=(0, 1)) ** 2).numpy() / real_tokens
+            output_total[i] = (output_total[i]
+                               + ((grads[len(layers) + i] * mask).sum(dim=(0, 1)) ** 2).numpy() / real_tokens)
     pieces = []
     for a, o in zip(attention_total, output_total):
         pieces += [a / n_examples, o / n_examples]
@@ -81,6 +85,7 @@ def _direct(model: MultiTaskModel, task: str, batches, n_examples: int) -> np.nd
 @pytest.mark.parametrize("task", ["ner", "mt", "bcls", "mcls"])
 def test_taskemb_matches_direct_gradient_computation(setup, task):
     examples, encoder, batches = setup
+    assert len({int(b["attention_mask"].sum()) for b in batches}) == len(batches)  # token counts all differ
     model = MultiTaskModel(encoder, [task], NER_LABELS, pooling="max", dropout=0.1)
     weights_before = {k: v.clone() for k, v in model.state_dict().items()}
     result = task_embedding(model, task, batches, n_examples=len(examples))
@@ -132,3 +137,74 @@ def test_cosine_similarity_matrix():
     vectors = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
     sim = cosine_similarity_matrix(vectors)
     np.testing.assert_allclose(sim, [[1, 1, 0], [1, 1, 0], [0, 0, 1]], atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ a hand-computed example
+class _Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class _HandLayer(nn.Module):
+    """BERT's module layout (attention.output.dense, output) with identity maps, so that the loss below has
+    known gradients with respect to the two hooked activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attention = nn.Module()
+        self.attention.output = nn.Module()
+        self.attention.output.dense = _Identity()
+        self.output = _Identity()
+
+
+class _HandModel(nn.Module):
+    """loss = Σ grad_a · (a) + Σ grad_b · (b) over every position, padding included: d loss / d (a) = grad_a
+    and d loss / d (b) = grad_b, given with each batch; the padding entries (99) must never count."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.encoder = nn.Module()
+        self.encoder.encoder = nn.Module()
+        self.encoder.encoder.layer = nn.ModuleList([_HandLayer()])
+        self.zero = nn.Parameter(torch.zeros(hidden))
+
+    def compute_losses(self, batch):
+        layer = self.encoder.encoder.layer[0]
+        x = self.zero.expand(*batch["input_ids"].shape, -1)
+        context = layer.attention.output.dense(x * 1.0)  # the hook sees its input: activation (a)
+        output = layer.output(x * 1.0)  # activation (b)
+        return {"ner": (batch["grad_a"] * context).sum() + (batch["grad_b"] * output).sum()}
+
+
+PAD = [99.0, 99.0]
+
+
+def _hand_batch(mask, grad_a, grad_b):
+    return {"input_ids": torch.zeros(len(mask), len(mask[0]), dtype=torch.long),
+            "attention_mask": torch.tensor(mask), "grad_a": torch.tensor(grad_a), "grad_b": torch.tensor(grad_b)}
+
+
+def test_taskemb_divides_each_batch_by_its_own_real_token_count():
+    # batch 1: two sentences, 5 real tokens; batch 2: one sentence, 2 real tokens; 3 examples; hidden size 2
+    batches = [
+        _hand_batch([[1, 1, 1], [1, 1, 0]],
+                    [[[1, 0], [2, 1], [-1, 1]], [[3, -2], [1, 0], PAD]],
+                    [[[1, 1], [1, 1], [0, 1]], [[0, 1], [1, -1], PAD]]),
+        _hand_batch([[1, 1, 0, 0]],
+                    [[[2, 1], [0, 3], PAD, PAD]],
+                    [[[1, 0], [1, 2], PAD, PAD]]),
+    ]
+    # (a): batch 1 sums to (1+2-1+3+1, 0+1+1-2+0) = (6, 0) -> squared (36, 0) -> / 5 = (7.2, 0)
+    #      batch 2 sums to (2, 4) -> (4, 16) -> / 2 = (2, 8);       over batches (9.2, 8) / 3 examples
+    # (b): batch 1 sums to (3, 3) -> (9, 9) / 5 = (1.8, 1.8); batch 2: (2, 2) -> (4, 4) / 2 = (2, 2)
+    #      over batches (3.8, 3.8) / 3 examples
+    attention, output = np.array([9.2, 8.0]) / 3, np.array([3.8, 3.8]) / 3
+    result = task_embedding(_HandModel(hidden=2), "ner", batches, n_examples=3)
+    np.testing.assert_allclose(result.attention, [attention], rtol=1e-6)
+    np.testing.assert_allclose(result.output, [output], rtol=1e-6)
+    expected = np.array([9.2, 8.0, 3.8, 3.8]) / np.sqrt(9.2**2 + 8.0**2 + 3.8**2 + 3.8**2)
+    np.testing.assert_allclose(result.vector, expected, rtol=1e-6)
+    assert result.n_batches == 2 and result.n_examples == 3
+    # without the per-batch division the pieces would be (36+4, 0+16) and (9+4, 9+4): another direction
+    undivided = np.array([40.0, 16.0, 13.0, 13.0]) / np.linalg.norm([40.0, 16.0, 13.0, 13.0])
+    assert not np.allclose(result.vector, undivided, rtol=1e-2)

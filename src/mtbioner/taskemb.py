@@ -1,17 +1,24 @@
 """TaskEmb task embeddings (Vu et al. 2020) exactly as SPEC section 5 defines them.
 
-For one task's fine-tuned model: one pass over the task's training data (batches of 32, eval mode so dropout
-is off, no weight update), loss = the task's own mean cross-entropy on the gold labels. Per batch and per
-encoder layer the gradient of that loss is taken with respect to
+For one task's fine-tuned model: one pass over the task's training data (batches of 32, no weight update),
+loss = the task's own mean cross-entropy on the gold labels. Per batch and per encoder layer the gradient of
+that loss is taken with respect to
   (a) the self-attention context before its output projection (the input of `attention.output.dense`), and
   (b) the layer output after its final LayerNorm (the output of the layer's `output` block);
-each gradient is summed over the batch's real (non-padding) tokens and squared, giving one hidden-size vector.
-Those vectors are summed over batches and divided by the number of examples; the embedding concatenates,
-layer by layer, (a) then (b) — 2 × layers × hidden values — and is L2-normalised.
+each gradient is summed over the batch's real (attention-masked) tokens, squared, and divided by that
+batch's number of real tokens, giving one hidden-size vector per batch — as Vu et al.'s run_taskemb_SL.py
+does (`score.sum(0).sum(0) ** 2 / total_tokens`, total_tokens = the batch's attention-mask sum, special
+tokens included). Those vectors are summed over batches and divided by the number of examples; the embedding
+concatenates, layer by layer, (a) then (b) — 2 × layers × hidden values — and is L2-normalised.
+
+Dropout is off: the pass runs in eval mode (and restores the caller's mode afterwards). This follows the
+AdapterHub port of TaskEmb, which turns dropout off; the reference run_taskemb_SL.py calls `model.train()`
+before every batch, so its gradients carry dropout noise. Eval mode makes the embedding deterministic.
 
 SPEC's definition is the one implemented; issue 5's looser wording (diagonal Fisher of the encoder parameters
-with the model's *predicted* labels) survives only as the optional extension (`fisher=True`, gold labels, same
-averaging), so the two can be compared.
+with the model's *predicted* labels) survives only as the optional extension (`fisher=True`, gold labels:
+squared parameter gradients summed over batches and divided by the number of examples; as in the reference
+script, parameter gradients are not divided by a batch's token count), so the two can be compared.
 
 Gradients are taken with `torch.autograd.grad` on activations captured by hooks, so nothing accumulates in
 the parameters' `.grad` and the weights are never touched. Works for every encoder with BERT's module layout
@@ -46,7 +53,7 @@ class TaskEmbedding:
     """The embedding and the raw (unnormalised) per-layer pieces it was built from."""
 
     vector: np.ndarray  # (2 * layers * hidden,), L2-normalised
-    attention: np.ndarray  # (layers, hidden): (a), summed over batches / n_examples
+    attention: np.ndarray  # (layers, hidden): (a), per-batch scores summed over batches / n_examples
     output: np.ndarray  # (layers, hidden): (b), likewise
     n_examples: int
     n_batches: int
@@ -110,9 +117,11 @@ class _ActivationCapture:
             handle.remove()
 
 
-def _summed_squared(gradient: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Sum a (batch, seq, hidden) gradient over the real tokens, then square: a (hidden,) vector."""
-    return (gradient.float() * mask).sum(dim=(0, 1)).pow(2)
+def _batch_score(gradient: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """One batch's piece of the embedding: a (batch, seq, hidden) gradient summed over the batch's real tokens,
+    squared, and divided by the batch's number of real tokens (mask: (batch, seq, 1) of 0/1): a (hidden,)
+    vector."""
+    return (gradient.float() * mask).sum(dim=(0, 1)).pow(2) / mask.sum()
 
 
 def task_embedding(model: LossModel, task: str, batches: Iterable[Mapping[str, torch.Tensor]], n_examples: int,
@@ -150,7 +159,7 @@ def task_embedding(model: LossModel, task: str, batches: Iterable[Mapping[str, t
             mask = batch["attention_mask"].unsqueeze(-1).float()
             count = len(layers)
             pieces = [
-                _summed_squared(g if g is not None else torch.zeros_like(a), mask)
+                _batch_score(g if g is not None else torch.zeros_like(a), mask)
                 for g, a in zip(gradients[: 2 * count], activations)
             ]
             attention = torch.stack(pieces[:count])

@@ -7,12 +7,14 @@ predicted entity sets differ. Categories, in display order:
   "both wrong"       — they differ and neither is exact (counted, not shown).
 Within a category, sentences rank by how many entities the loser gets wrong (most instructive first), then by
 length (short sentences read better), then by position. Predicted entities are coloured green when they match
-a gold entity exactly (type and boundaries) and red otherwise; gold entities the model misses are underlined.
+a gold entity exactly (type and boundaries) and red otherwise; gold entities the model misses are underlined,
+also where a wrong predicted entity overlaps them (gold words 2-4, predicted 3-4: both are shown, nested).
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,31 +73,82 @@ def pick_pair(runs: list[RunRecord], dataset: str) -> tuple[RunRecord, RunRecord
 
 
 # ------------------------------------------------------------------------------------------------ rendering
-def _spans(tokens: tuple[str, ...], predicted: frozenset[Entity], gold: frozenset[Entity]):
-    """Yield (text, kind) pieces: kind in {"correct", "wrong", "missed", None}."""
-    starts = {start: (start, end, "correct" if (t, start, end) in gold else "wrong") for t, start, end in predicted}
-    missed = {start: (start, end, "missed") for t, start, end in gold
-              if (t, start, end) not in predicted and not any(s <= start <= e for _, s, e in predicted)}
-    i = 0
-    while i < len(tokens):
-        span = starts.get(i) or missed.get(i)
-        if span:
-            _, end, kind = span
-            yield " ".join(tokens[i : end + 1]), kind
-            i = end + 1
-        else:
-            yield tokens[i], None
-            i += 1
+@dataclass(frozen=True)
+class _Mark:
+    start: int
+    end: int  # inclusive, word positions
+    kind: str  # "correct" / "wrong" (predicted entities) or "missed" (gold entities not predicted)
+
+
+_Node = tuple[_Mark, list]  # a mark and the marks nested inside it
+
+
+def _marks(predicted: frozenset[Entity], gold: frozenset[Entity]) -> list[_Node]:
+    """Every predicted entity and every missed gold entity as properly nested marks (a forest).
+
+    Predicted entities never overlap each other, nor do gold ones, but a wrong predicted entity may overlap a
+    missed gold one (gold words 2-4, predicted 3-4). Both are shown: a predicted entity stays one piece; the
+    underline of a missed gold entity nests around the predicted entities inside it, sits inside a predicted
+    entity that contains it, and is cut where a predicted entity crosses its boundary, so no markup crosses.
+    """
+    entities = [_Mark(s, e, "correct" if (t, s, e) in gold else "wrong") for t, s, e in predicted]
+    missed = []
+    for t, s, e in gold:
+        if (t, s, e) in predicted:
+            continue
+        cuts = set()
+        for p in entities:
+            overlaps = p.start <= e and s <= p.end
+            nested = (s <= p.start and p.end <= e) or (p.start <= s and e <= p.end)
+            if overlaps and not nested:
+                cuts.add(p.start if p.start > s else p.end + 1)
+        bounds = [s, *sorted(cuts), e + 1]
+        missed += [_Mark(a, b - 1, "missed") for a, b in zip(bounds, bounds[1:])]
+    # outer marks first: by start, longer first, and a missed underline around a predicted entity of the
+    # same words (a type error)
+    forest: list[_Node] = []
+    stack: list[_Node] = []
+    for mark in sorted(entities + missed, key=lambda m: (m.start, -m.end, m.kind != "missed")):
+        while stack and stack[-1][0].end < mark.start:
+            stack.pop()
+        node: _Node = (mark, [])
+        (stack[-1][1] if stack else forest).append(node)
+        stack.append(node)
+    return forest
+
+
+def _render(tokens: tuple[str, ...], predicted: frozenset[Entity], gold: frozenset[Entity],
+            escape: Callable[[str], str], wrap: Callable[[str, str], str], underline_words: bool = False) -> str:
+    """The sentence with its marks, each wrapped by `wrap(kind, inner)`. underline_words=True (LaTeX) never
+    wraps markup inside a "missed" mark: it wraps the plain words under it instead (ulem's \\uline must not hold
+    \\textcolor and friends), so the underline still covers exactly the missed gold entity's words."""
+
+    def words(first: int, last: int, underlined: bool) -> str:
+        text = " ".join(escape(token) for token in tokens[first : last + 1])
+        return wrap("missed", text) if underlined else text
+
+    def inside(nodes: list[_Node], first: int, last: int, underlined: bool) -> str:
+        parts, i = [], first
+        for mark, children in sorted(nodes, key=lambda node: node[0].start):
+            if i < mark.start:
+                parts.append(words(i, mark.start - 1, underlined))
+            if mark.kind == "missed" and underline_words:
+                parts.append(inside(children, mark.start, mark.end, True))
+            else:
+                parts.append(wrap(mark.kind, inside(children, mark.start, mark.end, underlined and underline_words)))
+            i = mark.end + 1
+        if i <= last:
+            parts.append(words(i, last, underlined))
+        return " ".join(parts)
+
+    return inside(_marks(predicted, gold), 0, len(tokens) - 1, False)
 
 
 def _html_sentence(case: Case, predicted: frozenset[Entity]) -> str:
     style = {"correct": "color:#1a7f37;font-weight:bold", "wrong": "color:#cf222e;font-weight:bold",
              "missed": "text-decoration:underline dotted"}
-    out = []
-    for text, kind in _spans(case.tokens, predicted, case.gold):
-        text = html.escape(text)
-        out.append(f'<span class="{kind}" style="{style[kind]}">{text}</span>' if kind else text)
-    return " ".join(out)
+    return _render(case.tokens, predicted, case.gold, html.escape,
+                   lambda kind, inner: f'<span class="{kind}" style="{style[kind]}">{inner}</span>')
 
 
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -109,13 +162,13 @@ def latex_escape(text: str) -> str:
 def _latex_sentence(case: Case, predicted: frozenset[Entity]) -> str:
     wrap = {"correct": r"\textcolor{green!50!black}{\textbf{%s}}", "wrong": r"\textcolor{red}{\textbf{%s}}",
             "missed": r"\uline{%s}"}
-    return " ".join(wrap[kind] % latex_escape(text) if kind else latex_escape(text)
-                    for text, kind in _spans(case.tokens, predicted, case.gold))
+    return _render(case.tokens, predicted, case.gold, latex_escape, lambda kind, inner: wrap[kind] % inner,
+                   underline_words=True)
 
 
 def _md_sentence(case: Case, predicted: frozenset[Entity]) -> str:
     wrap = {"correct": "**[{}]✓**", "wrong": "~~[{}]~~✗", "missed": "_[{}]_"}
-    return " ".join(wrap[kind].format(text) if kind else text for text, kind in _spans(case.tokens, predicted, case.gold))
+    return _render(case.tokens, predicted, case.gold, lambda text: text, lambda kind, inner: wrap[kind].format(inner))
 
 
 def _entities_text(tokens: tuple[str, ...], entities: frozenset[Entity]) -> str:

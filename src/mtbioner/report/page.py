@@ -97,7 +97,7 @@ def write_report(runs: list[RunRecord], out: str | Path, tables_dir: str | Path,
     frame = runs_frame(runs)
     significance_file = tables_dir / "significance.csv"
     significance = pd.read_csv(significance_file) if significance_file.is_file() else pd.DataFrame(
-        columns=["dataset", "experiment", "fraction", "seed", "p_value", "significant"])
+        columns=["dataset", "experiment", "fraction", "seed", "reference", "p_value", "significant"])
     gains_file = figures_dir / "figure5_gains.csv"
     gains = pd.read_csv(gains_file) if gains_file.is_file() else pd.DataFrame(
         columns=["dataset", "main", "secondary", "gain"])

@@ -4,6 +4,10 @@ Resampling unit = the sentence (entity TP/FP/FN counts of both systems move toge
 each resample. One-sided test of "B is better than A" following Berg-Kirkpatrick et al. (2012): the
 resampled differences, shifted by the observed difference, approximate the null distribution, so
 p = P(delta* >= 2 * delta), with the usual +1 correction for a Monte Carlo p-value (never exactly 0).
+
+significance.csv holds two kinds of rows, told apart by its `reference` column: every model against the
+baseline ("does the model gain over the baseline?", the † of Tables 2 and 3) and, for Table 4, joint-max
+against each ablation ("does removing a task hurt?", i.e. joint-max better than the ablation).
 """
 
 from __future__ import annotations
@@ -70,13 +74,23 @@ def paired_bootstrap(counts_a: np.ndarray, counts_b: np.ndarray, samples: int = 
     return BootstrapResult(f1_a, f1_b, delta, p_value_from_deltas(deltas, delta), samples)
 
 
-# ------------------------------------------------------------------------------------ models vs the baseline
-def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None, samples: int = 1000,
-                        seed: int = 0, alpha: float = 0.05, baseline: str = "baseline") -> pd.DataFrame:
-    """Paired bootstrap of every (dataset, experiment, fraction) against the baseline of the same dataset,
-    fraction and seed (seed pairs = seeds both have). One row per seed pair:
-    dataset, experiment, fraction, seed, f1_baseline, f1_model, delta, p_value, significant (gain, p < alpha).
-    Every pair must be scored on the same test sentences in the same order (checked)."""
+# ------------------------------------------------------------------------------ models vs a reference model
+#: Columns of significance.csv. `hypothesis` is the one-sided alternative tested, written out
+#: ("joint-max > baseline", "joint-max > no-bcls"); `delta` is F1 of its left side minus its right side on
+#: the full test set, and `significant` = delta > 0 and p_value < alpha.
+COLUMNS = ["dataset", "experiment", "fraction", "seed", "reference", "hypothesis", "f1_experiment", "f1_reference",
+           "delta", "p_value", "significant", "samples"]
+
+
+def compare_to_reference(runs: list[RunRecord], reference: str, experiments: list[str] | None = None,
+                         reference_better: bool = False, samples: int = 1000, seed: int = 0,
+                         alpha: float = 0.05) -> pd.DataFrame:
+    """Paired bootstrap of every (dataset, experiment, fraction) against the `reference` run of the same
+    dataset, fraction and seed (seed pairs = seeds both have). One row per seed pair (see COLUMNS).
+
+    reference_better=False tests "experiment > reference" (a model's gain over the baseline);
+    reference_better=True tests "reference > experiment" (an ablation: does removing a task from joint-max
+    hurt?). Every pair must be scored on the same test sentences in the same order (checked)."""
     by_key = {run.key: run for run in runs}
     cache: dict[tuple, tuple] = {}
 
@@ -88,22 +102,43 @@ def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = N
 
     rows = []
     for run in runs:
-        if run.experiment == baseline or (experiments is not None and run.experiment not in experiments):
+        if run.experiment == reference or (experiments is not None and run.experiment not in experiments):
             continue
         if "ner" not in run.metrics:  # single-/pair- runs without NER have nothing to compare
             continue
-        base = by_key.get((run.dataset, baseline, run.fraction, run.seed))
-        if base is None:
+        ref = by_key.get((run.dataset, reference, run.fraction, run.seed))
+        if ref is None:
             continue
-        sentences_a, counts_a = counts_of(base)
-        sentences_b, counts_b = counts_of(run)
-        check_same_test_set(sentences_a, sentences_b, str(base.predictions_file), str(run.predictions_file))
-        result = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
+        sentences_ref, counts_ref = counts_of(ref)
+        sentences_run, counts_run = counts_of(run)
+        check_same_test_set(sentences_ref, sentences_run, str(ref.predictions_file), str(run.predictions_file))
+        if reference_better:  # H1: the reference (B) is better than the experiment (A)
+            result = paired_bootstrap(counts_run, counts_ref, samples=samples, seed=seed)
+            f1_experiment, f1_reference = result.f1_a, result.f1_b
+            hypothesis = f"{reference} > {run.experiment}"
+        else:  # H1: the experiment (B) is better than the reference (A)
+            result = paired_bootstrap(counts_ref, counts_run, samples=samples, seed=seed)
+            f1_experiment, f1_reference = result.f1_b, result.f1_a
+            hypothesis = f"{run.experiment} > {reference}"
         rows.append({
             "dataset": run.dataset, "experiment": run.experiment, "fraction": run.fraction, "seed": run.seed,
-            "f1_baseline": result.f1_a, "f1_model": result.f1_b, "delta": result.delta,
-            "p_value": result.p_value, "significant": result.significant(alpha), "samples": samples,
+            "reference": reference, "hypothesis": hypothesis, "f1_experiment": f1_experiment,
+            "f1_reference": f1_reference, "delta": result.delta, "p_value": result.p_value,
+            "significant": result.significant(alpha), "samples": samples,
         })
-    columns = ["dataset", "experiment", "fraction", "seed", "f1_baseline", "f1_model", "delta", "p_value",
-               "significant", "samples"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None, samples: int = 1000,
+                        seed: int = 0, alpha: float = 0.05, baseline: str = "baseline") -> pd.DataFrame:
+    """Is each model better than the baseline of the same dataset, fraction and seed? (Tables 2 and 3.)"""
+    return compare_to_reference(runs, baseline, experiments, reference_better=False, samples=samples, seed=seed,
+                                alpha=alpha)
+
+
+def compare_ablations(runs: list[RunRecord], ablations: list[str], full: str = "joint-max", samples: int = 1000,
+                      seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+    """Is the full model better than each ablation of the same dataset, fraction and seed? (Table 4: removing
+    a task, or joint training, should hurt.)"""
+    return compare_to_reference(runs, full, ablations, reference_better=True, samples=samples, seed=seed,
+                                alpha=alpha)
