@@ -94,7 +94,7 @@ def test_report_verbs_end_to_end(tmp_path):
     assert "### Table 2" in page and "### Table 5" in page
     assert "\n# " not in page.split("# mtbioner report", 1)[1]  # embedded files never open a new top level
     assert "*Figure 5: pair-wise gains over the single-task model: not produced in this configuration.*" in page
-    assert "**MAX pooling is the best pooling (paper Table 2).**" in page and "BC2GM: MAX" in page
+    assert "**MAX pooling is the best pooling (paper Table 2).**" in page and "BC2GM (100%): MAX" in page
     assert "Joint training beats alternating" in page
 
 

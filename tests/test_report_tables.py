@@ -146,11 +146,16 @@ def test_table4_dagger_marks_ablations_that_joint_max_beats(tmp_path):
     assert _significance_marks(significance, TABLE_SPECS[2])[("BC2GM", "joint-max", 50)] == (2, 2)
 
     long = table_frame(TABLE_SPECS[4], runs_frame(runs), significance)
-    wide = wide_frame(long, TABLE_SPECS[4]).set_index("Model")
+    # the ablations ran at 100 and 50 %, so Table 4 shows both sizes (alternating ran at 100 % only)
+    both = wide_frame(long, TABLE_SPECS[4])
+    assert list(both["Size"]) == ["100%"] * 5 + ["50%"] * 5
+    assert both[(both["Size"] == "50%") & (both["Model"] == "w/o bCLS")]["F1"].iloc[0].endswith(" †")
+    wide = both[both["Size"] == "100%"].set_index("Model")
     assert wide.loc["w/o bCLS", "F1"].endswith(" †") and wide.loc["w/o Joint", "F1"].endswith(" †")
     for model in ("Ours", "w/o mCLS", "w/o mtCLS"):
         assert "†" not in wide.loc[model, "F1"], model
     # Table 2 keeps the vs-baseline meaning: joint-max's gain is marked, the ablation rows are not in it
+    # (no pooling variant ran, so Table 2 shows the 100 % baseline and joint-max only)
     wide2 = wide_frame(table_frame(TABLE_SPECS[2], runs_frame(runs), significance), TABLE_SPECS[2]).set_index("Model")
     assert wide2.loc["Ours MAX", "F1"].endswith(" †") and "†" not in wide2.loc["SOTA*", "F1"]
 
@@ -177,7 +182,7 @@ def test_generated_summary_states_agreement_and_noise(runs):
     text = generated_summary(frame, pd.DataFrame(columns=["dataset", "experiment", "fraction", "seed", "p_value",
                                                           "significant"]), pd.DataFrame(columns=["gain"]))
     # MAX (86.00 ± 1.00) beats CLS (80.00, one seed) -> agrees, noise not estimable with one seed
-    assert "BC2GM: MAX 86.00 vs CLS 80.00 F1 (Δ +6.00) — agrees; one seed" in text
+    assert "BC2GM (100%): MAX 86.00 vs CLS 80.00 F1 (Δ +6.00) — agrees; one seed" in text
     # gains: 100 %: +4.00, 10 %: +5.00 -> larger with less data
     assert "100%: +4.00, 10%: +5.00 — agrees" in text
     # the paper's averages are computed from its Table 3, and its differing prose is called out
@@ -218,7 +223,7 @@ def test_generated_claims_for_ablations_alternating_and_pairs(tmp_path):
     frame = runs_frame(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))))
     [alternating] = claim_joint_vs(frame, ["NCBI-disease"], "alternating", "alternating")
     # 91.00 ± 1.41 vs 80.50 ± 0.71: Δ +10.50, noise sqrt(2 + 0.5) = 1.58
-    assert alternating == ("NCBI-disease: joint-max 91.00 vs alternating 80.50 F1 (Δ +10.50) — agrees; "
+    assert alternating == ("NCBI-disease (100%): joint-max 91.00 vs alternating 80.50 F1 (Δ +10.50) — agrees; "
                            "larger than seed noise (1.58).")
     [ablation] = claim_ablations(frame, ["NCBI-disease"])
     assert "vs w/o bCLS 91.00 F1 (Δ +0.00) — disagrees; within seed noise" in ablation
@@ -251,3 +256,27 @@ def test_summary_says_what_each_significance_row_tests():
     # a significance.csv written before the `reference` column holds baseline rows only
     old = significance.drop(columns=["reference", "hypothesis"]).iloc[:1]
     assert significance_lines(old) == [significance_lines(significance)[0]]
+
+
+def test_pooling_and_ablations_compared_where_they_ran_and_tables_show_that_fraction(tmp_path):
+    """config/cpu.yaml runs pooling variants and ablations at 10 % only: the claims and Tables 2/4 use 10 %,
+    not joint-max's 100 % runs, and the tables say which size they show."""
+    from mtbioner.report.summary import claim_joint_vs, claim_max_pooling
+    from mtbioner.report.tables import TABLE_SPECS, table_frame, wide_frame
+
+    write_run(tmp_path, "NCBI-disease", "joint-max", fraction=100, metrics=_ner(0.95, 0.95, 0.95))
+    write_run(tmp_path, "NCBI-disease", "joint-max", fraction=10, metrics=_ner(0.70, 0.70, 0.70))
+    write_run(tmp_path, "NCBI-disease", "joint-cls", fraction=10, metrics=_ner(0.60, 0.60, 0.60))
+    write_run(tmp_path, "NCBI-disease", "no-bcls", fraction=10, metrics=_ner(0.65, 0.65, 0.65))
+    write_run(tmp_path, "NCBI-disease", "baseline", fraction=10, metrics=_ner(0.68, 0.68, 0.68))
+    frame = runs_frame(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))))
+    [pooling] = claim_max_pooling(frame, ["NCBI-disease"])
+    assert pooling.startswith("NCBI-disease (10%): MAX 70.00 vs CLS 60.00 F1 (Δ +10.00) — agrees")
+    [ablation] = claim_joint_vs(frame, ["NCBI-disease"], "no-bcls", "w/o bCLS")
+    assert ablation.startswith("NCBI-disease (10%): joint-max 70.00 vs w/o bCLS 65.00 F1")
+    empty = pd.DataFrame(columns=["dataset", "experiment", "fraction", "seed", "p_value", "significant"])
+    table4 = table_frame(TABLE_SPECS[4], frame, empty)
+    assert set(table4["fraction"]) == {10}
+    wide = wide_frame(table4, TABLE_SPECS[4])
+    assert list(wide["Size"].unique()) == ["10%"]
+    assert wide.loc[wide["Model"] == TABLE_SPECS[4].row_names["joint-max"], "F1"].iloc[0].startswith("70.00")

@@ -88,11 +88,15 @@ def _significance_marks(significance: pd.DataFrame, spec: TableSpec) -> dict[tup
 def table_fractions(spec: TableSpec, runs: pd.DataFrame, dataset: str) -> list[int]:
     """The fractions one dataset's block of a table shows, largest first: Table 3 every fraction at which
     its models ran; Tables 2 and 4 the fractions at which their own models (pooling variants, ablations) ran —
-    100 % in the paper preset, 10 % in config/cpu.yaml. A dataset without such runs gets no rows."""
-    own = [e for e in spec.experiments if e not in ("baseline", "joint-max")] if not spec.by_fraction else []
-    experiments = own or list(spec.experiments)
-    mask = (runs["dataset"] == dataset) & runs["experiment"].isin(experiments)
-    return sorted({int(f) for f in runs.loc[mask, "fraction"]}, reverse=True)
+    100 % in the paper preset, 10 % in config/cpu.yaml (without them: 100 %, if its baseline or joint-max ran
+    there). A dataset with none of these gets no rows."""
+    rows = runs[runs["dataset"] == dataset]
+    ran = {int(f) for f in rows.loc[rows["experiment"].isin(spec.experiments), "fraction"]}
+    if spec.by_fraction:
+        return sorted(ran, reverse=True)
+    own = [e for e in spec.experiments if e not in ("baseline", "joint-max")]
+    own_ran = {int(f) for f in rows.loc[rows["experiment"].isin(own), "fraction"]}
+    return sorted(own_ran or (ran & {100}), reverse=True)
 
 
 def table_frame(spec: TableSpec, runs: pd.DataFrame, significance: pd.DataFrame,
