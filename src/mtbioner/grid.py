@@ -239,7 +239,7 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
         "loss_weights": loss_weights(config, run),
         "max_test_sentences": evaluation.get("max_test_sentences"),
     }
-    for key in ("encoder", "dropout", "max_length"):
+    for key in ("encoder", "lowercase", "dropout", "max_length"):
         if key in model:
             fields[key] = model[key]
     for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision",
