@@ -101,6 +101,15 @@ def test_run_config_per_dataset_overrides(paper: dict) -> None:
     assert bc2gm.seed == 13 and bc2gm.fraction == 100 and bc2gm.pooling == "max"
 
 
+def test_run_config_copies_model_lowercase(paper: dict) -> None:
+    run = find_run(paper, "BC2GM", "baseline", 100, 13)
+    assert run_config(paper, run).lowercase == "auto"  # the paper preset lets the encoder decide
+    for value in (True, False):
+        config = copy.deepcopy(paper)
+        config["model"]["lowercase"] = value
+        assert run_config(config, run).lowercase is value
+
+
 def test_loss_weights_by_family(paper: dict) -> None:
     pair = find_run(paper, "BC2GM", "pair-mcls-ner", 100, 13)
     assert pair.main_task == "mcls" and pair.tasks == ("mcls", "ner")

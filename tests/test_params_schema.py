@@ -75,7 +75,9 @@ def test_wrong_types_and_ranges_are_rejected() -> None:
     config["grid"]["experiments"] = ["baseline", "pairs"]
     config["data"]["fractions"] = [100, 0]
     config["train"]["warmup_ratio"] = 1.5
+    config["model"]["lowercase"] = "yes"
     messages = "\n".join(errors(config))
+    assert "'yes' is not one of ['auto', True, False]" in messages
     assert "'pairs' is not one of" in messages
     assert "0 is less than the minimum of 1" in messages
     assert "1.5 is greater than or equal to the maximum of 1" in messages

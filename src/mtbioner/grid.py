@@ -328,7 +328,7 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
         "eval_every_epoch": evaluates_every_epoch(config, run),
         "save_model": keeps_model(config, run),
     }
-    for key in ("encoder", "dropout", "max_length"):
+    for key in ("encoder", "lowercase", "dropout", "max_length"):
         if key in model:
             fields[key] = model[key]
     for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision",

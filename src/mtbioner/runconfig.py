@@ -35,6 +35,9 @@ class RunConfig(BaseModel):
     pooling: Literal["cls", "mean", "max"] = "max"
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     max_length: int = Field(256, ge=8, description="sub-tokens per window incl. special tokens")
+    lowercase: Literal["auto"] | bool = Field(
+        "auto", description="tokenizer lowercasing; auto: keep case unless the encoder is uncased (see "
+        "mtbioner.encoders.decide_lowercase). The run's config.json records the resolved true/false")
 
     # optimisation
     strategy: Literal["joint", "alternating"] = "joint"

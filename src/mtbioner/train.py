@@ -21,6 +21,9 @@ written to `checkpoints/epoch-N/`. A restarted run resumes from the newest compl
 the same metrics as an uninterrupted one. When the run is complete the model (if `save_model`), predictions and
 `metrics.json` (last) are written and `checkpoints/` is removed.
 
+The tokenizer's casing (`lowercase`, see `mtbioner.encoders.decide_lowercase`) is decided when the encoder is
+loaded and logged with its reason; `config.json` and the checkpoints record the resolved true/false.
+
 `test_predictions.tsv` has `word<TAB>gold NER<TAB>predicted NER`; a run without the NER head writes `_` as the
 prediction (CoNLL's "no value") so the file keeps one format.
 """
@@ -40,12 +43,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from mtbioner.atomicio import atomic_write, write_json, write_jsonl
-from mtbioner.encoders import load_encoder
+from mtbioner.encoders import load_encoder_with_casing, normalizer_lowercases
 from mtbioner.errors import MtbionerError
 from mtbioner.evaluate import evaluate_predictions
 from mtbioner.examples import Example, read_examples, read_label_file
@@ -196,6 +200,19 @@ def _read_data(config: RunConfig) -> tuple[list[Example], list[Example], list[st
     return train, test, read_label_file(config.labels_file)
 
 
+def _effective_config(config: dict, lowercase: bool) -> dict:
+    """A run config as it acts: defaults of fields added since it was written filled in, and `lowercase: auto`
+    replaced by the casing the run's tokenizer has. A checkpoint started with `auto` thus resumes under a
+    config that states the casing it resolved to (the run's own config.json), and under `auto` again."""
+    try:
+        effective = RunConfig.model_validate(config).to_json_dict()
+    except ValidationError:  # a config of an older, incompatible version: compared as it is (and differs)
+        return dict(config)
+    if effective["lowercase"] == "auto":
+        effective["lowercase"] = lowercase
+    return effective
+
+
 @dataclass
 class _Evaluation:
     metrics: dict
@@ -236,24 +253,33 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     state = None
     if checkpoint is not None:
         state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
-        if state["config"] != config.to_json_dict():
-            changed = sorted(key for key in set(state["config"]) | set(config.to_json_dict())
-                             if state["config"].get(key) != config.to_json_dict().get(key))
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
+        lowercase = normalizer_lowercases(tokenizer)  # the casing the run was started with
+        saved, requested = (_effective_config(state["config"], lowercase),
+                            _effective_config(config.to_json_dict(), lowercase))
+        if saved != requested:
+            changed = sorted(key for key in set(saved) | set(requested) if saved.get(key) != requested.get(key))
             raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
                                 f"{', '.join(changed)}); delete {run_dir / CHECKPOINTS_DIR} to start over")
         model = MultiTaskModel.from_pretrained(checkpoint / "model")
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
-        log.info("resuming %s from %s (epoch %d done)", run_dir, checkpoint, state["epoch"])
+        log.info("resuming %s from %s (epoch %d done, lowercase %s as the checkpoint's tokenizer)", run_dir,
+                 checkpoint, state["epoch"], str(lowercase).lower())
     else:
         random.seed(config.seed)
         np.random.seed(config.seed)
         torch.manual_seed(config.seed)
-        encoder, tokenizer = load_encoder(config.encoder, vocab_from=[list(ex.tokens) for ex in train],
-                                          seed=config.seed)
+        encoder, tokenizer, casing = load_encoder_with_casing(
+            config.encoder, lowercase=config.lowercase, vocab_from=[list(ex.tokens) for ex in train],
+            seed=config.seed)
+        lowercase = casing.lowercase
+        log.info("tokenizer lowercase %s (model.lowercase %s): %s", str(lowercase).lower(),
+                 str(config.lowercase).lower(), casing.reason)
         model = MultiTaskModel(encoder, config.tasks, ner_labels, pooling=config.pooling,
                                dropout=config.dropout, max_length=config.max_length)
     if list(model.ner_labels) != list(ner_labels):
         raise MtbionerError(f"{config.labels_file}: NER labels differ from the checkpoint's")
+    # config.json (and the checkpoints) hold the resolved casing, so the file alone reproduces the run
+    config = config.model_copy(update={"lowercase": lowercase})
     write_json(run_dir / "config.json", config.to_json_dict())
     model.to(device)
 
