@@ -306,3 +306,19 @@ def test_cpu_bf16_run_trains_under_autocast_where_the_cpu_supports_it(tiny_run_c
     assert 0.0 <= metrics["ner"]["f1"] <= 1.0 and metrics["train_loss"] > 0
     expected = "precision bf16 on cpu" if cpu_supports_bf16() else "precision bf16 is not available on cpu"
     assert expected in (run_dir / "train.log").read_text()
+
+
+def test_deterministic_runs_turn_on_torch_deterministic_algorithms(tiny_run_config, tmp_path, monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    previous = torch.are_deterministic_algorithms_enabled()
+    try:
+        first = train_run(RunConfig.model_validate({**tiny_run_config, "epochs": 1, "deterministic": True}),
+                          tmp_path / "a", device="cpu", progress=False)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+        assert "deterministic algorithms on" in (tmp_path / "a" / "train.log").read_text()
+        second = train_run(RunConfig.model_validate({**tiny_run_config, "epochs": 1, "deterministic": True}),
+                           tmp_path / "b", device="cpu", progress=False)
+        assert without_timings(first) == without_timings(second)
+    finally:
+        torch.use_deterministic_algorithms(previous)

@@ -332,7 +332,7 @@ def run_config(config: dict[str, Any], run: Run) -> RunConfig:
         if key in model:
             fields[key] = model[key]
     for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision",
-                "checkpoint_every_epoch"):
+                "checkpoint_every_epoch", "deterministic"):
         if key in train:
             fields[key] = train[key]
     return RunConfig.from_json_text(json.dumps(fields), origin=f"run config of {run.run_dir}")

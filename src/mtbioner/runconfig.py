@@ -48,6 +48,8 @@ class RunConfig(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0)
     grad_clip: float = Field(1.0, gt=0)
+    deterministic: bool = Field(False, description="torch.use_deterministic_algorithms + a fixed cuBLAS workspace: "
+                                "bit-identical GPU reruns at some speed cost")
     checkpoint_every_epoch: bool = Field(True, description="write a resumable checkpoint after every epoch; "
                                          "CPU smoke presets of a few seconds per epoch turn it off")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 autocast on CUDA if supported, else fp32")

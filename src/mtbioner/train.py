@@ -185,6 +185,17 @@ def _attach_log(run_dir: Path) -> logging.Handler:
     return handler
 
 
+def use_deterministic_algorithms() -> None:
+    """Bit-identical reruns on GPU (`train.deterministic`): deterministic kernels everywhere, and cuBLAS given
+    the fixed workspace it needs for them (set before the first CUDA matmul). Costs GPU speed; see README."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    log.info("deterministic algorithms on (CUBLAS_WORKSPACE_CONFIG=%s)", os.environ["CUBLAS_WORKSPACE_CONFIG"])
+
+
 def _read_data(config: RunConfig) -> tuple[list[Example], list[Example], list[str]]:
     for key in ("train_file", "test_file", "labels_file"):
         if not Path(getattr(config, key)).is_file():
@@ -248,6 +259,8 @@ def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
 def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: bool | None) -> dict:
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
+    if config.deterministic:
+        use_deterministic_algorithms()
     train, test, ner_labels = _read_data(config)
     checkpoint = latest_checkpoint(run_dir)
     state = None
