@@ -1,0 +1,46 @@
+"""One source of truth: each default and each fact is written once in src/mtbioner.
+
+The parameter defaults live in the params schema (src/mtbioner/resources/params.schema.yaml; params.yaml states
+them in full, tests/test_params_schema.py keeps the two equal); Python reads them through
+`mtbioner.params.param_default`. These tests fail when a default is copied back into the code as a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mtbioner.params import param_default
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mtbioner"
+SOURCES = {path.relative_to(SRC).as_posix(): path.read_text(encoding="utf-8") for path in sorted(SRC.rglob("*.py"))}
+
+
+def lines_matching(pattern: str) -> list[str]:
+    regex = re.compile(pattern)
+    return [f"{name}:{number}: {line.strip()}" for name, text in SOURCES.items()
+            for number, line in enumerate(text.splitlines(), start=1) if regex.search(line)]
+
+
+def literal(value: object) -> str:
+    """A regex for `value` written as a Python literal (number not followed by more digits; quoted string)."""
+    if isinstance(value, str):
+        return f"[\"']{re.escape(value)}[\"']"
+    return rf"{re.escape(repr(value))}(?![\w.])"
+
+
+def test_upstream_url_and_commit_are_written_only_in_the_schema() -> None:
+    source = param_default("data", "source")
+    commit = re.search(r"[0-9a-f]{40}", source).group()
+    assert lines_matching(re.escape("cambridgeltl/MTL-Bioinformatics-2016")) == []
+    assert lines_matching(commit) == []
+
+
+def test_loss_weights_are_written_only_in_the_schema() -> None:
+    weights = param_default("train", "loss_weights")
+    assert set(weights) == {"ner", "mt", "bcls", "mcls"}
+    for task, weight in weights.items():
+        assert lines_matching(rf"[\"']?\b{task}\b[\"']?\s*[:=]\s*{literal(weight)}") == [], task
+    assert lines_matching(r"DEFAULT_LOSS_WEIGHTS") == []
