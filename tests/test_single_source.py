@@ -44,3 +44,22 @@ def test_loss_weights_are_written_only_in_the_schema() -> None:
     for task, weight in weights.items():
         assert lines_matching(rf"[\"']?\b{task}\b[\"']?\s*[:=]\s*{literal(weight)}") == [], task
     assert lines_matching(r"DEFAULT_LOSS_WEIGHTS") == []
+
+
+#: Other names a `report:` setting goes by in function signatures and CLI options (bootstrap_seed has none:
+#: a bare `seed` is also the t-SNE random state).
+REPORT_ALIASES = {"bootstrap_samples": ["samples"], "casestudy_wins": ["wins"], "casestudy_losses": ["losses"]}
+
+
+@pytest.mark.parametrize("key", sorted(param_default("report")))
+def test_report_defaults_are_written_only_in_the_schema(key: str) -> None:
+    value = param_default("report", key)
+    if value is None:  # "not set": nothing to copy
+        return
+    for name in [key, *REPORT_ALIASES.get(key, [])]:
+        assert lines_matching(rf"\b{name}\b.*(?<![=!<>])[=:]\s*{literal(value)}") == [], name
+
+
+def test_report_defaults_have_one_definition() -> None:
+    (definition,) = lines_matching(r"^\s*REPORT_DEFAULTS\b[^=]*=")
+    assert definition.startswith("report/defaults.py:") and 'param_default("report")' in definition

@@ -23,6 +23,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from mtbioner.atomicio import atomic_write  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.report.aggregate import metric_value  # noqa: E402
+from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
 from mtbioner.report.runs import RunRecord, read_epochs  # noqa: E402
 from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
 
@@ -52,19 +53,19 @@ def save_figure(figure: Any, out_prefix: str | Path) -> list[Path]:
     return paths
 
 
-def score_path(task: str, sentence_metric: str = "macro_f1") -> tuple[str, str]:
+def score_path(task: str, sentence_metric: str = SENTENCE_METRIC) -> tuple[str, str]:
     if sentence_metric not in SENTENCE_METRICS:
         raise MtbionerError(f"sentence metric {sentence_metric!r}: expected one of {SENTENCE_METRICS}")
     return (task, "f1") if task in ("ner", "mt") else (task, sentence_metric)
 
 
-def score_label(task: str, sentence_metric: str = "macro_f1") -> str:
+def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
     metric = "F1" if task in ("ner", "mt") else {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
     return f"{DISPLAY_NAMES[task]} {metric}"
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
-def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = "macro_f1",
+def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC,
             experiment: str = "joint-max") -> list[Path]:
     """Per dataset: the test score of each task after every epoch (mean over seeds, band = ± std)."""
     chosen = [r for r in runs if r.experiment == experiment and r.fraction == 100]
@@ -104,7 +105,7 @@ def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str 
 
 
 # ------------------------------------------------------------------------------------------------- Figure 5
-def pairwise_gains(runs: list[RunRecord], sentence_metric: str = "macro_f1") -> pd.DataFrame:
+def pairwise_gains(runs: list[RunRecord], sentence_metric: str = SENTENCE_METRIC) -> pd.DataFrame:
     """Rows dataset, main, secondary, pair_score, single_score, gain (percentage points; seed means)."""
     def mean_score(dataset: str, experiment: str, task: str) -> float:
         values = [metric_value(r.metrics, score_path(task, sentence_metric)) for r in runs
@@ -125,7 +126,7 @@ def pairwise_gains(runs: list[RunRecord], sentence_metric: str = "macro_f1") -> 
     return pd.DataFrame(rows, columns=["dataset", "main", "secondary", "pair_score", "single_score", "gain"])
 
 
-def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = "macro_f1") -> list[Path]:
+def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC) -> list[Path]:
     """Per dataset a 4×4 heat-map: y = main task, x = secondary task, cell = gain over the single-task model;
     the diagonal shows the single-task score itself (grey)."""
     datasets = [d for d in gains["dataset"].unique() if gains.loc[gains["dataset"] == d, "gain"].notna().any()]
