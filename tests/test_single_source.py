@@ -63,3 +63,34 @@ def test_report_defaults_are_written_only_in_the_schema(key: str) -> None:
 def test_report_defaults_have_one_definition() -> None:
     (definition,) = lines_matching(r"^\s*REPORT_DEFAULTS\b[^=]*=")
     assert definition.startswith("report/defaults.py:") and 'param_default("report")' in definition
+
+
+def test_one_tsv_reader() -> None:
+    """Token-per-line TSV is split into columns only in mtbioner.iob (predict's lenient input and a run's
+    test_predictions.tsv included: tests/test_iob.py checks those modes)."""
+    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {"iob.py"}
+
+
+def test_one_jsonl_reader() -> None:
+    """JSON lines are parsed one per line only by atomicio.iter_jsonl (train.py's unused load_history is
+    left to the train.py split)."""
+    hits = {hit.split(":")[0] for hit in lines_matching(r"json\.loads\((line|row)\b")}
+    assert hits - {"train.py"} == {"atomicio.py"}
+
+
+def test_one_ignore_index() -> None:
+    """The label the loss ignores is defined once (mtbioner.tokenization) and written nowhere else."""
+    (definition,) = lines_matching(r"-100\b")
+    assert definition.startswith("tokenization.py:") and definition.endswith(": IGNORE_INDEX = -100")
+
+
+def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
+    from mtbioner.atomicio import read_jsonl, write_jsonl
+    from mtbioner.errors import MtbionerError
+
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, [{"a": 1}, {"b": "é"}])
+    assert read_jsonl(path) == [{"a": 1}, {"b": "é"}]
+    path.write_text('{"a": 1}\n\n{"a": \n', encoding="utf-8")
+    with pytest.raises(MtbionerError, match=r"rows\.jsonl:3: not valid JSON"):
+        read_jsonl(path)
