@@ -94,3 +94,10 @@ def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
     path.write_text('{"a": 1}\n\n{"a": \n', encoding="utf-8")
     with pytest.raises(MtbionerError, match=r"rows\.jsonl:3: not valid JSON"):
         read_jsonl(path)
+
+
+def test_the_false_positive_sentence_rate_is_defined_once() -> None:
+    """mtbioner.evaluate computes it for metrics.json; the report's fallback (runs without it) calls the same
+    function (tests/test_report_tables.py checks the recomputed value)."""
+    (definition,) = lines_matching(r"def false_positive_sentence_rate\b")
+    assert definition.startswith("evaluate.py:")

@@ -62,15 +62,6 @@ def prf_from_counts(tp: np.ndarray | int, fp: np.ndarray | int, fn: np.ndarray |
     return precision, recall, f1
 
 
-def false_positive_sentence_rate(sentences: list[PredictedSentence]) -> float:
-    """Share of gold entity-free sentences in which the model predicts at least one entity (the paper's
-    2.38 / 2.71 / 2.87 % statistic); NaN when every sentence has an entity."""
-    empty = [s for s in sentences if not s.gold_entities]
-    if not empty:
-        return float("nan")
-    return sum(1 for s in empty if s.pred_entities) / len(empty)
-
-
 def check_same_test_set(a: list[PredictedSentence], b: list[PredictedSentence], name_a: str, name_b: str) -> None:
     """Paired tests need the same sentences, in the same order, with the same gold labels."""
     if len(a) != len(b):
