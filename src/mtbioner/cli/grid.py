@@ -17,7 +17,7 @@ def curves(
     out: Annotated[Path, typer.Option(help="CSV: epoch and per-task test scores, seed mean")],
 ) -> None:
     """Per-epoch test scores of one dataset/experiment/fraction, averaged over seeds (dvc plots data)."""
-    from mtbioner.curves import write_curves
+    from mtbioner.report.curves import write_curves
 
     epochs = write_curves(runs, out)
     typer.echo(f"wrote {out} ({epochs} epochs)")

@@ -85,15 +85,26 @@ def casestudy_cmd(
 
 @report_app.command("figure4")
 def figure4_cmd(
-    runs: RunsArg,
+    inputs: Annotated[list[Path], typer.Argument(
+        help="the curve files `mtbioner curves` wrote (<dataset>.csv), or run directories / their metrics.json")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     sentence_metric: SentenceMetric = SENTENCE_METRIC,
 ) -> None:
     """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset."""
-    from mtbioner.report.figures import figure4
+    from mtbioner.report.curves import read_curve
+    from mtbioner.report.figures import figure4, figure4_from_curves
     from mtbioner.report.runs import load_runs
 
-    figure4(load_runs(runs), out_prefix, sentence_metric=sentence_metric)
+    curve_files = [path for path in inputs if path.suffix == ".csv"]
+    if curve_files and len(curve_files) < len(inputs):
+        from mtbioner.errors import MtbionerError
+
+        raise MtbionerError("figure4: give either curve files (.csv) or runs, not both")
+    if curve_files:  # results/metrics/curves/<dataset>.csv, as rule epoch_curves names them
+        figure4_from_curves({path.stem: read_curve(path) for path in curve_files}, out_prefix,
+                            sentence_metric=sentence_metric)
+    else:
+        figure4(load_runs(inputs), out_prefix, sentence_metric=sentence_metric)
     typer.echo(f"wrote {out_prefix}.png/.pdf")
 
 

@@ -52,10 +52,6 @@ def casestudy_metrics(config: dict[str, Any]) -> list[str]:
                      if r.experiment in ("baseline", "joint-max") and r.fraction == grid.FULL])
 
 
-def figure4_metrics(config: dict[str, Any]) -> list[str]:
-    return _metrics(grid.runs_for(config, experiment="joint-max", fraction=grid.FULL))
-
-
 def figure5_metrics(config: dict[str, Any]) -> list[str]:
     return _metrics([r for r in grid.expand_grid(config) if r.family in ("pair", "single")])
 
