@@ -103,7 +103,8 @@ def parse_iob_text(text: str, path: str | Path = "<text>", *, columns: int = 2,
             line = line.rstrip("\r")
         if line.strip() == "":
             if line and not lenient:
-                raise CorpusFormatError(path, number, "line holds only whitespace; a sentence break must be an empty line")
+                raise CorpusFormatError(path, number,
+                                        "line holds only whitespace; a sentence break must be an empty line")
             if rows:
                 sentences.append(_sentence(rows, first_line))
                 rows = []
