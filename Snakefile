@@ -18,7 +18,7 @@ if config.get("preset"):
     configfile: config["preset"]
 
 
-validate(config, "workflow/schemas/params.schema.yaml", set_default=True)
+validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
 
 
 wildcard_constraints:

@@ -1,4 +1,4 @@
-"""Per-epoch curve data for `dvc plots` (mtbioner.curves, `mtbioner curves`)."""
+"""Per-epoch curve data for `dvc plots` (mtbioner.report.curves, `mtbioner curves`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mtbioner.cli import main
-from mtbioner.curves import CURVE_COLUMNS, write_curves
+from mtbioner.report.curves import CURVE_COLUMNS, read_curve, write_curves
 from mtbioner.errors import MtbionerError
 
 
@@ -53,3 +53,28 @@ def test_cli_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         main(["curves", str(tmp_path / "missing"), "--out", str(tmp_path / "d.csv")])
     assert stop.value.code == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_seed_spread_is_in_the_curve_file(tmp_path: Path) -> None:
+    """Figure 4's band comes from the curve file: sample std over seeds, empty with one seed."""
+    runs = [fake_run(tmp_path, "joint-max", 1, [0.2, 0.4]), fake_run(tmp_path, "joint-max", 2, [0.4, 0.8])]
+    write_curves(runs, tmp_path / "two.csv")
+    rows = list(csv.DictReader((tmp_path / "two.csv").open()))
+    assert [float(row["ner_f1_std"]) for row in rows] == [pytest.approx(0.141421), pytest.approx(0.282843)]
+    assert float(rows[0]["bcls_macro_f1_std"]) == 0.0
+    write_curves(runs[:1], tmp_path / "one.csv")
+    assert {row["ner_f1_std"] for row in csv.DictReader((tmp_path / "one.csv").open())} == {""}
+
+
+def test_figure4_is_drawn_from_the_curve_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The workflow's Figure 4 reads results/metrics/curves/<dataset>.csv (rule epoch_curves), not the runs:
+    the seed means are computed once, in mtbioner.report.curves."""
+    runs = [fake_run(tmp_path, "joint-max", seed, [0.2 * seed, 0.3 * seed, 0.35 * seed]) for seed in (1, 2)]
+    main(["curves", *map(str, runs), "--out", str(tmp_path / "curves" / "D.csv")])
+    main(["report", "figure4", str(tmp_path / "curves" / "D.csv"), "--out-prefix", str(tmp_path / "fig4")])
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "fig4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "fig4.pdf").is_file()
+    assert read_curve(tmp_path / "curves" / "D.csv")[2]["ner_f1"] == pytest.approx(0.525)
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "figure4", str(tmp_path / "curves" / "D.csv"), str(runs[0]), "--out-prefix", "x"])
+    assert stop.value.code == 2 and "not both" in capsys.readouterr().err

@@ -77,3 +77,28 @@ def test_every_corpus_file_of_the_mirror_reads(mirror_data):
     for dataset in ("BC2GM", "BC5CDR-chem", "NCBI-disease"):
         for split in ("train", "devel", "test"):
             assert read_iob(mirror_data / f"{dataset}-IOB" / f"{split}.tsv")
+
+
+def test_three_columns_read_a_runs_predictions(tmp_path):
+    """test_predictions.tsv (word, gold, predicted) goes through the same strict reader, `columns=3`."""
+    path = tmp_path / "test_predictions.tsv"
+    write_iob(path, [(["IL-2", "gene"], ["B-GENE", "I-GENE"], ["B-GENE", "O"]), (["ok"], ["O"], ["B-GENE"])])
+    sentences = read_iob(path, columns=3)
+    assert [(s.tokens, s.tags, s.more_tags, s.line) for s in sentences] == [
+        (("IL-2", "gene"), ("B-GENE", "I-GENE"), (("B-GENE", "O"),), 1), (("ok",), ("O",), (("B-GENE",),), 4)]
+    path.write_text("a\tO\tO\nb\tO\n\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r":2: expected 3 tab-separated columns, found 2"):
+        read_iob(path, columns=3)
+
+
+def test_lenient_mode_reads_the_tokens_of_any_token_per_line_file(tmp_path):
+    """What `mtbioner predict --input-format iob` reads: a run's predictions fed back in, CRLF, a BOM, CoNLL."""
+    path = tmp_path / "in.tsv"
+    path.write_bytes("\ufeffIL-2\tB-GENE\tO\r\ngene\tI-GENE\tO\r\n \r\nIL-2 B-GENE\nok\n".encode())
+    sentences = read_iob(path, lenient=True)
+    assert [(s.tokens, s.tags, s.line) for s in sentences] == [(("IL-2", "gene"), (), 1), (("IL-2", "ok"), (), 4)]
+    path.write_bytes(b"")
+    assert read_iob(path, lenient=True) == []
+    path.write_bytes(b"a\tO\n\tO\n")
+    with pytest.raises(CorpusFormatError, match=r"in\.tsv:2: empty token in the first column"):
+        read_iob(path, lenient=True)

@@ -11,9 +11,10 @@ import yaml
 from snakemake.utils import update_config
 
 from mtbioner.grid import expand_grid, run_config
+from mtbioner.params import SCHEMA_RESOURCE, load_schema, param_default, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text(encoding="utf-8"))
+SCHEMA = load_schema()
 PRESETS = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "config").glob("*.yaml"))
 
 
@@ -101,6 +102,20 @@ def test_schema_defaults_are_the_paper_preset() -> None:
         for key, sub in spec["properties"].items():
             if "default" in sub:
                 assert params[section][key] == sub["default"], f"{section}.{key}"
+
+
+def test_params_yaml_is_the_schema_defaults_in_full() -> None:
+    """params.yaml states every default (nothing left to the schema) and nothing else: it is the paper preset."""
+    assert load("params.yaml") == schema_defaults()
+    assert param_default("train", "loss_weights") == load("params.yaml")["train"]["loss_weights"]
+    with pytest.raises(KeyError, match="train.loss_weight"):
+        param_default("train", "loss_weight")
+
+
+def test_snakefile_validates_against_the_packaged_schema() -> None:
+    """One schema file: the one shipped in the package is the one the Snakefile validates against."""
+    assert (ROOT / "src/mtbioner" / SCHEMA_RESOURCE).is_file()
+    assert f'validate(config, "src/mtbioner/{SCHEMA_RESOURCE}"' in (ROOT / "Snakefile").read_text(encoding="utf-8")
 
 
 def test_quick_preset_is_a_cpu_preset() -> None:

@@ -2,6 +2,7 @@
 
 Everything is written to a temporary file in the target's directory and moved into place with
 `os.replace`, which is atomic on POSIX file systems. An interrupted run leaves at most a `.tmp-*` file.
+The one JSON-lines reader (prepared examples, epochs.jsonl) sits next to its writer, `write_jsonl`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+from mtbioner.errors import MtbionerError
 
 
 @contextlib.contextmanager
@@ -76,6 +79,18 @@ def write_jsonl(path: str | Path, rows: Iterator[Any] | list[Any]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def read_jsonl(path: str | Path) -> list[Any]:
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(1-based line, value) of every non-blank line of a JSON-lines file; a line that is not JSON is one
+    `MtbionerError` naming `path:line`. A missing file raises FileNotFoundError (callers word it)."""
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise MtbionerError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+
+
+def read_jsonl(path: str | Path) -> list[Any]:
+    """The values of a JSON-lines file (`iter_jsonl`), blank lines skipped."""
+    return [value for _, value in iter_jsonl(path)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import re
 import shutil
 import time
 import urllib.error
@@ -22,9 +23,12 @@ from typing import Callable
 
 from mtbioner.atomicio import atomic_write
 from mtbioner.errors import MtbionerError
+from mtbioner.params import param_default
 
-UPSTREAM_COMMIT = "df0df02fae6dbb87d88ffcf323b9096528f06f84"
-UPSTREAM_SOURCE = f"https://raw.githubusercontent.com/cambridgeltl/MTL-Bioinformatics-2016/{UPSTREAM_COMMIT}/data"
+#: Upstream raw URL base at the pinned commit: the schema's `data.source` default (its one home).
+UPSTREAM_SOURCE: str = param_default("data", "source")
+#: The pinned commit, as named in that URL (the shipped digests were taken at it).
+UPSTREAM_COMMIT: str = re.search(r"/([0-9a-f]{40})/", UPSTREAM_SOURCE).group(1)  # type: ignore[union-attr]
 SPLITS = ("train", "devel", "test")
 PAPER_DATASETS = ("BC2GM", "BC5CDR-chem", "NCBI-disease")
 

@@ -23,6 +23,7 @@ from typing import Any
 from mtbioner import grid
 from mtbioner.encoders import MINILM, TINY
 from mtbioner.errors import MtbionerError
+from mtbioner.iob import read_iob
 from mtbioner.subsample import fraction_size
 
 
@@ -58,16 +59,8 @@ def count_sentences_jsonl(path: Path) -> int:
 
 
 def count_sentences_tsv(path: Path) -> int:
-    """Blank-line separated sentences of a token<TAB>tag file."""
-    sentences, inside = 0, False
-    with path.open(encoding="utf-8-sig") as handle:
-        for line in handle:
-            if line.strip():
-                sentences += not inside
-                inside = True
-            else:
-                inside = False
-    return sentences
+    """Blank-line separated sentences of a token<TAB>tag file (read by the corpus reader, leniently)."""
+    return len(read_iob(path, lenient=True))
 
 
 def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path = "results/data") -> tuple[int, int]:

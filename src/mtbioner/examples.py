@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from mtbioner.atomicio import write_json, write_jsonl
+from mtbioner.atomicio import iter_jsonl, write_json, write_jsonl
 from mtbioner.errors import MtbionerError
 from mtbioner.iob import Sentence
 from mtbioner.labels import derive_aux_labels
@@ -40,17 +40,15 @@ def write_examples(path: str | Path, examples: Iterable[Example]) -> None:
 
 def read_examples(path: str | Path) -> list[Example]:
     examples = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                row = json.loads(line)
-                example = Example(row["id"], tuple(row["tokens"]), tuple(row["ner"]), tuple(row["mt"]),
-                                  int(row["bcls"]), int(row["mcls"]))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-                raise MtbionerError(f"{path}:{number}: not a prepared example ({error})") from None
-            if not (len(example.tokens) == len(example.ner) == len(example.mt)):
-                raise MtbionerError(f"{path}:{number}: tokens, ner and mt differ in length")
-            examples.append(example)
+    for number, row in iter_jsonl(path):
+        try:
+            example = Example(row["id"], tuple(row["tokens"]), tuple(row["ner"]), tuple(row["mt"]),
+                              int(row["bcls"]), int(row["mcls"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise MtbionerError(f"{path}:{number}: not a prepared example ({error})") from None
+        if not (len(example.tokens) == len(example.ner) == len(example.mt)):
+            raise MtbionerError(f"{path}:{number}: tokens, ner and mt differ in length")
+        examples.append(example)
     return examples
 
 

@@ -31,8 +31,9 @@ Evaluation and saved models (the costly by-products of a run):
   TaskEmb starts from, and per dataset the first seed of joint-max at its largest fraction (the model
   README's predict/export examples use). `all` keeps every run's model.
 
-Loss weights (the paper gives none; SPEC section 4 takes the authors' α=0.8, β=0.1, γ=0.05, δ=0.05):
-- joint runs and alternating: `train.loss_weights` as configured (default the authors' values);
+Loss weights (the paper gives none; SPEC section 4 takes the authors' α, β, γ, δ):
+- joint runs and alternating: `train.loss_weights` as configured (its default in the params schema is the
+  authors' values);
 - ablations: the remaining tasks keep their weights, the dropped task's term is simply removed from the loss
   (not renormalised: "w/o bCLS" means the same objective minus one term);
 - pair-<main>-<secondary>: main task α = 0.8, secondary 1 − α = 0.2 (`grid.pair_main_weight`), i.e. the main
@@ -48,8 +49,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from mtbioner.errors import MtbionerError
+from mtbioner.params import param_default
 from mtbioner.runconfig import RunConfig
-from mtbioner.tasks import DEFAULT_LOSS_WEIGHTS, TASKS
+from mtbioner.tasks import TASKS
 
 #: Families of experiments, in the order of the paper's tables and figures.
 FAMILIES: tuple[str, ...] = (
@@ -294,7 +296,7 @@ def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
         secondary = next(task for task in run.tasks if task != run.main_task)
         return {run.main_task: main_weight, secondary: round(1.0 - main_weight, 10)}
     configured = train_settings(config, run.dataset, run.block).get("loss_weights") or {}
-    weights = {**DEFAULT_LOSS_WEIGHTS, **configured}
+    weights = {**param_default("train", "loss_weights"), **configured}
     return {task: float(weights[task]) for task in run.tasks}
 
 

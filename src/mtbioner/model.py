@@ -26,12 +26,12 @@ from transformers.utils import logging as hf_logging
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
+from mtbioner.tokenization import IGNORE_INDEX
 
 MODEL_FORMAT_VERSION = 1
 MTBIONER_FILE = "mtbioner.json"
 HEADS_FILE = "heads.safetensors"
 POOLINGS = ("cls", "mean", "max")
-IGNORE_INDEX = -100
 
 
 def masked_mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -117,7 +117,7 @@ class MultiTaskModel(nn.Module):
 
     def compute_losses(self, batch: Mapping[str, torch.Tensor],
                        tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
-        """Per-task mean cross-entropy against the batch's gold labels (`<task>_labels`, -100 ignored)."""
+        """Per-task mean cross-entropy against the batch's gold labels (`<task>_labels`, IGNORE_INDEX ignored)."""
         logits = self.forward(batch["input_ids"], batch["attention_mask"], tasks=tasks)
         losses: dict[str, torch.Tensor] = {}
         for task, task_logits in logits.items():

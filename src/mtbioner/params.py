@@ -3,11 +3,17 @@
 Snakemake merges `--configfile` overlays over `configfile:` (nested mappings key by key, lists replaced) and
 fills schema defaults in `validate(..., set_default=True)`; `load_params` does the same for code that plans
 runs outside Snakemake (benchmarks, the cost estimate, tests), so both see the same configuration.
+
+The JSON Schema ships inside the package (`resources/params.schema.yaml`, also what the Snakefile validates
+against) and is the one home of every parameter default: code that needs a default (the loss weights of a
+run config, the report's CLI options, the upstream corpus URL) reads it with `param_default`, never a copy.
 """
 
 from __future__ import annotations
 
 import copy
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -16,7 +22,52 @@ import yaml
 from mtbioner.errors import MtbionerError
 
 PARAMS_FILE = "params.yaml"
-SCHEMA_FILE = "workflow/schemas/params.schema.yaml"
+#: The schema inside the package (the Snakefile's `validate` names the same file by its repository path).
+SCHEMA_RESOURCE = "resources/params.schema.yaml"
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files("mtbioner").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def load_schema() -> dict[str, Any]:
+    """The parameter schema (a fresh copy: callers may change it)."""
+    return _parse_yaml(_schema_text())
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _fill_defaults(node: dict[str, Any]) -> Any:
+    """The default of one schema node, with the defaults of its properties filled into a mapping default."""
+    value = copy.deepcopy(node.get("default"))
+    if isinstance(value, dict):
+        for key, sub in node.get("properties", {}).items():
+            if "default" in sub and key not in value:
+                value[key] = _fill_defaults(sub)
+    return value
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    return _fill_defaults({"default": {}, **_parse_yaml(_schema_text())})
+
+
+def schema_defaults() -> dict[str, Any]:
+    """The configuration an empty params file validates to: every default of the schema (= the paper preset)."""
+    return copy.deepcopy(_defaults())
+
+
+def param_default(*keys: str) -> Any:
+    """The schema default of one parameter, e.g. `param_default("train", "loss_weights")` (a copy)."""
+    value: Any = _defaults()
+    for depth, key in enumerate(keys):
+        if not isinstance(value, dict) or key not in value:
+            raise KeyError(f"params schema has no default for {'.'.join(keys[:depth + 1])}")
+        value = value[key]
+    return copy.deepcopy(value)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -51,5 +102,6 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = ()) -> 
     config = _read_yaml(root / PARAMS_FILE)
     for overlay in [*([config["preset"]] if config.get("preset") else []), *overlays]:
         config = deep_merge(config, _read_yaml(root / overlay))
-    validate(config, str(root / SCHEMA_FILE), set_default=True)
+    with resources.as_file(resources.files("mtbioner").joinpath(SCHEMA_RESOURCE)) as schema_file:
+        validate(config, str(schema_file), set_default=True)
     return config

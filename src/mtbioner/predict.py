@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from mtbioner.errors import MtbionerError
+from mtbioner.iob import parse_iob_text
 from mtbioner.labels import entity_spans
 from mtbioner.textsplit import split_sentences
 
@@ -86,29 +87,11 @@ def sentences_from_text(text: str) -> list[InputSentence]:
 
 
 def sentences_from_iob(text: str, name: str = "<text>") -> list[InputSentence]:
-    """Token-per-line input: the word is the first tab-separated column (the first space-separated one in a
-    line without tabs, as in CoNLL files); blank or whitespace-only lines separate sentences. Lenient on
-    purpose (extra columns such as gold tags or earlier predictions are ignored, CRLF is accepted), but a line
-    whose first column is empty is an error naming the line: dropping it would shift every tag after it."""
-    sentences: list[InputSentence] = []
-    words: list[str] = []
-    first_line = 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
-            if words:
-                sentences.append(InputSentence(tuple(words), line=first_line))
-                words = []
-            continue
-        word = line.split("\t", 1)[0].strip() if "\t" in line else line.split()[0]
-        if not word:
-            raise MtbionerError(f"{name}:{number}: empty token in the first column (expected token[<TAB>tag])")
-        if not words:
-            first_line = number
-        words.append(word)
-    if words:
-        sentences.append(InputSentence(tuple(words), line=first_line))
-    return sentences
+    """Token-per-line input, read by the corpus reader in its lenient mode (`mtbioner.iob`): the word is the
+    first tab-separated column (the first space-separated one in a line without tabs); further columns such as
+    gold tags or earlier predictions are ignored, CRLF is accepted, a line with an empty first column is an
+    error naming the line."""
+    return [InputSentence(sentence.tokens, line=sentence.line) for sentence in parse_iob_text(text, name, lenient=True)]
 
 
 def read_input(source: str | Path, input_format: InputFormat = "text") -> tuple[str, list[InputSentence]]:

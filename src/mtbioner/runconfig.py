@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mtbioner.errors import MtbionerError
+from mtbioner.params import param_default
 from mtbioner.tasks import TASKS, TaskName
 
 
@@ -41,7 +42,8 @@ class RunConfig(BaseModel):
 
     # optimisation
     strategy: Literal["joint", "alternating"] = "joint"
-    loss_weights: dict[TaskName, float] = Field(default_factory=lambda: {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05})
+    loss_weights: dict[TaskName, float] = Field(default_factory=lambda: param_default("train", "loss_weights"),
+                                                 description="the schema's train.loss_weights by default")
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(5e-5, gt=0)
     epochs: int = Field(50, ge=1)

@@ -19,6 +19,3 @@ MCLS_CLASSES: tuple[int, ...] = (0, 1, 2, 3)
 
 #: Names used in tables and figures (the paper's).
 DISPLAY_NAMES: dict[str, str] = {"ner": "NER", "mt": "mtCLS", "bcls": "bCLS", "mcls": "mCLS"}
-
-#: Loss weights of the authors' code (alpha, beta, gamma, delta); the paper gives no values.
-DEFAULT_LOSS_WEIGHTS: dict[str, float] = {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}

@@ -1,8 +1,8 @@
 """Word / sub-token alignment and windows for long sentences.
 
 Alignment follows HF `run_ner.py`: the first sub-token of a word carries the word's NER and mtCLS label,
-the other sub-tokens and the special tokens get -100 (ignored by the loss); predictions are read from the
-first sub-token.
+the other sub-tokens and the special tokens get IGNORE_INDEX (ignored by the loss); predictions are read from
+the first sub-token.
 
 A sentence whose sub-tokens (plus the tokenizer's special tokens) exceed `max_length` is split into
 consecutive, non-overlapping windows of whole words, each at most `max_length` long, so every word is
@@ -32,6 +32,7 @@ from mtbioner.examples import Example
 from mtbioner.labels import derive_aux_labels
 from mtbioner.tasks import MT_LABELS
 
+#: Label of positions the loss skips (special tokens, non-first sub-tokens, padding); also PyTorch's default.
 IGNORE_INDEX = -100
 _MT_IDS = {label: index for index, label in enumerate(MT_LABELS)}
 
@@ -155,7 +156,7 @@ def encode_examples(examples: Sequence[Example], tokenizer: PreTrainedTokenizerB
 
 
 def collate(features: Sequence[Features], pad_token_id: int = 0) -> dict[str, torch.Tensor]:
-    """Dynamic padding: pad to the longest input of this batch (labels padded with -100)."""
+    """Dynamic padding: pad to the longest input of this batch (labels padded with IGNORE_INDEX)."""
     width = max(len(feature) for feature in features)
     size = len(features)
     input_ids = torch.full((size, width), pad_token_id, dtype=torch.long)

@@ -81,7 +81,7 @@ rule report_casestudy:
 
 rule report_figure4:
     input:
-        report_targets_module.figure4_metrics(config),
+        curve_files(),
     output:
         multiext("results/figures/figure4", ".png", ".pdf"),
     params:

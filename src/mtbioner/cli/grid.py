@@ -17,7 +17,7 @@ def curves(
     out: Annotated[Path, typer.Option(help="CSV: epoch and per-task test scores, seed mean")],
 ) -> None:
     """Per-epoch test scores of one dataset/experiment/fraction, averaged over seeds (dvc plots data)."""
-    from mtbioner.curves import write_curves
+    from mtbioner.report.curves import write_curves
 
     epochs = write_curves(runs, out)
     typer.echo(f"wrote {out} ({epochs} epochs)")
@@ -27,7 +27,7 @@ def curves(
 def cost(
     configfile: Annotated[list[Path], typer.Option(
         help="overlay(s) merged over params.yaml, as snakemake --configfile (e.g. config/cpu.yaml)")] = [],
-    root: Annotated[Path, typer.Option(help="the workflow directory (params.yaml, workflow/schemas)")] = Path("."),
+    root: Annotated[Path, typer.Option(help="the workflow directory (params.yaml, config/)")] = Path("."),
     source: Annotated[str | None, typer.Option(
         help="data.source override: a local corpus mirror to count sentences in before any download")] = None,
     train_throughput: Annotated[float | None, typer.Option(

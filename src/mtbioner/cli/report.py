@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from mtbioner.cli import app
+from mtbioner.report.defaults import (ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CASESTUDY_LOSSES, CASESTUDY_WINS,
+                                      SENTENCE_METRIC, TASKEMB_MAX_EXAMPLES, TSNE_PERPLEXITY)
 
 report_app = typer.Typer(help="Tables 2-5, Figures 4-6, TaskEmb and the report page.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -25,9 +27,9 @@ SentenceMetric = Annotated[str, typer.Option(help="score of bCLS/mCLS in figures
 def tables_cmd(
     runs: RunsArg,
     out_dir: Annotated[Path, typer.Option(help="folder for table{2,3,4}.*, fp_rates.*, significance.csv")],
-    samples: Annotated[int, typer.Option(min=100, help="bootstrap resamples per seed pair")] = 1000,
-    alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="significance level of the marks")] = 0.05,
-    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = 0,
+    samples: Annotated[int, typer.Option(min=100, help="bootstrap resamples per seed pair")] = BOOTSTRAP_SAMPLES,
+    alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="significance level of the marks")] = ALPHA,
+    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
 ) -> None:
     """Tables 2, 3, 4 (Markdown, LaTeX, CSV) with seed statistics, the paper's values, deltas and the
     paired-bootstrap significance (Tables 2, 3: gain over the baseline; Table 4: joint-max better than each
@@ -67,8 +69,9 @@ def metrics_cmd(
 def casestudy_cmd(
     runs: RunsArg,
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.html, .tex, .md, .csv")],
-    wins: Annotated[int, typer.Option(min=0, help="sentences per dataset where joint-max is right")] = 2,
-    losses: Annotated[int, typer.Option(min=0, help="sentences per dataset where the baseline is right")] = 1,
+    wins: Annotated[int, typer.Option(min=0, help="sentences per dataset where joint-max is right")] = CASESTUDY_WINS,
+    losses: Annotated[int, typer.Option(min=0, help="sentences per dataset where the baseline is right")] = (
+        CASESTUDY_LOSSES),
 ) -> None:
     """Table 5: sentences where the baseline and joint-max disagree, coloured correct / wrong."""
     from mtbioner.report.casestudy import build_table5, render_table5
@@ -82,15 +85,26 @@ def casestudy_cmd(
 
 @report_app.command("figure4")
 def figure4_cmd(
-    runs: RunsArg,
+    inputs: Annotated[list[Path], typer.Argument(
+        help="the curve files `mtbioner curves` wrote (<dataset>.csv), or run directories / their metrics.json")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
-    sentence_metric: SentenceMetric = "macro_f1",
+    sentence_metric: SentenceMetric = SENTENCE_METRIC,
 ) -> None:
     """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset."""
-    from mtbioner.report.figures import figure4
+    from mtbioner.report.curves import read_curve
+    from mtbioner.report.figures import figure4, figure4_from_curves
     from mtbioner.report.runs import load_runs
 
-    figure4(load_runs(runs), out_prefix, sentence_metric=sentence_metric)
+    curve_files = [path for path in inputs if path.suffix == ".csv"]
+    if curve_files and len(curve_files) < len(inputs):
+        from mtbioner.errors import MtbionerError
+
+        raise MtbionerError("figure4: give either curve files (.csv) or runs, not both")
+    if curve_files:  # results/metrics/curves/<dataset>.csv, as rule epoch_curves names them
+        figure4_from_curves({path.stem: read_curve(path) for path in curve_files}, out_prefix,
+                            sentence_metric=sentence_metric)
+    else:
+        figure4(load_runs(inputs), out_prefix, sentence_metric=sentence_metric)
     typer.echo(f"wrote {out_prefix}.png/.pdf")
 
 
@@ -98,7 +112,7 @@ def figure4_cmd(
 def figure5_cmd(
     runs: RunsArg,
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png, .pdf and <prefix>_gains.csv")],
-    sentence_metric: SentenceMetric = "macro_f1",
+    sentence_metric: SentenceMetric = SENTENCE_METRIC,
 ) -> None:
     """Figure 5: per dataset, main-task score with each secondary task minus its single-task score."""
     from mtbioner.atomicio import write_text
@@ -117,7 +131,8 @@ def taskemb_cmd(
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.npy (embedding) and <prefix>.json (metadata)")],
     task: Annotated[Optional[str], typer.Option(help="task to embed; default: the run's only/main task")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="SPEC: 32")] = 32,
-    max_examples: Annotated[Optional[int], typer.Option(min=1, help="use a prefix of the training data")] = None,
+    max_examples: Annotated[Optional[int], typer.Option(min=1, help="use a prefix of the training data")] = (
+        TASKEMB_MAX_EXAMPLES),
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ...; default: cuda if available")] = None,
     fisher_out: Annotated[Optional[Path], typer.Option(help="also write the diagonal Fisher (.safetensors)")] = None,
 ) -> None:
@@ -157,7 +172,7 @@ def figure6_cmd(
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     similarity_out: Annotated[Path, typer.Option(help="cosine-similarity matrix as CSV")],
     perplexity: Annotated[Optional[float], typer.Option(help="t-SNE perplexity (< number of embeddings); "
-                                                             "default min(5, n-1)")] = None,
+                                                             "default min(5, n-1)")] = TSNE_PERPLEXITY,
     seed: Annotated[int, typer.Option(help="t-SNE random state")] = 0,
 ) -> None:
     """Figure 6: t-SNE of the task embeddings; also their cosine-similarity matrix and the 2-D coordinates."""

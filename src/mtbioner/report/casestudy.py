@@ -22,6 +22,7 @@ import pandas as pd
 
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
+from mtbioner.report.defaults import CASESTUDY_LOSSES, CASESTUDY_WINS
 from mtbioner.report.predictions import Entity, PredictedSentence, check_same_test_set, read_predictions
 from mtbioner.report.runs import RunRecord
 
@@ -175,8 +176,8 @@ def _entities_text(tokens: tuple[str, ...], entities: frozenset[Entity]) -> str:
     return "; ".join(f"{' '.join(tokens[s : e + 1])} [{t}]" for t, s, e in sorted(entities, key=lambda x: x[1]))
 
 
-def build_table5(runs: list[RunRecord], datasets: list[str], wins: int = 2, losses: int = 1
-                 ) -> tuple[dict[str, list[Case]], pd.DataFrame]:
+def build_table5(runs: list[RunRecord], datasets: list[str], wins: int = CASESTUDY_WINS,
+                 losses: int = CASESTUDY_LOSSES) -> tuple[dict[str, list[Case]], pd.DataFrame]:
     """Chosen cases per dataset and a summary (disagreements per category and the seed used)."""
     chosen: dict[str, list[Case]] = {}
     summary = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 
@@ -23,7 +23,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from mtbioner.atomicio import atomic_write  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.report.aggregate import metric_value  # noqa: E402
-from mtbioner.report.runs import RunRecord, read_epochs  # noqa: E402
+from mtbioner.report.curves import runs_curve  # noqa: E402
+from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
+from mtbioner.report.runs import RunRecord  # noqa: E402
 from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
 
 #: One colour per task and one marker per dataset, used by every figure.
@@ -52,47 +54,53 @@ def save_figure(figure: Any, out_prefix: str | Path) -> list[Path]:
     return paths
 
 
-def score_path(task: str, sentence_metric: str = "macro_f1") -> tuple[str, str]:
+def score_path(task: str, sentence_metric: str = SENTENCE_METRIC) -> tuple[str, str]:
     if sentence_metric not in SENTENCE_METRICS:
         raise MtbionerError(f"sentence metric {sentence_metric!r}: expected one of {SENTENCE_METRICS}")
     return (task, "f1") if task in ("ner", "mt") else (task, sentence_metric)
 
 
-def score_label(task: str, sentence_metric: str = "macro_f1") -> str:
+def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
     metric = "F1" if task in ("ner", "mt") else {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
     return f"{DISPLAY_NAMES[task]} {metric}"
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
-def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = "macro_f1",
+def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC,
             experiment: str = "joint-max") -> list[Path]:
-    """Per dataset: the test score of each task after every epoch (mean over seeds, band = ± std)."""
+    """Figure 4 from run directories: each dataset's seed-mean curve (mtbioner.report.curves), then drawn by
+    `figure4_from_curves`. The workflow passes the curve files it already wrote instead."""
     chosen = [r for r in runs if r.experiment == experiment and r.fraction == 100]
     datasets = sorted({r.dataset for r in chosen})
     if not datasets:
         raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
+    curves = {dataset: runs_curve([r for r in chosen if r.dataset == dataset]) for dataset in datasets}
+    return figure4_from_curves(curves, out_prefix, sentence_metric=sentence_metric, experiment=experiment)
+
+
+def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out_prefix: str | Path,
+                        sentence_metric: str = SENTENCE_METRIC, experiment: str = "joint-max") -> list[Path]:
+    """Per dataset (key of `curves`, e.g. read from results/metrics/curves/<dataset>.csv): the test score of
+    each task after every epoch (mean over seeds, band = ± sample std over seeds where there are several)."""
+    if not curves:
+        raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
+    datasets = sorted(curves)
     use_style()
     figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False, sharey=True,
                                 layout="constrained")
     for ax, dataset in zip(axes[0], datasets):
-        curves: dict[str, list[list[float]]] = {task: [] for task in TASKS}
-        for run in (r for r in chosen if r.dataset == dataset):
-            epochs = read_epochs(run)
-            for task in TASKS:
-                values = [metric_value(e, score_path(task, sentence_metric)) * 100 for e in epochs]
-                if values and not all(math.isnan(v) for v in values):
-                    curves[task].append(values)
-        for task, series in curves.items():
-            if not series:
+        rows = curves[dataset]
+        for task in TASKS:
+            column = "_".join(score_path(task, sentence_metric))
+            points = [row for row in rows if not math.isnan(row.get(column, math.nan))]
+            if not points:
                 continue
-            length = min(len(s) for s in series)
-            data = np.array([s[:length] for s in series])
-            x = np.arange(1, length + 1)
-            mean = np.nanmean(data, axis=0)
-            ax.plot(x, mean, marker="o" if length < 15 else None, markersize=3, color=TASK_COLOURS[task],
+            x = np.array([row["epoch"] for row in points])
+            mean = np.array([row[column] for row in points]) * 100
+            std = np.array([row.get(f"{column}_std", math.nan) for row in points]) * 100
+            ax.plot(x, mean, marker="o" if len(points) < 15 else None, markersize=3, color=TASK_COLOURS[task],
                     label=score_label(task, sentence_metric))
-            if len(series) > 1:
-                std = np.nanstd(data, axis=0, ddof=1)
+            if not np.isnan(std).all():
                 ax.fill_between(x, mean - std, mean + std, color=TASK_COLOURS[task], alpha=0.2, linewidth=0)
         ax.set_title(dataset)
         ax.set_xlabel("epoch")
@@ -104,7 +112,7 @@ def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str 
 
 
 # ------------------------------------------------------------------------------------------------- Figure 5
-def pairwise_gains(runs: list[RunRecord], sentence_metric: str = "macro_f1") -> pd.DataFrame:
+def pairwise_gains(runs: list[RunRecord], sentence_metric: str = SENTENCE_METRIC) -> pd.DataFrame:
     """Rows dataset, main, secondary, pair_score, single_score, gain (percentage points; seed means)."""
     def mean_score(dataset: str, experiment: str, task: str) -> float:
         values = [metric_value(r.metrics, score_path(task, sentence_metric)) for r in runs
@@ -125,7 +133,7 @@ def pairwise_gains(runs: list[RunRecord], sentence_metric: str = "macro_f1") -> 
     return pd.DataFrame(rows, columns=["dataset", "main", "secondary", "pair_score", "single_score", "gain"])
 
 
-def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = "macro_f1") -> list[Path]:
+def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC) -> list[Path]:
     """Per dataset a 4×4 heat-map: y = main task, x = secondary task, cell = gain over the single-task model;
     the diagonal shows the single-task score itself (grey)."""
     datasets = [d for d in gains["dataset"].unique() if gains.loc[gains["dataset"] == d, "gain"].notna().any()]

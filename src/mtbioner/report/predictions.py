@@ -14,6 +14,7 @@ import numpy as np
 from seqeval.metrics.sequence_labeling import get_entities
 
 from mtbioner.errors import MtbionerError
+from mtbioner.iob import read_iob
 
 Entity = tuple[str, int, int]  # (type, first word, last word), as seqeval gives them
 
@@ -34,34 +35,11 @@ class PredictedSentence:
 
 
 def read_predictions(path: str | Path) -> list[PredictedSentence]:
+    """A run's test_predictions.tsv, read by the corpus reader with three columns (word, gold, predicted)."""
     path = Path(path)
-    sentences: list[PredictedSentence] = []
-    rows: list[tuple[str, str, str]] = []
-
-    def flush() -> None:
-        if rows:
-            tokens, gold, pred = zip(*rows)
-            sentences.append(PredictedSentence(tuple(tokens), tuple(gold), tuple(pred)))
-            rows.clear()
-
-    try:
-        handle = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise MtbionerError(f"{path}: missing (the run wrote no test predictions)") from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                flush()
-                continue
-            fields = line.split("\t")
-            if len(fields) != 3:
-                raise MtbionerError(f"{path}:{number}: expected word<TAB>gold<TAB>predicted, got {len(fields)} field(s)")
-            rows.append((fields[0], fields[1], fields[2]))
-    flush()
-    if not sentences:
-        raise MtbionerError(f"{path}: no sentences")
-    return sentences
+    if not path.is_file():
+        raise MtbionerError(f"{path}: missing (the run wrote no test predictions)")
+    return [PredictedSentence(s.tokens, s.tags, s.more_tags[0]) for s in read_iob(path, columns=3)]
 
 
 def entity_counts(sentences: list[PredictedSentence]) -> np.ndarray:
@@ -82,15 +60,6 @@ def prf_from_counts(tp: np.ndarray | int, fp: np.ndarray | int, fn: np.ndarray |
         recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     return precision, recall, f1
-
-
-def false_positive_sentence_rate(sentences: list[PredictedSentence]) -> float:
-    """Share of gold entity-free sentences in which the model predicts at least one entity (the paper's
-    2.38 / 2.71 / 2.87 % statistic); NaN when every sentence has an entity."""
-    empty = [s for s in sentences if not s.gold_entities]
-    if not empty:
-        return float("nan")
-    return sum(1 for s in empty if s.pred_entities) / len(empty)
 
 
 def check_same_test_set(a: list[PredictedSentence], b: list[PredictedSentence], name_a: str, name_b: str) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from mtbioner.atomicio import read_jsonl
 from mtbioner.errors import MtbionerError
 
 
@@ -85,16 +86,7 @@ def load_runs(paths: Iterable[str | Path]) -> list[RunRecord]:
 
 
 def read_epochs(run: RunRecord) -> list[dict[str, Any]]:
-    path = run.epochs_file
-    rows = []
     try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as error:
-                        raise MtbionerError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        return read_jsonl(run.epochs_file)
     except FileNotFoundError:
-        raise MtbionerError(f"{path}: missing") from None
-    return rows
+        raise MtbionerError(f"{run.epochs_file}: missing") from None

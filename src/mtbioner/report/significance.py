@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.report.predictions import check_same_test_set, entity_counts, prf_from_counts, read_predictions
 from mtbioner.report.runs import RunRecord
 
@@ -32,7 +33,7 @@ class BootstrapResult:
     p_value: float  # one-sided, H0: B is not better than A
     samples: int
 
-    def significant(self, alpha: float = 0.05) -> bool:
+    def significant(self, alpha: float = ALPHA) -> bool:
         return self.delta > 0 and self.p_value < alpha
 
 
@@ -61,7 +62,8 @@ def p_value_from_deltas(deltas: np.ndarray, observed: float) -> float:
     return (exceed + 1) / (len(deltas) + 1)
 
 
-def paired_bootstrap(counts_a: np.ndarray, counts_b: np.ndarray, samples: int = 1000, seed: int = 0) -> BootstrapResult:
+def paired_bootstrap(counts_a: np.ndarray, counts_b: np.ndarray, samples: int = BOOTSTRAP_SAMPLES,
+                     seed: int = BOOTSTRAP_SEED) -> BootstrapResult:
     """Is system B (e.g. joint-max) better than A (the baseline)? counts: (n_sentences, 3) TP/FP/FN."""
     counts_a = np.asarray(counts_a, dtype=np.int64)
     counts_b = np.asarray(counts_b, dtype=np.int64)
@@ -83,8 +85,8 @@ COLUMNS = ["dataset", "experiment", "fraction", "seed", "reference", "hypothesis
 
 
 def compare_to_reference(runs: list[RunRecord], reference: str, experiments: list[str] | None = None,
-                         reference_better: bool = False, samples: int = 1000, seed: int = 0,
-                         alpha: float = 0.05) -> pd.DataFrame:
+                         reference_better: bool = False, samples: int = BOOTSTRAP_SAMPLES,
+                         seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA) -> pd.DataFrame:
     """Paired bootstrap of every (dataset, experiment, fraction) against the `reference` run of the same
     dataset, fraction and seed (seed pairs = seeds both have). One row per seed pair (see COLUMNS).
 
@@ -129,15 +131,17 @@ def compare_to_reference(runs: list[RunRecord], reference: str, experiments: lis
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None, samples: int = 1000,
-                        seed: int = 0, alpha: float = 0.05, baseline: str = "baseline") -> pd.DataFrame:
+def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None,
+                        samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA,
+                        baseline: str = "baseline") -> pd.DataFrame:
     """Is each model better than the baseline of the same dataset, fraction and seed? (Tables 2 and 3.)"""
     return compare_to_reference(runs, baseline, experiments, reference_better=False, samples=samples, seed=seed,
                                 alpha=alpha)
 
 
-def compare_ablations(runs: list[RunRecord], ablations: list[str], full: str = "joint-max", samples: int = 1000,
-                      seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def compare_ablations(runs: list[RunRecord], ablations: list[str], full: str = "joint-max",
+                      samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA
+                      ) -> pd.DataFrame:
     """Is the full model better than each ablation of the same dataset, fraction and seed? (Table 4: removing
     a task, or joint training, should hurt.)"""
     return compare_to_reference(runs, full, ablations, reference_better=True, samples=samples, seed=seed,

@@ -21,6 +21,7 @@ import pandas as pd
 from mtbioner.atomicio import write_text
 from mtbioner.report import paper_values
 from mtbioner.report.aggregate import cell, seed_stats
+from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.report.runs import RunRecord
 from mtbioner.report.significance import COLUMNS, compare_to_reference
 
@@ -54,7 +55,8 @@ TABLE_SPECS: dict[int, TableSpec] = {
 }
 
 
-def significance_frame(runs: list[RunRecord], samples: int = 1000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+def significance_frame(runs: list[RunRecord], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
+                       alpha: float = ALPHA) -> pd.DataFrame:
     """Every paired-bootstrap comparison of the tables, one row per seed pair (significance.COLUMNS): each
     model of Tables 2-4 against the baseline (the † of Tables 2, 3), then joint-max against each ablation
     (the † of Table 4)."""
@@ -190,7 +192,7 @@ def caption(spec: TableSpec, alpha: float) -> str:
             "2.87 % for BC2GM / BC5CDR-chem / NCBI-disease without naming the model).")
 
 
-def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, alpha: float = 0.05) -> list[Path]:
+def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, alpha: float = ALPHA) -> list[Path]:
     """Write `<prefix>.md`, `.tex` and `.csv`; returns the paths written."""
     prefix = Path(out_prefix)
     text = caption(spec, alpha)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mtbioner import grid
+from mtbioner.report.defaults import REPORT_DEFAULTS
 from mtbioner.report.tables import TABLE_SPECS
 from mtbioner.tasks import TASKS
 
@@ -19,22 +20,11 @@ TASKEMB_DIR = "results/taskemb"
 SUMMARY_JSON = "results/metrics/summary.json"
 REPORT_MD = "results/report.md"
 
-#: `report:` keys of params.yaml and their defaults.
-REPORT_DEFAULTS: dict[str, Any] = {
-    "bootstrap_samples": 1000,  # paired-bootstrap resamples per seed pair
-    "bootstrap_seed": 0,
-    "alpha": 0.05,  # significance level of the † marks
-    "casestudy_wins": 2,  # Table 5 sentences per dataset where joint-max is right ...
-    "casestudy_losses": 1,  # ... and where the baseline is right
-    "sentence_metric": "macro_f1",  # bCLS/mCLS score in Figures 4-5: macro_f1 or accuracy
-    "tsne_perplexity": None,  # None: min(5, n - 1)
-    "taskemb_max_examples": None,  # None: the whole training file of the single-task run
-}
-
 TABLE_EXPERIMENTS = tuple(dict.fromkeys(e for spec in TABLE_SPECS.values() for e in spec.experiments))
 
 
 def settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The `report:` settings of `config`, schema defaults filled in (mtbioner.report.defaults)."""
     return {**REPORT_DEFAULTS, **(config.get("report") or {})}
 
 
@@ -60,10 +50,6 @@ def all_metrics(config: dict[str, Any]) -> list[str]:
 def casestudy_metrics(config: dict[str, Any]) -> list[str]:
     return _metrics([r for r in grid.expand_grid(config)
                      if r.experiment in ("baseline", "joint-max") and r.fraction == grid.FULL])
-
-
-def figure4_metrics(config: dict[str, Any]) -> list[str]:
-    return _metrics(grid.runs_for(config, experiment="joint-max", fraction=grid.FULL))
 
 
 def figure5_metrics(config: dict[str, Any]) -> list[str]:

@@ -1,0 +1,103 @@
+"""One source of truth: each default and each fact is written once in src/mtbioner.
+
+The parameter defaults live in the params schema (src/mtbioner/resources/params.schema.yaml; params.yaml states
+them in full, tests/test_params_schema.py keeps the two equal); Python reads them through
+`mtbioner.params.param_default`. These tests fail when a default is copied back into the code as a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mtbioner.params import param_default
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mtbioner"
+SOURCES = {path.relative_to(SRC).as_posix(): path.read_text(encoding="utf-8") for path in sorted(SRC.rglob("*.py"))}
+
+
+def lines_matching(pattern: str) -> list[str]:
+    regex = re.compile(pattern)
+    return [f"{name}:{number}: {line.strip()}" for name, text in SOURCES.items()
+            for number, line in enumerate(text.splitlines(), start=1) if regex.search(line)]
+
+
+def literal(value: object) -> str:
+    """A regex for `value` written as a Python literal (number not followed by more digits; quoted string)."""
+    if isinstance(value, str):
+        return f"[\"']{re.escape(value)}[\"']"
+    return rf"{re.escape(repr(value))}(?![\w.])"
+
+
+def test_upstream_url_and_commit_are_written_only_in_the_schema() -> None:
+    source = param_default("data", "source")
+    commit = re.search(r"[0-9a-f]{40}", source).group()
+    assert lines_matching(re.escape("cambridgeltl/MTL-Bioinformatics-2016")) == []
+    assert lines_matching(commit) == []
+
+
+def test_loss_weights_are_written_only_in_the_schema() -> None:
+    weights = param_default("train", "loss_weights")
+    assert set(weights) == {"ner", "mt", "bcls", "mcls"}
+    for task, weight in weights.items():
+        assert lines_matching(rf"[\"']?\b{task}\b[\"']?\s*[:=]\s*{literal(weight)}") == [], task
+    assert lines_matching(r"DEFAULT_LOSS_WEIGHTS") == []
+
+
+#: Other names a `report:` setting goes by in function signatures and CLI options (bootstrap_seed has none:
+#: a bare `seed` is also the t-SNE random state).
+REPORT_ALIASES = {"bootstrap_samples": ["samples"], "casestudy_wins": ["wins"], "casestudy_losses": ["losses"]}
+
+
+@pytest.mark.parametrize("key", sorted(param_default("report")))
+def test_report_defaults_are_written_only_in_the_schema(key: str) -> None:
+    value = param_default("report", key)
+    if value is None:  # "not set": nothing to copy
+        return
+    for name in [key, *REPORT_ALIASES.get(key, [])]:
+        assert lines_matching(rf"\b{name}\b.*(?<![=!<>])[=:]\s*{literal(value)}") == [], name
+
+
+def test_report_defaults_have_one_definition() -> None:
+    (definition,) = lines_matching(r"^\s*REPORT_DEFAULTS\b[^=]*=")
+    assert definition.startswith("report/defaults.py:") and 'param_default("report")' in definition
+
+
+def test_one_tsv_reader() -> None:
+    """Token-per-line TSV is split into columns only in mtbioner.iob (predict's lenient input and a run's
+    test_predictions.tsv included: tests/test_iob.py checks those modes)."""
+    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {"iob.py"}
+
+
+def test_one_jsonl_reader() -> None:
+    """JSON lines are parsed one per line only by atomicio.iter_jsonl (train.py's unused load_history is
+    left to the train.py split)."""
+    hits = {hit.split(":")[0] for hit in lines_matching(r"json\.loads\((line|row)\b")}
+    assert hits - {"train.py"} == {"atomicio.py"}
+
+
+def test_one_ignore_index() -> None:
+    """The label the loss ignores is defined once (mtbioner.tokenization) and written nowhere else."""
+    (definition,) = lines_matching(r"-100\b")
+    assert definition.startswith("tokenization.py:") and definition.endswith(": IGNORE_INDEX = -100")
+
+
+def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
+    from mtbioner.atomicio import read_jsonl, write_jsonl
+    from mtbioner.errors import MtbionerError
+
+    path = tmp_path / "rows.jsonl"
+    write_jsonl(path, [{"a": 1}, {"b": "é"}])
+    assert read_jsonl(path) == [{"a": 1}, {"b": "é"}]
+    path.write_text('{"a": 1}\n\n{"a": \n', encoding="utf-8")
+    with pytest.raises(MtbionerError, match=r"rows\.jsonl:3: not valid JSON"):
+        read_jsonl(path)
+
+
+def test_the_false_positive_sentence_rate_is_defined_once() -> None:
+    """mtbioner.evaluate computes it for metrics.json; the report's fallback (runs without it) calls the same
+    function (tests/test_report_tables.py checks the recomputed value)."""
+    (definition,) = lines_matching(r"def false_positive_sentence_rate\b")
+    assert definition.startswith("evaluate.py:")
