@@ -257,3 +257,10 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
     write_text(paths[3], pd.DataFrame(rows, columns=["dataset", "category", "test_sentence", "text", "gold",
                                                      "baseline", "joint_max"]).to_csv(index=False))
     return paths
+
+
+def write_table5(runs: list[RunRecord], out_prefix: str | Path, wins: int = 2, losses: int = 1) -> int:
+    """Table 5 of every dataset in `runs` as `<prefix>.{html,tex,md,csv}`; returns the number of cases shown."""
+    chosen, summary = build_table5(runs, sorted({r.dataset for r in runs}), wins=wins, losses=losses)
+    render_table5(chosen, summary, out_prefix)
+    return sum(len(cases) for cases in chosen.values())
