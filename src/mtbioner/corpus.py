@@ -161,8 +161,7 @@ def write_manifest(raw_dir: str | Path, dataset: str, source: str, files: dict[s
     return path
 
 
-def download_with_manifest(dataset: str, out_dir: str | Path, source: str = UPSTREAM_SOURCE, *,
-                           attempts: int = 5) -> Path:
+def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, attempts: int) -> Path:
     """`download_dataset` into `out_dir`, then its manifest (source at the pinned commit, digests); returns
     the manifest's path."""
     download_dataset(dataset, out_dir, source, attempts=attempts)

@@ -230,12 +230,12 @@ def embed_run(model_dir: str, train_file: str, labels_file: str, task: str, max_
     return embedding, meta
 
 
-def write_taskemb(record: RunRecord, out_prefix: str | Path, task: str | None = None,
-                  batch_size: int = TASKEMB_BATCH_SIZE, max_examples: int | None = None, device: str | None = None,
-                  fisher_out: str | Path | None = None) -> dict[str, Any]:
+def write_taskemb(record: RunRecord, out_prefix: str | Path, *, task: str | None, batch_size: int,
+                  max_examples: int | None, device: str | None, fisher_out: str | Path | None) -> dict[str, Any]:
     """TaskEmb of a finished single-task run over the training file its config.json names, written as
     `<prefix>.npy` (float32 vector) and `<prefix>.json` (metadata, returned); with `fisher_out` also the
-    diagonal Fisher as safetensors. `task` defaults to the run's main (or only) task."""
+    diagonal Fisher as safetensors. `task` None: the run's main (or only) task; `max_examples` None: the
+    whole training file; `device` None: CUDA if available."""
     from mtbioner.atomicio import atomic_write, write_json
 
     config = record.config

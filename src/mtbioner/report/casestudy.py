@@ -260,7 +260,7 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
     return paths
 
 
-def write_table5(runs: list[RunRecord], out_prefix: str | Path, wins: int = 2, losses: int = 1) -> int:
+def write_table5(runs: list[RunRecord], out_prefix: str | Path, *, wins: int, losses: int) -> int:
     """Table 5 of every dataset in `runs` as `<prefix>.{html,tex,md,csv}`; returns the number of cases shown."""
     chosen, summary = build_table5(runs, sorted({r.dataset for r in runs}), wins=wins, losses=losses)
     render_table5(chosen, summary, out_prefix)

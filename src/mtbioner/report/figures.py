@@ -169,7 +169,7 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
     return save_figure(figure, out_prefix)
 
 
-def write_figure5(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = "macro_f1") -> list[Path]:
+def write_figure5(runs: list[RunRecord], out_prefix: str | Path, *, sentence_metric: str) -> list[Path]:
     """`<prefix>_gains.csv` (the `pairwise_gains` table) and Figure 5 drawn from it (`<prefix>.png`, `.pdf`)."""
     from mtbioner.atomicio import write_text
 
@@ -240,11 +240,11 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
     return save_figure(figure, out_prefix)
 
 
-def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path,
-                  perplexity: float | None = None, seed: int = 0) -> tuple[int, float]:
+def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path, *,
+                  perplexity: float | None, seed: int) -> tuple[int, float]:
     """Figure 6 from TaskEmb outputs (`mtbioner.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
     (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`) and the figure (`<prefix>.png`, `.pdf`).
-    Returns the number of embeddings and the perplexity used (default `default_perplexity`)."""
+    Returns the number of embeddings and the perplexity used (None: `default_perplexity`)."""
     from mtbioner.atomicio import write_text
     from mtbioner.taskemb import cosine_similarity_matrix, read_task_embeddings
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from mtbioner.atomicio import write_text
 from mtbioner.report import paper_values
-from mtbioner.report.aggregate import cell, runs_frame, seed_stats
+from mtbioner.report.aggregate import cell, seed_stats
 from mtbioner.report.runs import RunRecord
 from mtbioner.report.significance import COLUMNS, compare_to_reference
 
@@ -237,10 +237,11 @@ def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     return paths
 
 
-def write_tables(runs: list[RunRecord], out_dir: str | Path, samples: int = 1000, seed: int = 0,
-                 alpha: float = 0.05) -> pd.DataFrame:
+def write_tables(runs: list[RunRecord], out_dir: str | Path, *, samples: int, seed: int, alpha: float) -> pd.DataFrame:
     """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`) and the false-positive-sentence rates
     (`fp_rates.{md,csv}`) of `runs` into `out_dir`; returns the significance frame (one row per seed pair)."""
+    from mtbioner.report.aggregate import runs_frame
+
     out = Path(out_dir)
     frame = runs_frame(runs)
     significance = significance_frame(runs, samples=samples, seed=seed, alpha=alpha)
