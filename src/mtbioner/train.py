@@ -30,7 +30,6 @@ prediction (CoNLL's "no value") so the file keeps one format.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -306,9 +305,3 @@ def _summary(record: dict) -> str:
             parts.append(f"{task} acc {record[task]['accuracy']:.4f}")
     parts.append(f"{record['train_seconds']:.1f}s")
     return ", ".join(parts)
-
-
-def load_history(run_dir: str | Path) -> list[dict]:
-    """The per-epoch records of a run (`epochs.jsonl`)."""
-    path = Path(run_dir) / "epochs.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
