@@ -34,6 +34,10 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
+# Captions of Snakemake's own report (`snakemake --report results/report.zip`); tables and figures carry theirs.
+report: "workflow/report/workflow.rst"
+
+
 # Every final product: Table 1, every run of the grid with its learning curves, and the report's tables,
 # figures and report.md (REPORT_TARGETS of report.smk, from mtbioner.report.targets).
 rule all:

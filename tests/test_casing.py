@@ -16,6 +16,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 
 import mtbioner.inference
 import mtbioner.train
+from mtbioner.checkpoints import CHECKPOINTS_DIR, STATE_FILE, save_checkpoint
 from mtbioner.encoders import (cased_vocabulary_entries, decide_lowercase, load_encoder, load_encoder_with_casing,
                                minilm_path, normalizer_lowercases, wordpiece_vocabulary)
 from mtbioner.errors import MtbionerError
@@ -23,7 +24,7 @@ from mtbioner.examples import read_examples
 from mtbioner.export import export_token_classification
 from mtbioner.predict import load_model, run_predict
 from mtbioner.runconfig import RunConfig
-from mtbioner.train import parameter_groups, save_checkpoint, train_run
+from mtbioner.train import parameter_groups, train_run
 
 PROBE = "IL-2"
 SENTENCES = [["Serum", "IL-2", "levels", "rose", "after", "Naloxone", "."],
@@ -169,7 +170,7 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
         save_checkpoint(resumed, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
                         1, [metrics], state_config)
         if drop_lowercase:  # as written before the field existed
-            state_file = resumed / mtbioner.train.CHECKPOINTS_DIR / "epoch-1" / mtbioner.train.STATE_FILE
+            state_file = resumed / CHECKPOINTS_DIR / "epoch-1" / STATE_FILE
             state = torch.load(state_file, weights_only=False)
             del state["config"]["lowercase"]
             torch.save(state, state_file)

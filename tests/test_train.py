@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from mtbioner.batching import bucketed_batches, epoch_schedule, steps_per_epoch
+from mtbioner.checkpoints import CHECKPOINTS_DIR, STATE_FILE, latest_checkpoint
 from mtbioner.errors import MtbionerError
 from mtbioner.examples import read_examples
 from mtbioner.runconfig import RunConfig
-from mtbioner.train import (CHECKPOINTS_DIR, STATE_FILE, bucketed_batches, combine_losses, epoch_schedule,
-                            latest_checkpoint, parameter_groups, steps_per_epoch, train_run)
+from mtbioner.train import combine_losses, parameter_groups, train_run
 
 TIMING_KEYS = {"train_seconds", "train_sentences_per_second"}
 
@@ -205,8 +206,8 @@ def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_p
     run_dir = tmp_path / "run"
     train_run(config, run_dir, device="cpu", progress=False)
     # fake an interrupted run of this configuration by keeping a checkpoint, then change the configuration
+    from mtbioner.checkpoints import save_checkpoint
     from mtbioner.inference import load_trained
-    from mtbioner.train import save_checkpoint
 
     model, tokenizer = load_trained(run_dir)
     optimizer = torch.optim.AdamW(model.parameters())

@@ -14,7 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -71,6 +72,21 @@ def overlay(workspace: Path, name: str, values: dict) -> str:
     """An extra overlay file (Snakemake's --config parses nested values as strings, so numbers need a file)."""
     (workspace / name).write_text(yaml.safe_dump(values), encoding="utf-8")
     return name
+
+
+def snakemake_report(workspace: Path, *args: str) -> tuple[set[str], dict, str]:
+    """`snakemake --report report.zip ARGS` (Snakemake's own report): the names of the result files in the
+    archive, the report's categories (category -> subcategory -> result paths) and its report.html."""
+    archive = workspace / "report.zip"
+    archive.unlink(missing_ok=True)
+    snakemake(workspace, "--report", str(archive), *args)
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        page = zipped.read("report/report.html").decode("utf-8")
+    categories = re.search(r"^\s*var categories = (\{.*\});$", page, flags=re.MULTILINE)
+    assert categories, "report.html has no `var categories = {...};` line"
+    files = {PurePosixPath(name).name for name in names if name.startswith("report/data/")}
+    return files, json.loads(categories.group(1)), page
 
 
 def planned_train_runs(output: str) -> set[tuple[str, int]]:
@@ -146,6 +162,44 @@ def test_paper_preset_plans_every_run_of_the_grid(workflow_copy: Path) -> None:
     assert counts["download"] == "4"  # BC5CDR-disease too: the paper's Table 1 BC5CDR row
 
 
+def test_snakemake_report_shows_table1_with_its_caption(workflow_copy: Path) -> None:
+    """Snakemake's own report of the Table 1 part of the DAG: Table 1's Markdown and CSV (not its LaTeX)
+    under Tables > Table 1 with the caption of workflow/report/table1.rst, and the workflow's description
+    (workflow/report/workflow.rst) with the configuration filled in."""
+    if not (CORPUS_MIRROR / "NCBI-disease-IOB").is_dir():
+        pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
+    one = overlay(workflow_copy, "table1.yaml", {"data": {"datasets": ["NCBI-disease"], "source": str(CORPUS_MIRROR)}})
+    snakemake(workflow_copy, "results/tables/table1.md", "--cores", "1", "--configfile", one)
+    files, categories, page = snakemake_report(workflow_copy, "results/tables/table1.md", "--configfile", one)
+    assert files == {"table1.md", "table1.csv"}
+    assert categories == {"Tables": {"Table 1": ["results/tables/table1.csv", "results/tables/table1.md"]}}
+    assert "Table 1: sentences and entities per dataset and split" in page
+    assert "mtbioner: multi-task biomedical NER" in page and "NCBI-disease; training fractions" in page
+
+
+def test_report_captions_render_without_docutils_warnings() -> None:
+    """Every caption of Snakemake's report (workflow/report/*.rst) renders as Snakemake renders it (Jinja with
+    `snakemake.config`, then docutils) for the paper and the CPU preset, and each rule's caption file exists."""
+    from docutils.core import publish_parts
+    from jinja2 import Environment, StrictUndefined
+
+    from mtbioner.params import load_params
+
+    captions = sorted((ROOT / "workflow/report").glob("*.rst"))
+    rules = "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "workflow/rules").glob("*.smk")))
+    # in_report(paths, category, subcategory, caption): the caption is the call's last argument
+    used = set(re.findall(r'"(?:Tables|Figures)",\s*"[^"]+",\s*"([\w-]+)",?\s*\)', rules))
+    assert used | {"workflow"} == {path.stem for path in captions}
+    assert 'report: "workflow/report/workflow.rst"' in (ROOT / "Snakefile").read_text(encoding="utf-8")
+    for overlays in ([], ["config/quick.yaml"]):
+        config = load_params(ROOT, overlays)
+        for path in captions:
+            text = Environment(undefined=StrictUndefined).from_string(path.read_text(encoding="utf-8")).render(
+                snakemake=type("Snakemake", (), {"config": config}))
+            html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 5})
+            assert html["body"].strip(), path.name
+
+
 def _stage_targets(workspace: Path, target: str) -> set[str]:
     """Every file the DAG of one Snakemake target rule writes (`--summary` lists outputs without running)."""
     summary = snakemake(workspace, target, "--summary").stdout
@@ -200,6 +254,27 @@ def test_builds_every_target_and_second_run_does_nothing(built: Path) -> None:
     # A second invocation has nothing to do.
     again = snakemake(built, "-n", "--configfile", "config/tiny.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_snakemake_report_holds_every_table_and_figure(built: Path) -> None:
+    """`snakemake --report` of the finished tiny DAG: every table (readable form and CSV) and figure (PNG and
+    the numbers behind it) the grid makes, each under its category and subcategory with its caption; no
+    LaTeX or PDF. The tiny grid has no pair-wise runs, hence no Figure 5."""
+    files, categories, page = snakemake_report(built, "--configfile", "config/tiny.yaml")
+    tables = {f"{name}.{ext}" for name in ("table1", "table2", "table3", "table4", "fp_rates") for ext in ("md", "csv")}
+    assert files == tables | {"significance.csv", "table5.html", "table5.md", "table5.csv", "figure4.png",
+                              "figure6.png", "figure6_tsne.csv", "similarity.csv"}
+    assert {category: set(subcategories) for category, subcategories in categories.items()} == {
+        "Tables": {"Table 1", "Table 2", "Table 3", "Table 4", "Table 5", "False-positive sentences", "Significance"},
+        "Figures": {"Figure 4", "Figure 6"},
+    }
+    assert sorted(categories["Figures"]["Figure 6"]) == ["results/figures/figure6.png",
+                                                         "results/figures/figure6_tsne.csv",
+                                                         "results/taskemb/similarity.csv"]
+    for caption in ("Table 2: the baseline", "Table 5: test sentences", "Figure 4: the test score",
+                    "Figure 6: t-SNE", "Paired bootstrap (100 resamples"):
+        assert caption in page, caption
 
 
 @pytest.mark.slow

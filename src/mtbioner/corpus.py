@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from mtbioner.atomicio import atomic_write
+from mtbioner.atomicio import atomic_write, write_json
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
 
@@ -150,3 +150,40 @@ def import_files(files: dict[str, Path | None], out_dir: str | Path) -> list[Pat
                     shutil.copyfileobj(source, handle)
         written.append(target)
     return written
+
+
+# ------------------------------------------------------------------------------------- raw folder + manifest
+#: Written beside the split files by `download_with_manifest` and `import_own_corpus`; `prepare` reads it.
+MANIFEST = "manifest.json"
+
+
+def write_manifest(raw_dir: str | Path, dataset: str, source: str, files: dict[str, dict | None]) -> Path:
+    """`<raw_dir>/manifest.json`: the dataset's name, where its files came from and, per split, its digest
+    (None for a split the dataset does not have)."""
+    path = Path(raw_dir) / MANIFEST
+    write_json(path, {"dataset": dataset, "source": source, "files": files})
+    return path
+
+
+def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, attempts: int) -> Path:
+    """`download_dataset` into `out_dir`, then its manifest (source at the pinned commit, digests); returns
+    the manifest's path."""
+    download_dataset(dataset, out_dir, source, attempts=attempts)
+    files = {split: {"sha256": expected_digests()[(dataset, split)]} for split in SPLITS}
+    return write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
+
+
+def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | Path) -> Path:
+    """An own corpus into `out_dir`: each given split file is validated as IOB first (errors name the user's
+    own file and line, and nothing is copied), then copied (`import_files`); the manifest records each file's
+    origin and digest. Returns the manifest's path."""
+    from mtbioner.iob import read_iob
+
+    for path in files.values():
+        if path is not None:
+            read_iob(path)
+    import_files(files, out_dir)
+    manifest = {split: None if path is None else {"origin": str(path),
+                                                  "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+                for split, path in files.items()}
+    return write_manifest(out_dir, name, "own corpus", manifest)

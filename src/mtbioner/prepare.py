@@ -1,9 +1,9 @@
 """Raw corpus files -> prepared JSONL (train ∪ devel, test) with the derived auxiliary labels.
 
 A raw directory holds `train.tsv`, `devel.tsv`, `test.tsv` and `manifest.json` (written by `download` or
-`import-corpus`). An own corpus may have no devel split: its manifest says so and the training set is then
-train alone (we do not carve a devel set out of train, because the paper reports the last epoch, not a
-model selected on devel).
+`import-corpus`, through `mtbioner.corpus`). An own corpus may have no devel split: its manifest says so and
+the training set is then train alone (we do not carve a devel set out of train, because the paper reports the
+last epoch, not a model selected on devel).
 """
 
 from __future__ import annotations
@@ -11,19 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mtbioner.atomicio import write_json
-from mtbioner.corpus import SPLITS
+from mtbioner.corpus import MANIFEST, SPLITS
 from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
 from mtbioner.iob import read_iob
 from mtbioner.errors import MtbionerError
-
-MANIFEST = "manifest.json"
-
-
-def write_manifest(raw_dir: str | Path, dataset: str, source: str, files: dict[str, dict | None]) -> Path:
-    path = Path(raw_dir) / MANIFEST
-    write_json(path, {"dataset": dataset, "source": source, "files": files})
-    return path
 
 
 def present_splits(raw_dir: str | Path) -> list[str]:

@@ -155,3 +155,8 @@ def render_table1(stats: dict[str, dict[str, SplitStats]], out_prefix: str | Pat
         write_text(path, text)
         written.append(path)
     return written
+
+
+def write_table1(data_dir: str | Path, datasets: Sequence[str], out_prefix: str | Path) -> list[Path]:
+    """Table 1 of the prepared `datasets` under `data_dir` (one folder each) as `<prefix>.{md,tex,csv}`."""
+    return render_table1({name: dataset_stats(Path(data_dir) / name) for name in datasets}, out_prefix)

@@ -7,6 +7,7 @@ entries, so every smaller fraction is a prefix of every larger one. Selected sen
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Iterable
 
 
@@ -23,3 +24,17 @@ def nested_subsample(n: int, fractions: Iterable[int], seed: int, limit: int | N
     random.Random(seed).shuffle(order)
     pool = order[: min(n, limit)] if limit else order
     return {fraction: sorted(pool[: fraction_size(len(pool), fraction)]) for fraction in fractions}
+
+
+def write_subsamples(train: str | Path, out_dir: str | Path, fractions: Iterable[int], seed: int,
+                     limit: int | None = None) -> tuple[dict[int, int], int]:
+    """`<out_dir>/train.frac{F}.jsonl` for every fraction of the prepared `train` file (`nested_subsample`);
+    returns the sentences written per fraction and the number of sentences in `train`."""
+    from mtbioner.examples import read_examples, write_examples
+
+    examples = read_examples(train)
+    sizes = {}
+    for fraction, indices in nested_subsample(len(examples), fractions, seed, limit).items():
+        write_examples(Path(out_dir) / f"train.frac{fraction}.jsonl", (examples[i] for i in indices))
+        sizes[fraction] = len(indices)
+    return sizes, len(examples)

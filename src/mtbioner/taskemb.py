@@ -27,16 +27,21 @@ the parameters' `.grad` and the weights are never touched. Works for every encod
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from mtbioner.errors import MtbionerError
+
+if TYPE_CHECKING:
+    from mtbioner.report.runs import RunRecord
 
 #: SPEC section 5: the pass over the training data uses batches of 32.
 TASKEMB_BATCH_SIZE = 32
@@ -223,3 +228,55 @@ def embed_run(model_dir: str, train_file: str, labels_file: str, task: str, max_
         "device": str(chosen), "seconds": round(time.perf_counter() - started, 2),
     }
     return embedding, meta
+
+
+def write_taskemb(record: RunRecord, out_prefix: str | Path, *, task: str | None, batch_size: int,
+                  max_examples: int | None, device: str | None, fisher_out: str | Path | None) -> dict[str, Any]:
+    """TaskEmb of a finished single-task run over the training file its config.json names, written as
+    `<prefix>.npy` (float32 vector) and `<prefix>.json` (metadata, returned); with `fisher_out` also the
+    diagonal Fisher as safetensors. `task` None: the run's main (or only) task; `max_examples` None: the
+    whole training file; `device` None: CUDA if available."""
+    from mtbioner.atomicio import atomic_write, write_json
+
+    config = record.config
+    chosen_task = task or config.get("main_task") or config["tasks"][0]
+    embedding, meta = embed_run(str(record.run_dir / "model"), config["train_file"], config["labels_file"],
+                                chosen_task, int(config.get("max_length", 256)), batch_size=batch_size,
+                                max_examples=max_examples, device=device, fisher=fisher_out is not None)
+    meta.update({"dataset": record.dataset, "experiment": record.experiment, "seed": record.seed,
+                 "run_dir": str(record.run_dir)})
+    with atomic_write(Path(f"{out_prefix}.npy"), "wb") as handle:
+        np.save(handle, embedding.vector.astype(np.float32))
+    write_json(Path(f"{out_prefix}.json"), meta)
+    if fisher_out is not None and embedding.fisher is not None:
+        from safetensors.torch import save_file
+
+        fisher_out = Path(fisher_out)
+        fisher_out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = fisher_out.with_name(f".tmp-{fisher_out.name}")
+        save_file({k: torch.from_numpy(v) for k, v in embedding.fisher.items()}, str(tmp))
+        tmp.replace(fisher_out)
+    return meta
+
+
+def read_task_embeddings(paths: Iterable[str | Path]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """`write_taskemb` outputs (each `.json`, or its `.npy` beside it) as (dataset, task) labels and a matrix
+    with one embedding per row, in the paper's order: by dataset, then task in the canonical order (NER,
+    mtCLS, bCLS, mCLS)."""
+    from mtbioner.tasks import TASKS
+
+    labels, vectors = [], []
+    for path in sorted(Path(p) for p in paths):
+        path = path.with_suffix(".json")
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            vectors.append(np.load(path.with_suffix(".npy")))
+        except (OSError, ValueError) as error:
+            raise MtbionerError(f"{path}: not a TaskEmb output ({error})") from None
+        labels.append((str(meta["dataset"]), str(meta["task"])))
+    order = sorted(range(len(labels)), key=lambda i: (labels[i][0], TASKS.index(labels[i][1])
+                                                      if labels[i][1] in TASKS else len(TASKS)))
+    labels, vectors = [labels[i] for i in order], [vectors[i] for i in order]
+    if len({v.shape for v in vectors}) != 1:
+        raise MtbionerError("task embeddings differ in size: they must come from the same encoder")
+    return labels, np.stack(vectors)

@@ -8,18 +8,18 @@
   *unweighted* loss, as MT-DNN does (the weights belong to the joint objective).
 
 AdamW (no weight decay on biases and LayerNorm weights), linear warm-up over `warmup_ratio` of all steps then
-linear decay to 0, gradient clipping, batches of sentences of similar length (random megabatches of 50 batches
-sorted by length, batch order shuffled: the same idea as HF's group_by_length) padded to the batch's
-longest, bf16/fp16 autocast as `precision` says (mtbioner.precision; bf16 also on CPUs with native bf16).
-The seed fixes the encoder/head initialisation, the batch order
+linear decay to 0, gradient clipping, batches of sentences of similar length (mtbioner.batching: random
+megabatches of 50 batches sorted by length, batch order shuffled: the same idea as HF's group_by_length) padded
+to the batch's longest, bf16/fp16 autocast as `precision` says (mtbioner.precision; bf16 also on CPUs with
+native bf16). The seed fixes the encoder/head initialisation, the batch order
 (a generator seeded by (seed, epoch), so a resumed epoch sees the same batches) and dropout.
 
 After every epoch (`eval_every_epoch`; otherwise after the last epoch only) all enabled tasks are evaluated on
 the test set (or its first `max_test_sentences`); each epoch's line (train loss and, when scored, the test
 metrics) is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
-written to `checkpoints/epoch-N/`. A restarted run resumes from the newest complete checkpoint and ends with
-the same metrics as an uninterrupted one. When the run is complete the model (if `save_model`), predictions and
-`metrics.json` (last) are written and `checkpoints/` is removed.
+written to `checkpoints/epoch-N/` (mtbioner.checkpoints). A restarted run resumes from the newest complete
+checkpoint and ends with the same metrics as an uninterrupted one. When the run is complete the model (if
+`save_model`), predictions and `metrics.json` (last) are written and `checkpoints/` is removed.
 
 The tokenizer's casing (`lowercase`, see `mtbioner.encoders.decide_lowercase`) is decided when the encoder is
 loaded and logged with its reason; `config.json` and the checkpoints record the resolved true/false.
@@ -30,7 +30,6 @@ prediction (CoNLL's "no value") so the file keeps one format.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -46,9 +45,11 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-from mtbioner.atomicio import atomic_write, write_json, write_jsonl
+from mtbioner.atomicio import write_json, write_jsonl
+from mtbioner.batching import epoch_schedule, steps_per_epoch
+from mtbioner.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_state, save_checkpoint, set_rng_state
 from mtbioner.encoders import load_encoder_with_casing, normalizer_lowercases
 from mtbioner.errors import MtbionerError
 from mtbioner.evaluate import evaluate_predictions
@@ -60,42 +61,9 @@ from mtbioner.model import MultiTaskModel
 from mtbioner.runconfig import RunConfig
 from mtbioner.tokenization import Features, collate, encode_examples
 
-CHECKPOINTS_DIR = "checkpoints"
-STATE_FILE = "state.pt"
-MEGABATCH_FACTOR = 50  # batches per length-sorted megabatch (HF's group_by_length uses the same factor)
 EVAL_BATCH_SIZE = 64
 
 log = logging.getLogger("mtbioner.train")
-
-
-# ------------------------------------------------------------------------------------------------ batching
-def bucketed_batches(lengths: Sequence[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
-    """Random megabatches of `MEGABATCH_FACTOR` batches, each sorted by length and cut into batches, then the
-    batches shuffled: little padding, yet every epoch a different random order."""
-    permutation = torch.randperm(len(lengths), generator=generator).tolist()
-    megabatch = batch_size * MEGABATCH_FACTOR
-    batches: list[list[int]] = []
-    for start in range(0, len(permutation), megabatch):
-        chunk = sorted(permutation[start:start + megabatch], key=lambda index: lengths[index], reverse=True)
-        batches += [chunk[offset:offset + batch_size] for offset in range(0, len(chunk), batch_size)]
-    order = torch.randperm(len(batches), generator=generator).tolist()
-    return [batches[index] for index in order]
-
-
-def epoch_schedule(lengths: Sequence[int], tasks: Sequence[str], strategy: str, batch_size: int, seed: int,
-                   epoch: int) -> list[tuple[str | None, list[int]]]:
-    """The steps of one epoch as `(task, feature indices)`; task None = all enabled tasks (joint)."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    if strategy == "joint" or len(tasks) == 1:
-        return [(None, batch) for batch in bucketed_batches(lengths, batch_size, generator)]
-    steps = [(task, batch) for task in tasks for batch in bucketed_batches(lengths, batch_size, generator)]
-    order = torch.randperm(len(steps), generator=generator).tolist()
-    return [steps[index] for index in order]
-
-
-def steps_per_epoch(n_features: int, tasks: Sequence[str], strategy: str, batch_size: int) -> int:
-    batches = math.ceil(n_features / batch_size)
-    return batches * (len(tasks) if strategy == "alternating" and len(tasks) > 1 else 1)
 
 
 def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
@@ -120,45 +88,6 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     for name, parameter in model.named_parameters():
         (plain if name in no_decay else decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
-
-
-# --------------------------------------------------------------------------------------------- checkpoints
-def _rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """Newest complete checkpoint (its state file is written last, so a directory without it is partial)."""
-    root = run_dir / CHECKPOINTS_DIR
-    if not root.is_dir():
-        return None
-    complete = [path for path in root.glob("epoch-*") if (path / STATE_FILE).is_file()]
-    return max(complete, key=lambda path: int(path.name.split("-")[1]), default=None)
-
-
-def save_checkpoint(run_dir: Path, model: MultiTaskModel, tokenizer: PreTrainedTokenizerBase, optimizer, scheduler,
-                    scaler, epoch: int, history: list[dict], config: RunConfig) -> None:
-    directory = run_dir / CHECKPOINTS_DIR / f"epoch-{epoch}"
-    model.save_pretrained(directory / "model", tokenizer)
-    state = {"epoch": epoch, "history": history, "config": config.to_json_dict(), "rng": _rng_state(),
-             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "scaler": scaler.state_dict()}
-    with atomic_write(directory / STATE_FILE, "wb") as handle:
-        torch.save(state, handle)
-    for older in (run_dir / CHECKPOINTS_DIR).glob("epoch-*"):
-        if older != directory:
-            shutil.rmtree(older, ignore_errors=True)
 
 
 # -------------------------------------------------------------------------------------------------- outputs
@@ -265,7 +194,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     checkpoint = latest_checkpoint(run_dir)
     state = None
     if checkpoint is not None:
-        state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
+        state = load_state(checkpoint)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
         lowercase = normalizer_lowercases(tokenizer)  # the casing the run was started with
         saved, requested = (_effective_config(state["config"], lowercase),
@@ -312,7 +241,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         history, start_epoch = list(state["history"]), int(state["epoch"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
     else:
         log.info("run %s: %s on %s, %d training sentences (%d inputs after windowing), %d test sentences, "
                  "tasks %s, %s, %d steps on %s", run_dir, config.encoder, config.dataset, len(train),
@@ -389,9 +318,3 @@ def _summary(record: dict) -> str:
             parts.append(f"{task} acc {record[task]['accuracy']:.4f}")
     parts.append(f"{record['train_seconds']:.1f}s")
     return ", ".join(parts)
-
-
-def load_history(run_dir: str | Path) -> list[dict]:
-    """The per-epoch records of a run (`epochs.jsonl`)."""
-    path = Path(run_dir) / "epochs.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -99,3 +99,22 @@ def curve_runs(wildcards):
         config, dataset=wildcards.dataset, experiment=grid.CURVE_EXPERIMENT, fraction=grid.CURVE_FRACTION
     )
     return [run.metrics_file for run in runs]
+
+
+# Suffixes of the files Snakemake's report shows: the readable (Markdown, HTML, PNG) and the data (CSV) form
+# of each table and figure; LaTeX and PDF are for papers and stay out of it.
+REPORT_SUFFIXES = (".md", ".html", ".csv", ".png")
+
+
+def in_report(paths, category, subcategory, caption):
+    """`paths` (one path or a list, e.g. a multiext) with those of a REPORT_SUFFIXES suffix marked for
+    `snakemake --report results/report.zip`: shown under category > subcategory, with the caption
+    workflow/report/<caption>.rst. Marks copies, so a shared list such as TABLE1 stays unflagged as input."""
+    if isinstance(paths, str):
+        return in_report([paths], category, subcategory, caption)[0]
+    marked = []
+    for path in map(str, paths):
+        if path.endswith(REPORT_SUFFIXES):
+            path = report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
+        marked.append(path)
+    return marked

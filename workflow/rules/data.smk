@@ -100,7 +100,7 @@ rule table1:
     input:
         table1_inputs(),
     output:
-        TABLE1,
+        in_report(TABLE1, "Tables", "Table 1", "table1"),
     params:
         datasets=table1_datasets_arg(),
         prefix=output_prefix,

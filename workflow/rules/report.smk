@@ -1,4 +1,6 @@
 # Report stage: Tables 2-5, Figures 4-6 (with TaskEmb), the DVC metrics summary and results/report.md.
+# Tables and figures are also marked for Snakemake's own report (in_report, captions in workflow/report/):
+# `snakemake --report results/report.zip` after a run.
 # Inputs come from the grid through mtbioner.report.targets (no hand-written run lists); each rule runs one
 # `mtbioner report` verb. A product whose runs the configured grid lacks is not a target (see targets.py).
 
@@ -14,11 +16,16 @@ rule report_tables:
     input:
         report_targets_module.table_metrics(config),
     output:
-        multiext("results/tables/table2", ".md", ".tex", ".csv"),
-        multiext("results/tables/table3", ".md", ".tex", ".csv"),
-        multiext("results/tables/table4", ".md", ".tex", ".csv"),
-        multiext("results/tables/fp_rates", ".md", ".csv"),
-        "results/tables/significance.csv",
+        in_report(multiext("results/tables/table2", ".md", ".tex", ".csv"), "Tables", "Table 2", "table2"),
+        in_report(multiext("results/tables/table3", ".md", ".tex", ".csv"), "Tables", "Table 3", "table3"),
+        in_report(multiext("results/tables/table4", ".md", ".tex", ".csv"), "Tables", "Table 4", "table4"),
+        in_report(
+            multiext("results/tables/fp_rates", ".md", ".csv"),
+            "Tables",
+            "False-positive sentences",
+            "fp_rates",
+        ),
+        in_report("results/tables/significance.csv", "Tables", "Significance", "significance"),
     params:
         out_dir=subpath(output[0], parent=True),
         samples=REPORT["bootstrap_samples"],
@@ -60,7 +67,7 @@ rule report_casestudy:
     input:
         report_targets_module.casestudy_metrics(config),
     output:
-        multiext("results/tables/table5", ".html", ".tex", ".md", ".csv"),
+        in_report(multiext("results/tables/table5", ".html", ".tex", ".md", ".csv"), "Tables", "Table 5", "table5"),
     params:
         prefix=output_prefix,
         wins=REPORT["casestudy_wins"],
@@ -83,7 +90,7 @@ rule report_figure4:
     input:
         curve_files(),
     output:
-        multiext("results/figures/figure4", ".png", ".pdf"),
+        in_report(multiext("results/figures/figure4", ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
     params:
         prefix=output_prefix,
         metric=REPORT["sentence_metric"],
@@ -105,7 +112,7 @@ rule report_figure5:
     input:
         report_targets_module.figure5_metrics(config),
     output:
-        multiext("results/figures/figure5", ".png", ".pdf", "_gains.csv"),
+        in_report(multiext("results/figures/figure5", ".png", ".pdf", "_gains.csv"), "Figures", "Figure 5", "figure5"),
     params:
         prefix=output_prefix,
         metric=REPORT["sentence_metric"],
@@ -157,8 +164,8 @@ rule report_figure6:
     input:
         report_targets_module.taskemb_outputs(config),
     output:
-        multiext("results/figures/figure6", ".png", ".pdf", "_tsne.csv"),
-        similarity="results/taskemb/similarity.csv",
+        in_report(multiext("results/figures/figure6", ".png", ".pdf", "_tsne.csv"), "Figures", "Figure 6", "figure6"),
+        similarity=in_report("results/taskemb/similarity.csv", "Figures", "Figure 6", "similarity"),
     params:
         prefix=output_prefix,
         perplexity=(f"--perplexity {REPORT['tsne_perplexity']}" if REPORT["tsne_perplexity"] else ""),

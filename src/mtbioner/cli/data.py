@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,13 +22,9 @@ def download(
     attempts: Annotated[int, typer.Option(min=1, help="tries per file for transient HTTP failures")] = 5,
 ) -> None:
     """Download one MTL-Bioinformatics-2016 dataset at the pinned commit, verified by SHA-256."""
-    from mtbioner.corpus import UPSTREAM_COMMIT, UPSTREAM_SOURCE, download_dataset, expected_digests
-    from mtbioner.prepare import write_manifest
+    from mtbioner.corpus import UPSTREAM_SOURCE, download_with_manifest
 
-    source = source or UPSTREAM_SOURCE
-    download_dataset(dataset, out_dir, source, attempts=attempts)
-    files = {split: {"sha256": expected_digests()[(dataset, split)]} for split in ("train", "devel", "test")}
-    write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
+    download_with_manifest(dataset, out_dir, source or UPSTREAM_SOURCE, attempts=attempts)
     typer.echo(f"{dataset}: train, devel, test verified -> {out_dir}")
 
 
@@ -42,18 +37,10 @@ def import_corpus(
     devel: Annotated[Optional[Path], typer.Option(help="devel split; without it, train alone is trained on")] = None,
 ) -> None:
     """Validate your own corpus files and copy them into the pipeline (errors name file:line)."""
-    from mtbioner.corpus import import_files
-    from mtbioner.iob import read_iob
-    from mtbioner.prepare import write_manifest
+    from mtbioner.corpus import import_own_corpus
 
     given = {"train": train, "devel": devel, "test": test}
-    for path in given.values():
-        if path is not None:
-            read_iob(path)  # validate before anything is copied: errors name the user's own file and line
-    import_files(given, out_dir)
-    files = {split: None if path is None else {"origin": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-             for split, path in given.items()}
-    write_manifest(out_dir, name, "own corpus", files)
+    import_own_corpus(name, given, out_dir)
     typer.echo(f"{name}: {', '.join(s for s, p in given.items() if p)} imported -> {out_dir}")
 
 
@@ -79,8 +66,7 @@ def subsample(
 ) -> None:
     """Write nested seeded subsamples (10 % ⊂ 25 % ⊂ 50 % ⊂ 100 %) of the training set."""
     from mtbioner.errors import MtbionerError
-    from mtbioner.examples import read_examples, write_examples
-    from mtbioner.subsample import nested_subsample
+    from mtbioner.subsample import write_subsamples
 
     try:
         percentages = [int(value) for value in _split_list(fractions)]
@@ -88,10 +74,8 @@ def subsample(
         raise MtbionerError(f"--fractions must be comma-separated integers, got {fractions!r}") from None
     if not percentages or any(not 0 < value <= 100 for value in percentages):
         raise MtbionerError(f"--fractions must be percentages in 1..100, got {fractions!r}")
-    examples = read_examples(train)
-    for fraction, indices in nested_subsample(len(examples), percentages, seed, max_sentences).items():
-        write_examples(out_dir / f"train.frac{fraction}.jsonl", (examples[i] for i in indices))
-        typer.echo(f"{fraction}%: {len(indices)} of {len(examples)} sentences")
+    sizes, total = write_subsamples(train, out_dir, percentages, seed, max_sentences)
+    typer.echo("\n".join(f"{fraction}%: {size} of {total} sentences" for fraction, size in sizes.items()))
 
 
 @app.command()
@@ -101,8 +85,7 @@ def stats(
     out_prefix: Annotated[Path, typer.Option(help="e.g. results/tables/table1 -> .md .tex .csv")],
 ) -> None:
     """Table 1: sentences and entities per dataset and split, beside the paper's Table 1."""
-    from mtbioner.stats import dataset_stats, render_table1
+    from mtbioner.stats import write_table1
 
-    collected = {name: dataset_stats(data_dir / name) for name in _split_list(datasets)}
-    for path in render_table1(collected, out_prefix):
-        typer.echo(f"wrote {path}")
+    written = write_table1(data_dir, _split_list(datasets), out_prefix)
+    typer.echo("\n".join(f"wrote {path}" for path in written))

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
@@ -28,6 +30,16 @@ from mtbioner.report.runs import RunRecord
 
 CATEGORIES = ("joint-max right", "baseline right", "both wrong")
 DISPLAY_LABELS = {"baseline": "Baseline (BioBERT-style single task)", "joint-max": "Ours (joint, MAX)"}
+LATEX_LABELS = {"baseline": "BioBERT (baseline)", "joint-max": "Ours (MAX)"}
+
+#: The HTML page and the LaTeX table around the rendered sentences: mtbioner/resources/table5.{html,tex}.j2.
+_LAYOUT = {"loader": jinja2.PackageLoader("mtbioner", "resources"), "trim_blocks": True, "lstrip_blocks": True,
+           "keep_trailing_newline": True, "undefined": jinja2.StrictUndefined}
+_HTML = jinja2.Environment(autoescape=True, **_LAYOUT)
+# TeX is full of braces, so the LaTeX template marks Jinja with \VAR{...} and \BLOCK{...}; `|latex` escapes
+_LATEX = jinja2.Environment(autoescape=False, block_start_string="\\BLOCK{", block_end_string="}",
+                            variable_start_string="\\VAR{", variable_end_string="}", comment_start_string="\\#{",
+                            comment_end_string="}", **_LAYOUT)
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,9 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
 
 
+_LATEX.filters["latex"] = latex_escape
+
+
 def _latex_sentence(case: Case, predicted: frozenset[Entity]) -> str:
     wrap = {"correct": r"\textcolor{green!50!black}{\textbf{%s}}", "wrong": r"\textcolor{red}{\textbf{%s}}",
             "missed": r"\uline{%s}"}
@@ -199,40 +214,26 @@ def build_table5(runs: list[RunRecord], datasets: list[str], wins: int = CASESTU
     return chosen, pd.DataFrame(summary)
 
 
+def _rendered(chosen: dict[str, list[Case]], sentence: Callable[[Case, frozenset[Entity]], str],
+              labels: dict[str, str]) -> list[tuple[str, list[tuple[Case, list[tuple[str, str]]]]]]:
+    """Per dataset, per case, the (model label, rendered sentence) rows: the baseline's, then joint-max's."""
+    return [(dataset, [(case, [(labels[key], sentence(case, predicted))
+                               for key, predicted in (("baseline", case.baseline), ("joint-max", case.ours))])
+                       for case in cases])
+            for dataset, cases in chosen.items()]
+
+
 def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     prefix = Path(out_prefix)
     legend = ("Green: predicted entity that matches a gold entity (type and boundaries); red: wrong predicted "
               "entity; underlined: gold entity the model misses.")
     counts_md = summary.to_markdown(index=False)
-    # HTML
-    parts = ["<!DOCTYPE html>", "<html><head><meta charset=\"utf-8\"><title>Table 5</title>",
-             "<style>table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
-             "vertical-align:top}</style></head><body>",
-             "<h3>Table 5: sentences where the baseline and joint-max disagree</h3>", f"<p>{html.escape(legend)}</p>",
-             "<table><tr><th>Dataset</th><th>Case</th><th>Model</th><th>Result</th></tr>"]
-    for dataset, cases in chosen.items():
-        for case in cases:
-            for key, predicted in (("baseline", case.baseline), ("joint-max", case.ours)):
-                parts.append(f"<tr><td>{html.escape(dataset)}</td><td>{html.escape(case.category)} "
-                             f"(test #{case.index + 1})</td><td>{html.escape(DISPLAY_LABELS[key])}</td>"
-                             f"<td>{_html_sentence(case, predicted)}</td></tr>")
-    parts += ["</table>", "<h4>Disagreements per dataset</h4>", summary.to_html(index=False), "</body></html>"]
-    # LaTeX (needs xcolor and ulem)
-    tex = ["% requires \\usepackage[table]{xcolor} and \\usepackage[normalem]{ulem}; corpus text may hold Unicode",
-           "% (Greek letters, symbols): compile with xelatex/lualatex, or declare those characters for pdflatex",
-           "\\begin{table*}[t]", "\\centering\\small", "\\begin{tabular}{llp{0.62\\textwidth}}", "\\toprule",
-           "Dataset & Model & Result \\\\", "\\midrule"]
-    for dataset, cases in chosen.items():
-        for case in cases:
-            tex.append(f"\\multicolumn{{3}}{{l}}{{\\emph{{{latex_escape(dataset)}: {case.category}, test sentence "
-                       f"{case.index + 1}}}}} \\\\")
-            for key, predicted in (("baseline", case.baseline), ("joint-max", case.ours)):
-                name = "BioBERT (baseline)" if key == "baseline" else "Ours (MAX)"
-                tex.append(f"{latex_escape(dataset)} & {name} & {_latex_sentence(case, predicted)} \\\\")
-        tex.append("\\midrule")
-    tex += ["\\bottomrule", "\\end{tabular}",
-            f"\\caption{{Sentences where the baseline and joint-max disagree. {latex_escape(legend)}}}",
-            "\\label{tab:table5}", "\\end{table*}"]
+    # HTML (escaped by Jinja) and LaTeX (needs xcolor and ulem; escaped by `latex_escape`) from templates
+    page = _HTML.get_template("table5.html.j2").render(
+        legend=legend, summary=Markup(summary.to_html(index=False)),
+        datasets=_rendered(chosen, lambda case, predicted: Markup(_html_sentence(case, predicted)), DISPLAY_LABELS))
+    tex = _LATEX.get_template("table5.tex.j2").render(
+        legend=legend, datasets=_rendered(chosen, _latex_sentence, LATEX_LABELS))
     # Markdown and CSV
     md = ["### Table 5: sentences where the baseline and joint-max disagree", "",
           "Mined automatically (ranked as described in `mtbioner.report.casestudy`). In Markdown: **[correct]✓**, "
@@ -252,9 +253,16 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
         md.append("")
     md += ["Disagreements per dataset (all of them, not only the ones shown):", "", counts_md, ""]
     paths = [prefix.with_suffix(".html"), prefix.with_suffix(".tex"), prefix.with_suffix(".md"), prefix.with_suffix(".csv")]
-    write_text(paths[0], "\n".join(parts) + "\n")
-    write_text(paths[1], "\n".join(tex) + "\n")
+    write_text(paths[0], page)
+    write_text(paths[1], tex)
     write_text(paths[2], "\n".join(md) + "\n")
     write_text(paths[3], pd.DataFrame(rows, columns=["dataset", "category", "test_sentence", "text", "gold",
                                                      "baseline", "joint_max"]).to_csv(index=False))
     return paths
+
+
+def write_table5(runs: list[RunRecord], out_prefix: str | Path, *, wins: int, losses: int) -> int:
+    """Table 5 of every dataset in `runs` as `<prefix>.{html,tex,md,csv}`; returns the number of cases shown."""
+    chosen, summary = build_table5(runs, sorted({r.dataset for r in runs}), wins=wins, losses=losses)
+    render_table5(chosen, summary, out_prefix)
+    return sum(len(cases) for cases in chosen.values())

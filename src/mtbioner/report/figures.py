@@ -177,6 +177,16 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
     return save_figure(figure, out_prefix)
 
 
+def write_figure5(runs: list[RunRecord], out_prefix: str | Path, *, sentence_metric: str) -> list[Path]:
+    """`<prefix>_gains.csv` (the `pairwise_gains` table) and Figure 5 drawn from it (`<prefix>.png`, `.pdf`)."""
+    from mtbioner.atomicio import write_text
+
+    gains = pairwise_gains(runs, sentence_metric=sentence_metric)
+    gains_csv = Path(f"{out_prefix}_gains.csv")
+    write_text(gains_csv, gains.to_csv(index=False, float_format="%.4f"))
+    return [*figure5(gains, out_prefix, sentence_metric=sentence_metric), gains_csv]
+
+
 # ------------------------------------------------------------------------------------------------- Figure 6
 def default_perplexity(n: int) -> float:
     """t-SNE needs perplexity < n_samples; with the paper's 12 embeddings we use 5 (≈ n/2.4, so each point's
@@ -236,3 +246,24 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
         figure.colorbar(image, ax=heat, shrink=0.8)
     figure.suptitle("Figure 6: TaskEmb task space")
     return save_figure(figure, out_prefix)
+
+
+def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path, *,
+                  perplexity: float | None, seed: int) -> tuple[int, float]:
+    """Figure 6 from TaskEmb outputs (`mtbioner.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
+    (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`) and the figure (`<prefix>.png`, `.pdf`).
+    Returns the number of embeddings and the perplexity used (None: `default_perplexity`)."""
+    from mtbioner.atomicio import write_text
+    from mtbioner.taskemb import cosine_similarity_matrix, read_task_embeddings
+
+    labels, matrix = read_task_embeddings(embedding_files)
+    names = [f"{d}-{t}" for d, t in labels]
+    cosine = cosine_similarity_matrix(matrix)
+    write_text(Path(similarity_out), pd.DataFrame(cosine, index=names, columns=names).to_csv(float_format="%.6f"))
+    chosen = default_perplexity(len(labels)) if perplexity is None else perplexity
+    coordinates = tsne_coordinates(matrix, perplexity=chosen, seed=seed)
+    write_text(Path(f"{out_prefix}_tsne.csv"), pd.DataFrame(
+        {"dataset": [d for d, _ in labels], "task": [t for _, t in labels], "x": coordinates[:, 0],
+         "y": coordinates[:, 1]}).to_csv(index=False, float_format="%.5f"))
+    figure6(labels, coordinates, out_prefix, perplexity=chosen, similarity=cosine)
+    return len(labels), chosen

@@ -1,6 +1,6 @@
 """The numbers the paper reports (Tables 2-4, the false-positive-sentence rates), kept as data.
 
-Copied from /work/shared/paper/mt-bioner-paper.txt; `tests/test_report_paper_values.py` re-reads the paper
+Copied from ../shared/paper/mt-bioner-paper.txt; `tests/test_report_paper_values.py` re-reads the paper
 text and checks every row here against it, so a typo cannot hide. Values are percentages, as printed.
 
 Mapping of our experiments to the paper's rows:

@@ -10,13 +10,16 @@ pointing to the bootstrap instead.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mtbioner.atomicio import write_json
 from mtbioner.report import paper_values
-from mtbioner.report.aggregate import cell, seed_stats
+from mtbioner.report.aggregate import cell, runs_frame, seed_stats
+from mtbioner.report.runs import RunRecord
 from mtbioner.tasks import DISPLAY_NAMES
 
 
@@ -40,6 +43,12 @@ def metrics_summary(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- the claims
+def write_metrics_summary(runs: list[RunRecord], out: str | Path) -> Path:
+    """`metrics_summary` of `runs` as the JSON file `dvc metrics` reads."""
+    write_json(out, metrics_summary(runs_frame(runs)))
+    return Path(out)
+
+
 def _noise(std_a: float, std_b: float) -> float:
     return math.sqrt(std_a**2 + std_b**2) if not (math.isnan(std_a) or math.isnan(std_b)) else math.nan
 

@@ -237,3 +237,18 @@ def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     write_text(paths[0], markdown)
     write_text(paths[1], frame.to_csv(index=False, float_format="%.4f"))
     return paths
+
+
+def write_tables(runs: list[RunRecord], out_dir: str | Path, *, samples: int, seed: int, alpha: float) -> pd.DataFrame:
+    """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`) and the false-positive-sentence rates
+    (`fp_rates.{md,csv}`) of `runs` into `out_dir`; returns the significance frame (one row per seed pair)."""
+    from mtbioner.report.aggregate import runs_frame
+
+    out = Path(out_dir)
+    frame = runs_frame(runs)
+    significance = significance_frame(runs, samples=samples, seed=seed, alpha=alpha)
+    write_text(out / "significance.csv", significance.to_csv(index=False, float_format="%.6f"))
+    for number, spec in TABLE_SPECS.items():
+        render_table(spec, table_frame(spec, frame, significance), out / f"table{number}", alpha=alpha)
+    render_fp_rates(fp_rate_frame(frame), out / "fp_rates")
+    return significance
