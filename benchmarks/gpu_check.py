@@ -40,23 +40,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
-import yaml  # noqa: E402
 from transformers import BertConfig, BertModel, get_linear_schedule_with_warmup  # noqa: E402
 
 from mtbioner.encoders import build_wordpiece_tokenizer  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
                                read_examples, read_label_file, write_examples)
-from mtbioner.grid import datasets as grid_datasets, expand_grid, find_run, run_config  # noqa: E402
-from mtbioner.inference import autocast_context  # noqa: E402
+from mtbioner.cost import grid_cost  # noqa: E402
+from mtbioner.grid import find_run, run_config  # noqa: E402
+from mtbioner.params import load_params  # noqa: E402
+from mtbioner.precision import autocast_context  # noqa: E402
 from mtbioner.iob import read_iob  # noqa: E402
 from mtbioner.model import MultiTaskModel  # noqa: E402
 from mtbioner.prepare import prepare_dataset  # noqa: E402
 from mtbioner.runconfig import RunConfig  # noqa: E402
-from mtbioner.subsample import fraction_size  # noqa: E402
 from mtbioner.tasks import TASKS  # noqa: E402
 from mtbioner.tokenization import collate, encode_examples  # noqa: E402
-from mtbioner.train import bucketed_batches, combine_losses, parameter_groups, train_run  # noqa: E402
+from mtbioner.batching import bucketed_batches  # noqa: E402
+from mtbioner.train import combine_losses, parameter_groups, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_CANDIDATES = [ROOT / ".gpu" / "data", ROOT / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data",
@@ -103,23 +104,6 @@ def gpu_hours(train_sentence_passes: int, sentences_per_second: float) -> float:
     return train_sentence_passes / sentences_per_second / 3600.0
 
 
-def load_params(path: Path) -> dict:
-    """params.yaml with its `preset` overlay merged over it (as the Snakefile does)."""
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    preset = config.get("preset")
-    if preset:
-        _deep_merge(config, yaml.safe_load((path.parent / preset).read_text(encoding="utf-8")))
-    return config
-
-
-def _deep_merge(base: dict, overlay: dict) -> None:
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
-        else:
-            base[key] = value
-
-
 def find_mirror(explicit: Path | None) -> Path | None:
     """The corpus mirror's data/ directory (holding <NAME>-IOB/): --mirror, MTBIONER_MIRROR, or beside."""
     if explicit is not None:
@@ -127,32 +111,6 @@ def find_mirror(explicit: Path | None) -> Path | None:
     if os.environ.get("MTBIONER_MIRROR"):
         return Path(os.environ["MTBIONER_MIRROR"]) / "data"
     return next((path for path in MIRROR_CANDIDATES if path.is_dir()), None)
-
-
-def training_sentences(dataset: str, data_root: Path, mirror: Path | None) -> int:
-    """Sentences of train ∪ devel: the prepared train.jsonl's lines when present, else the mirror's files."""
-    prepared = data_root / dataset / "train.jsonl"
-    if prepared.is_file():
-        with prepared.open(encoding="utf-8") as handle:
-            return sum(1 for line in handle if line.strip())
-    folder = mirror / f"{dataset}-IOB" if mirror is not None else None
-    if folder is None or not (folder / "train.tsv").is_file():
-        raise SystemExit(f"no prepared {prepared} and no corpus mirror with {dataset}-IOB/train.tsv "
-                         "(pass --data-root or --mirror, or --train-sentence-passes)")
-    return sum(len(read_iob(folder / f"{split}.tsv")) for split in ("train", "devel")
-               if (folder / f"{split}.tsv").is_file())
-
-
-def train_sentence_passes(config: dict, sentence_counts: dict[str, int]) -> int:
-    """Training sentence-passes of every run of the grid: training-set size × epochs (× tasks when alternating)."""
-    cap = config.get("data", {}).get("max_train_sentences")
-    total = 0
-    for run in expand_grid(config):
-        available = sentence_counts[run.dataset]
-        size = fraction_size(min(available, cap) if cap else available, run.fraction)
-        passes_per_epoch = len(run.tasks) if run.strategy == "alternating" and len(run.tasks) > 1 else 1
-        total += size * run_config(config, run).epochs * passes_per_epoch
-    return total
 
 
 def prepared_files(dataset: str, data_root: Path, mirror: Path | None, work: Path) -> dict[str, Path]:
@@ -378,7 +336,7 @@ def main(argv: list[str] | None = None) -> dict:
              "intermediate_size": args.intermediate_size, "vocab_size": args.vocab_size,
              "max_positions": args.max_positions}
     precisions = ["fp32"] if device.type == "cpu" else ["fp32", "bf16"]
-    config = load_params(args.params)
+    config = load_params(args.params.parent, validate=False)  # no Snakemake on a bare GPU machine
     result: dict = {"device": str(device), "gpu": gpu, "peak_flops": peak, "peak_source": peak_source,
                     "torch": torch.__version__, "shape": shape, "batch_size": args.batch_size,
                     "max_length": args.max_length, "warmup_steps": args.warmup_steps}
@@ -428,10 +386,13 @@ def main(argv: list[str] | None = None) -> dict:
     # 3. GPU-hours of the paper preset
     if args.train_sentence_passes is not None:
         passes, source, counts = args.train_sentence_passes, "--train-sentence-passes", None
-    else:
-        counts = {dataset: training_sentences(dataset, args.data_root, args.mirror) for dataset in grid_datasets(config)}
-        passes = train_sentence_passes(config, counts)
-        source = f"computed from {args.params.name}: {len(expand_grid(config))} runs"
+    else:  # the counts of `mtbioner cost` (prepared data, else the mirror's files)
+        if args.mirror is not None or find_mirror(None) is not None:
+            config["data"]["source"] = str(find_mirror(args.mirror))
+        estimate = grid_cost(config, args.data_root)
+        passes = estimate.train_passes
+        counts = {dataset: train for dataset, (train, _test) in estimate.sizes.items()}
+        source = f"mtbioner.cost of {args.params.name}: {len(estimate.runs)} runs"
     basis = "bf16" if "bf16" in runs else "fp32"
     hours = {precision: gpu_hours(passes, run["sentences_per_second"]) for precision, run in runs.items()}
     result["paper_estimate"] = {"train_sentence_passes": passes, "source": source, "sentence_counts": counts,

@@ -100,7 +100,7 @@ class GridCost:
     eval_throughput: float
     checkpoint_jobs: int  # jobs whose per-epoch checkpoints are on disk at once (a bound, = parallel jobs)
     checkpoint_every_epoch: bool
-    notes: list[str] = field(default_factory=list)
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # dataset -> (train ∪ devel, test) sentences
 
     @property
     def steps(self) -> int:
@@ -153,7 +153,7 @@ def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", tr
                             test * (settings.epochs if settings.eval_every_epoch else 1), settings.save_model))
     return GridCost(runs, encoder, train_throughput or encoder.train_sentences_per_second,
                     eval_throughput or encoder.eval_sentences_per_second, parallel_jobs,
-                    bool(config["train"].get("checkpoint_every_epoch", True)))
+                    bool(config["train"].get("checkpoint_every_epoch", True)), sizes)
 
 
 def cost_table(cost: GridCost) -> str:

@@ -93,15 +93,19 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = ()) -> dict[str, Any]:
+def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), validate: bool = True) -> dict[str, Any]:
     """params.yaml of `root` with `overlays` (paths relative to `root`) merged over it, schema-validated with
-    defaults filled in — the `config` the Snakefile sees for `--configfile OVERLAY...`."""
-    from snakemake.utils import validate
-
+    defaults filled in — the `config` the Snakefile sees for `--configfile OVERLAY...`. `validate=False` skips
+    the schema (it needs Snakemake's validator) for tools on machines without Snakemake, e.g. the bare GPU
+    machine of benchmarks/gpu_check.py; params.yaml states every key, so nothing is missing."""
     root = Path(root)
     config = _read_yaml(root / PARAMS_FILE)
     for overlay in [*([config["preset"]] if config.get("preset") else []), *overlays]:
         config = deep_merge(config, _read_yaml(root / overlay))
+    if not validate:
+        return config
+    from snakemake.utils import validate as validate_against
+
     with resources.as_file(resources.files("mtbioner").joinpath(SCHEMA_RESOURCE)) as schema_file:
-        validate(config, str(schema_file), set_default=True)
+        validate_against(config, str(schema_file), set_default=True)
     return config
