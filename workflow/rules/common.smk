@@ -118,3 +118,10 @@ def in_report(paths, category, subcategory, caption):
             path = report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
         marked.append(path)
     return marked
+
+
+def parameter_files_options():
+    """`--configfile` options naming params.yaml and then the command line's overlays (in merge order),
+    relative to the working directory, so report.md names no machine path."""
+    files = ["params.yaml", *(os.path.relpath(path) for path in workflow.overwrite_configfiles)]
+    return " ".join(f"--configfile {shell_quote(path)}" for path in files)

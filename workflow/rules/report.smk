@@ -194,8 +194,8 @@ rule report_page:
         tables=lambda wildcards, output: report_targets_module.beside(output[0], "tables"),
         figures=lambda wildcards, output: report_targets_module.beside(output[0], "figures"),
         taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
-        # the page states which parameter files (params.yaml, a preset overlay) produced it
-        configfiles=" ".join(f"--configfile {shell_quote(path)}" for path in workflow.configfiles),
+        # the page states which parameter files produced it: params.yaml, then the --configfile overlays
+        configfiles=parameter_files_options(),
     conda:
         "../envs/mtbioner.yaml"
     log:
