@@ -12,7 +12,6 @@ from __future__ import annotations
 import configparser
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from snakemake.utils import validate
 from conftest import CORPUS_MIRROR
 from mtbioner import grid
 from mtbioner.params import HYDRA_CONFIG_DIR, HYDRA_CONFIG_NAME, SCHEMA_FILE, compose_params, load_params
-from test_workflow import BIN, copy_workflow, run
+from test_workflow import BIN, copy_workflow, git_repository, run
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERLAYS = ["quick", "cpu"]  # config/<name>.yaml: Snakemake overlays and Hydra `preset` choices alike
@@ -138,7 +137,8 @@ def shown_params(workspace: Path) -> dict[str, dict]:
 
 
 def ran_configs(workspace: Path) -> dict[str, dict]:
-    return {str(path.parent.relative_to(workspace)): load(path) for path in workspace.glob("results/runs/*/*/*/*/config.json")}
+    files = workspace.glob("results/runs/*/*/*/*/config.json")  # not model/config.json
+    return {str(path.parent.relative_to(workspace)): load(path) for path in files}
 
 
 def assert_runs_match(workspace: Path, params: dict) -> None:
@@ -160,12 +160,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (CORPUS_MIRROR / "BC2GM-IOB").is_dir():
         pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
     workspace = copy_workflow(tmp_path_factory.mktemp("dvc_repo"))
-    run(workspace, "git", "init", "-q")
-    run(workspace, "git", "config", "user.email", "test@example.org")
-    run(workspace, "git", "config", "user.name", "test")
-    (workspace / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
-    run(workspace, "git", "add", "-A")
-    run(workspace, "git", "commit", "-q", "-m", "workflow at the paper preset")
+    git_repository(workspace, "workflow at the paper preset")
     return workspace
 
 
@@ -189,8 +184,8 @@ def test_exp_run_with_a_preset_and_set_params_records_what_ran(repo: Path) -> No
     params = shown["quick-3"]
     assert params == load(repo / "params.yaml")
     assert_runs_match(repo, params)
-    configs = ran_configs(repo).values()
-    assert {(c["epochs"], c["batch_size"], c["learning_rate"]) for c in configs} == {(3, 4, 3.0e-4)}  # quick: BC2GM batch 4
+    configs = ran_configs(repo).values()  # quick's learning rate and BC2GM batch size, the -S epochs
+    assert {(c["epochs"], c["batch_size"], c["learning_rate"]) for c in configs} == {(3, 4, 3.0e-4)}
     assert load(repo / MANIFEST)["source"].startswith(CORPUS_MIRROR.as_uri())
     head = run(repo, "git", "rev-parse", "HEAD").stdout.strip()
     assert (shown[head]["train"]["epochs"], shown[head]["train"]["learning_rate"]) == (50, 5.0e-5)

@@ -63,6 +63,16 @@ def run(cwd: Path, *args: str, check: bool = True, timeout: int = 900) -> subpro
     return result
 
 
+def git_repository(workspace: Path, message: str) -> None:
+    """Make the workspace a git repository (as DVC needs) with everything but results committed."""
+    run(workspace, "git", "init", "-q")
+    run(workspace, "git", "config", "user.email", "test@example.org")
+    run(workspace, "git", "config", "user.name", "test")
+    (workspace / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
+    run(workspace, "git", "add", "-A")
+    run(workspace, "git", "commit", "-q", "-m", message)
+
+
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run(cwd, str(BIN / "snakemake"), *args, check=check)
 
@@ -132,7 +142,8 @@ def test_overlays_merge_over_params_yaml_and_the_retired_preset_key_is_refused(w
     quick = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "config/quick.yaml").stdout
     assert dict(counts.findall(quick))["train"] == "90"
     (workflow_copy / "two-seeds.yaml").write_text("grid: {seeds: [1, 2]}\n")
-    seeds = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "config/quick.yaml", "two-seeds.yaml").stdout
+    seeds = snakemake(workflow_copy, "-n", "--quiet", "rules",
+                      "--configfile", "config/quick.yaml", "two-seeds.yaml").stdout
     assert dict(counts.findall(seeds))["train"] == "180"
     refused = snakemake(workflow_copy, "-n", "--config", "preset=config/quick.yaml", check=False)
     assert refused.returncode != 0
@@ -244,12 +255,7 @@ def test_dvc_drives_the_same_dag(built: Path) -> None:
     dvc = str(BIN / "dvc")
     (built / "config/preset/tiny.yaml").write_text("# @package _global_\ndefaults:\n  - /tiny\n")
     write_params(built, ["preset=tiny"])
-    run(built, "git", "init", "-q")
-    run(built, "git", "config", "user.email", "test@example.org")
-    run(built, "git", "config", "user.name", "test")
-    (built / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
-    run(built, "git", "add", "-A")
-    run(built, "git", "commit", "-q", "-m", "tiny workspace")
+    git_repository(built, "tiny workspace")
     before = {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")}
     repro = run(built, dvc, "repro")
     assert "Running stage 'data'" in repro.stdout and "Running stage 'report'" in repro.stdout
