@@ -12,7 +12,7 @@ SOURCE_OVERRIDE := $(if $(DATA_SOURCE),--config 'data={source: $(DATA_SOURCE)}')
 # The venv's tools (mtbioner, snakemake, dvc) first on PATH for the rules' shell commands.
 RUN := PATH="$(BIN):$$PATH"
 
-.PHONY: install quick test lint
+.PHONY: install quick test lint params
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -29,3 +29,9 @@ test: install
 
 lint: install
 	$(RUN) snakemake --lint
+
+# Rewrite params.yaml from config/ (Hydra, as `dvc exp run -S` does) after editing config/paper.yaml;
+# PARAMS='preset=quick train.epochs=3' composes another preset or value without running anything.
+PARAMS ?=
+params: install
+	$(RUN) python -m mtbioner.params $(PARAMS)

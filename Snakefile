@@ -5,19 +5,18 @@
 
 from snakemake.utils import min_version, validate
 
+from mtbioner.params import reject_preset_key
+
 min_version("9.0")
 
 
+# The resolved parameters (the paper preset as committed; `dvc exp run -S preset=NAME -S key=value` rewrites
+# it, see config/params.yaml). Overlays given on the command line (--configfile, --config) merge over it.
+# Nothing else is loaded: what params.yaml says (what DVC records) is what runs.
 configfile: "params.yaml"
 
 
-# An overlay named in params.yaml (`preset`, what `dvc exp run -S preset=config/quick.yaml` sets) is merged
-# over params.yaml; options given on the command line (--configfile, --config) still win over both.
-if config.get("preset"):
-
-    configfile: config["preset"]
-
-
+reject_preset_key(config)
 validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
 
 

@@ -64,6 +64,16 @@ def run(cwd: Path, *args: str, check: bool = True, timeout: int = 900) -> subpro
     return result
 
 
+def git_repository(workspace: Path, message: str) -> None:
+    """Make the workspace a git repository (as DVC needs) with everything but results committed."""
+    run(workspace, "git", "init", "-q")
+    run(workspace, "git", "config", "user.email", "test@example.org")
+    run(workspace, "git", "config", "user.name", "test")
+    (workspace / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
+    run(workspace, "git", "add", "-A")
+    run(workspace, "git", "commit", "-q", "-m", message)
+
+
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run(cwd, str(BIN / "snakemake"), *args, check=check)
 
@@ -141,17 +151,19 @@ def test_unknown_dataset_fails_at_start_listing_valid_names(workflow_copy: Path)
     assert "unknown dataset 'NCBI-disaese'" in output and "BC5CDR-chem" in output
 
 
-def test_preset_key_loads_the_overlay_below_the_command_line(workflow_copy: Path) -> None:
-    """`preset:` (what `dvc exp run -S preset=...` sets) == --configfile; --config still wins over both."""
-    by_preset = snakemake(workflow_copy, "-n", "--quiet", "rules", "--config", "preset=config/quick.yaml").stdout
-    by_file = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "config/quick.yaml").stdout
+def test_overlays_merge_over_params_yaml_and_the_retired_preset_key_is_refused(workflow_copy: Path) -> None:
+    """params.yaml is the only file the Snakefile loads; overlays come from the command line, later ones win.
+    The old `preset:` key (an overlay loaded behind params.yaml, which beat `dvc exp run -S`) fails at start."""
     counts = re.compile(r"^(\w+)\s+(\d+)$", flags=re.MULTILINE)
-    assert dict(counts.findall(by_preset)) == dict(counts.findall(by_file))
-    assert dict(counts.findall(by_preset))["train"] == "90"
+    quick = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "config/quick.yaml").stdout
+    assert dict(counts.findall(quick))["train"] == "90"
     (workflow_copy / "two-seeds.yaml").write_text("grid: {seeds: [1, 2]}\n")
-    seeds = snakemake(workflow_copy, "-n", "--quiet", "rules", "--configfile", "two-seeds.yaml",
-                      "--config", "preset=config/quick.yaml").stdout
+    seeds = snakemake(workflow_copy, "-n", "--quiet", "rules",
+                      "--configfile", "config/quick.yaml", "two-seeds.yaml").stdout
     assert dict(counts.findall(seeds))["train"] == "180"
+    refused = snakemake(workflow_copy, "-n", "--config", "preset=config/quick.yaml", check=False)
+    assert refused.returncode != 0
+    assert "the `preset` key is retired" in refused.stdout + refused.stderr
 
 
 def test_paper_preset_plans_every_run_of_the_grid(workflow_copy: Path) -> None:
@@ -294,19 +306,31 @@ def test_changed_param_reruns_only_the_affected_runs(built: Path) -> None:
 
 
 @pytest.mark.slow
+def test_switching_data_source_to_a_mirror_with_the_same_bytes_reruns_nothing(built: Path, tmp_path: Path) -> None:
+    """data.source names where the bytes come from, not what they are (every file is SHA-256-verified): another
+    mirror of the same bytes -- a file:// URL, a copied directory -- plans nothing, and the manifest keeps
+    naming the source that served them."""
+    manifest = json.loads((built / "results/data/NCBI-disease/raw/manifest.json").read_text())
+    assert manifest["source"].startswith(f"{CORPUS_MIRROR} (commit ")
+    copy = tmp_path / "mirror"
+    shutil.copytree(CORPUS_MIRROR / "NCBI-disease-IOB", copy / "NCBI-disease-IOB")
+    for source in (CORPUS_MIRROR.as_uri(), str(copy)):
+        plan = snakemake(built, "-n", "--configfile", "config/tiny.yaml", "--config", f"data={{source: '{source}'}}")
+        assert "Nothing to be done" in plan.stdout + plan.stderr, source
+    assert json.loads((built / "results/data/NCBI-disease/raw/manifest.json").read_text()) == manifest
+
+
+@pytest.mark.slow
 def test_dvc_drives_the_same_dag(built: Path) -> None:
-    """`dvc repro` with `preset:` pointing at the overlay reuses Snakemake's outputs (nothing retrains) and
-    records the stages; metrics, plots and params are then visible to DVC."""
+    """`dvc repro` with params.yaml composed from the tiny preset (what `dvc exp run -S preset=tiny` writes)
+    reuses Snakemake's outputs (nothing retrains) and records the stages; metrics, plots and params are then
+    visible to DVC."""
+    from mtbioner.params import write_params
+
     dvc = str(BIN / "dvc")
-    params = yaml.safe_load((built / "params.yaml").read_text())
-    params["preset"] = "config/tiny.yaml"
-    (built / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(built, "git", "init", "-q")
-    run(built, "git", "config", "user.email", "test@example.org")
-    run(built, "git", "config", "user.name", "test")
-    (built / ".gitignore").write_text("/results/\n/.snakemake/\n/.dvc/tmp\n/.dvc/cache\n")
-    run(built, "git", "add", "-A")
-    run(built, "git", "commit", "-q", "-m", "tiny workspace")
+    (built / "config/preset/tiny.yaml").write_text("# @package _global_\ndefaults:\n  - /tiny\n")
+    write_params(built, ["preset=tiny"])
+    git_repository(built, "tiny workspace")
     before = {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")}
     repro = run(built, dvc, "repro")
     assert "Running stage 'data'" in repro.stdout and "Running stage 'report'" in repro.stdout
@@ -320,7 +344,7 @@ def test_dvc_drives_the_same_dag(built: Path) -> None:
     # this grid, so Snakemake retrains nothing, and DVC records the experiment with its param and metrics.
     run(built, "git", "add", "dvc.lock")
     run(built, "git", "commit", "-q", "-m", "baseline experiment")
-    run(built, dvc, "exp", "run", "-S", "grid.pair_main_weight=0.7")
+    run(built, dvc, "exp", "run", "-S", "preset=tiny", "-S", "grid.pair_main_weight=0.7")
     assert {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")} == before
     diff = run(built, dvc, "params", "diff").stdout
     assert "grid.pair_main_weight" in diff and "0.7" in diff

@@ -1,4 +1,9 @@
-"""The workflow's parameters as Snakemake sees them: params.yaml, overlays deep-merged over it, validated.
+"""The workflow's parameters: params.yaml (composed from the presets in config/), overlays, validation.
+
+params.yaml holds the resolved parameters the Snakefile runs with. It is written, never edited: by
+`dvc exp run -S preset=NAME -S key=value` (DVC's Hydra composition of config/params.yaml, see .dvc/config)
+or by `compose_params`/`write_params` here (`python -m mtbioner.params`, `make params`), which compose the
+same way; the committed params.yaml is the paper preset (config/paper.yaml).
 
 Snakemake merges `--configfile` overlays over `configfile:` (nested mappings key by key, lists replaced) and
 fills schema defaults in `validate(..., set_default=True)`; `load_params` does the same for code that plans
@@ -68,6 +73,17 @@ def param_default(*keys: str) -> Any:
             raise KeyError(f"params schema has no default for {'.'.join(keys[:depth + 1])}")
         value = value[key]
     return copy.deepcopy(value)
+#: Hydra's config directory and primary config (`hydra.config_dir` and `hydra.config_name` in .dvc/config).
+HYDRA_CONFIG_DIR = "config"
+HYDRA_CONFIG_NAME = "params"
+#: First lines of a params.yaml written by `write_params` (DVC's own writes carry no comments).
+PARAMS_HEADER = """\
+# Resolved parameters: what the Snakefile runs with and what DVC records. Generated, do not edit: the values
+# live in config/ (config/paper.yaml, config/quick.yaml, config/cpu.yaml). Rewritten by
+#   dvc exp run -S preset=NAME -S key=value ...     (Hydra composition of config/params.yaml; .dvc/config)
+#   python -m mtbioner.params [preset=NAME] [key=value ...]   (make params; same composition, no run)
+# The committed file is the paper preset. Snakemake overlays still merge over it: --configfile config/quick.yaml.
+"""
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +116,9 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), val
     machine of benchmarks/gpu_check.py; params.yaml states every key, so nothing is missing."""
     root = Path(root)
     config = _read_yaml(root / PARAMS_FILE)
-    for overlay in [*([config["preset"]] if config.get("preset") else []), *overlays]:
+    for overlay in overlays:
         config = deep_merge(config, _read_yaml(root / overlay))
+    reject_preset_key(config)
     if not validate:
         return config
     from snakemake.utils import validate as validate_against
@@ -109,3 +126,50 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), val
     with resources.as_file(resources.files("mtbioner").joinpath(SCHEMA_RESOURCE)) as schema_file:
         validate_against(config, str(schema_file), set_default=True)
     return config
+
+
+def reject_preset_key(config: dict[str, Any]) -> None:
+    """Refuse the retired `preset:` key. It named an overlay that the Snakefile merged *after* params.yaml, so
+    the overlay silently beat `dvc exp run -S` values and DVC recorded parameters that did not run."""
+    if config.get("preset"):
+        raise MtbionerError(
+            f"preset: {config['preset']!r}: the `preset` key is retired. With Snakemake give the overlay itself "
+            "(--configfile config/quick.yaml); with DVC compose it into params.yaml (dvc exp run -S preset=quick).")
+
+
+def _compose(root: str | Path, overrides: Iterable[str]):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    config_dir = (Path(root) / HYDRA_CONFIG_DIR).resolve()
+    with initialize_config_dir(str(config_dir), version_base=None):
+        composed = compose(config_name=HYDRA_CONFIG_NAME, overrides=list(overrides))
+    OmegaConf.resolve(composed)
+    return composed
+
+
+def compose_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """The parameters `dvc exp run -S OVERRIDE...` writes to params.yaml: Hydra's composition of
+    config/params.yaml (the paper preset, the `preset` group's choice, then `overrides`), resolved.
+
+    `overrides` use Hydra's syntax, as after `-S`: `preset=quick`, `train.epochs=3`, `grid.seeds=[1,2]`."""
+    from omegaconf import OmegaConf
+
+    params = OmegaConf.to_container(_compose(root, overrides))
+    assert isinstance(params, dict)
+    return params
+
+
+def write_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> Path:
+    """Write the composition to root/params.yaml as DVC writes it (OmegaConf's YAML), under PARAMS_HEADER."""
+    from omegaconf import OmegaConf
+
+    target = Path(root) / PARAMS_FILE
+    target.write_text(PARAMS_HEADER + OmegaConf.to_yaml(_compose(root, overrides)), encoding="utf-8")
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(f"wrote {write_params('.', sys.argv[1:])}")

@@ -5,7 +5,9 @@ rule download:
     output:
         multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
     params:
-        source=config["data"]["source"],
+        # Not a tracked param: every source must serve the pinned bytes (SHA-256-verified), so switching
+        # data.source between upstream and a mirror reruns nothing; manifest.json records the source used.
+        source=download_source,
         out_dir=subpath(output[0], parent=True),
     wildcard_constraints:
         dataset=regex_alternatives(corpus_dataset_names()),
