@@ -98,9 +98,6 @@ def test_schema_defaults_are_the_paper_preset() -> None:
     """An empty params file filled with the schema's defaults is params.yaml: the paper preset is the default."""
     params = load("params.yaml")
     for section, spec in SCHEMA["properties"].items():
-        if section == "preset":  # retired: no overlay is loaded behind params.yaml (the Snakefile refuses one)
-            assert section not in params
-            continue
         if "properties" not in spec:
             assert params[section] == spec["default"], section
             continue
