@@ -184,8 +184,8 @@ def test_exp_run_with_a_preset_and_set_params_records_what_ran(repo: Path) -> No
     params = shown["quick-3"]
     assert params == load(repo / "params.yaml")
     assert_runs_match(repo, params)
-    configs = ran_configs(repo).values()  # quick's learning rate and BC2GM batch size, the -S epochs
-    assert {(c["epochs"], c["batch_size"], c["learning_rate"]) for c in configs} == {(3, 4, 3.0e-4)}
+    configs = ran_configs(repo).values()  # quick's learning rate and batch size, the -S epochs
+    assert {(c["epochs"], c["batch_size"], c["learning_rate"]) for c in configs} == {(3, 8, 3.0e-4)}
     assert load(repo / MANIFEST)["source"].startswith(CORPUS_MIRROR.as_uri())
     head = run(repo, "git", "rev-parse", "HEAD").stdout.strip()
     assert (shown[head]["train"]["epochs"], shown[head]["train"]["learning_rate"]) == (50, 5.0e-5)
