@@ -57,11 +57,11 @@ def test_import_error_names_the_users_file_and_line(tmp_path: Path, capsys) -> N
 
 
 def _workspace(tmp_path: Path, overlay: dict) -> Path:
-    """A directory with the repository's Snakefile, workflow and params.yaml, and the overlay; results go here
+    """A directory with the repository's Snakefile, workflow, params.yaml and src, and the overlay; results go here
     and not into the repository."""
     work = tmp_path / "work"
     work.mkdir()
-    for name in ("Snakefile", "workflow", "params.yaml"):
+    for name in ("Snakefile", "workflow", "params.yaml", "src"):  # src: the packaged params schema
         (work / name).symlink_to(REPO / name)
     (work / "own.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
     return work

@@ -101,3 +101,21 @@ def test_the_false_positive_sentence_rate_is_defined_once() -> None:
     function (tests/test_report_tables.py checks the recomputed value)."""
     (definition,) = lines_matching(r"def false_positive_sentence_rate\b")
     assert definition.startswith("evaluate.py:")
+
+
+def test_run_config_defaults_come_from_the_schema() -> None:
+    """RunConfig's fields that are params.yaml parameters take the schema's defaults, not literals of their own."""
+    from mtbioner.params import param_default
+    from mtbioner.runconfig import RunConfig
+
+    config = RunConfig.model_validate({"dataset": "d", "experiment": "e", "train_file": "t", "test_file": "s",
+                                       "labels_file": "l"})
+    fields = {("model", "encoder"), ("model", "dropout"), ("model", "max_length"), ("model", "lowercase"),
+              ("eval", "max_test_sentences")} | {("train", key) for key in (
+                  "batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip",
+                  "deterministic", "checkpoint_every_epoch", "precision", "loss_weights")}
+    for section, key in fields:
+        assert getattr(config, key) == param_default(section, key), f"{section}.{key}"
+    source = (SRC / "runconfig.py").read_text(encoding="utf-8")
+    for _section, key in fields:
+        assert re.search(rf"^\s+{key}: [^\n]*= Field\(\s*default_factory=lambda: param_default\(", source, re.M), key

@@ -71,9 +71,6 @@ FULL = 100
 #: The task an ablation drops, by experiment name (the paper's names; mtCLS is task `mt`).
 ABLATIONS: dict[str, str] = {"no-bcls": "bcls", "no-mcls": "mcls", "no-mtcls": "mt"}
 
-#: Default weight of the main task in pair-wise runs (the secondary task gets 1 − this).
-DEFAULT_PAIR_MAIN_WEIGHT = 0.8
-
 #: The runs whose per-epoch curves Figure 4 draws (and DVC plots): the four-task model on the full data.
 CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", FULL
 
@@ -272,7 +269,7 @@ def is_curve_run(run: Run) -> bool:
 
 def keeps_model(config: dict[str, Any], run: Run) -> bool:
     """Whether the run saves its trained model (`train.keep_models`, module docstring)."""
-    if config.get("train", {}).get("keep_models", "needed") == "all":
+    if config.get("train", {}).get("keep_models", param_default("train", "keep_models")) == "all":
         return True
     if run.family != "single" and run.experiment != SERVING_EXPERIMENT:
         return False
@@ -284,7 +281,8 @@ def keeps_model(config: dict[str, Any], run: Run) -> bool:
 
 def evaluates_every_epoch(config: dict[str, Any], run: Run) -> bool:
     """Whether the run scores the test set after every epoch (`eval.per_epoch`, module docstring)."""
-    return config.get("eval", {}).get("per_epoch", "curve_runs") == "all" or is_curve_run(run)
+    per_epoch = config.get("eval", {}).get("per_epoch", param_default("eval", "per_epoch"))
+    return per_epoch == "all" or is_curve_run(run)
 
 
 def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
@@ -292,7 +290,7 @@ def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
     if len(run.tasks) == 1:
         return {run.tasks[0]: 1.0}
     if run.family == "pair":
-        main_weight = float(config.get("grid", {}).get("pair_main_weight", DEFAULT_PAIR_MAIN_WEIGHT))
+        main_weight = float(config.get("grid", {}).get("pair_main_weight", param_default("grid", "pair_main_weight")))
         secondary = next(task for task in run.tasks if task != run.main_task)
         return {run.main_task: main_weight, secondary: round(1.0 - main_weight, 10)}
     configured = train_settings(config, run.dataset, run.block).get("loss_weights") or {}

@@ -18,6 +18,9 @@ from mtbioner.tasks import TASKS, TaskName
 
 
 class RunConfig(BaseModel):
+    """One run's settings. Fields that are parameters of params.yaml take their defaults from the schema
+    (`mtbioner.params.param_default`), the one home of every default."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # what is trained on what
@@ -30,31 +33,31 @@ class RunConfig(BaseModel):
     labels_file: str = Field(description="labels.json of the dataset (fixed NER label ids)")
 
     # model
-    encoder: str = Field("dmis-lab/biobert-base-cased-v1.1", description="'tiny', 'minilm', HF id or path")
+    encoder: str = Field(default_factory=lambda: param_default("model", "encoder"), description="'tiny', 'minilm', HF id or path")
     tasks: tuple[TaskName, ...] = TASKS
     main_task: TaskName = Field("ner", description="the task whose score the run reports")
     pooling: Literal["cls", "mean", "max"] = "max"
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    max_length: int = Field(256, ge=8, description="sub-tokens per window incl. special tokens")
+    dropout: float = Field(default_factory=lambda: param_default("model", "dropout"), ge=0.0, lt=1.0)
+    max_length: int = Field(default_factory=lambda: param_default("model", "max_length"), ge=8, description="sub-tokens per window incl. special tokens")
     lowercase: Literal["auto"] | bool = Field(
-        "auto", description="tokenizer lowercasing; auto: keep case unless the encoder is uncased (see "
+        default_factory=lambda: param_default("model", "lowercase"), description="tokenizer lowercasing; auto: keep case unless the encoder is uncased (see "
         "mtbioner.encoders.decide_lowercase). The run's config.json records the resolved true/false")
 
     # optimisation
     strategy: Literal["joint", "alternating"] = "joint"
     loss_weights: dict[TaskName, float] = Field(default_factory=lambda: param_default("train", "loss_weights"),
                                                  description="the schema's train.loss_weights by default")
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(5e-5, gt=0)
-    epochs: int = Field(50, ge=1)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    weight_decay: float = Field(0.01, ge=0)
-    grad_clip: float = Field(1.0, gt=0)
-    deterministic: bool = Field(False, description="torch.use_deterministic_algorithms + a fixed cuBLAS workspace: "
+    batch_size: int = Field(default_factory=lambda: param_default("train", "batch_size"), ge=1)
+    learning_rate: float = Field(default_factory=lambda: param_default("train", "learning_rate"), gt=0)
+    epochs: int = Field(default_factory=lambda: param_default("train", "epochs"), ge=1)
+    warmup_ratio: float = Field(default_factory=lambda: param_default("train", "warmup_ratio"), ge=0, lt=1)
+    weight_decay: float = Field(default_factory=lambda: param_default("train", "weight_decay"), ge=0)
+    grad_clip: float = Field(default_factory=lambda: param_default("train", "grad_clip"), gt=0)
+    deterministic: bool = Field(default_factory=lambda: param_default("train", "deterministic"), description="torch.use_deterministic_algorithms + a fixed cuBLAS workspace: "
                                 "bit-identical GPU reruns at some speed cost")
-    checkpoint_every_epoch: bool = Field(True, description="write a resumable checkpoint after every epoch; "
+    checkpoint_every_epoch: bool = Field(default_factory=lambda: param_default("train", "checkpoint_every_epoch"), description="write a resumable checkpoint after every epoch; "
                                          "CPU smoke presets of a few seconds per epoch turn it off")
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 autocast on CUDA if supported, else fp32")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(default_factory=lambda: param_default("train", "precision"), description="auto: bf16 autocast on CUDA if supported, else fp32")
 
     save_model: bool = Field(True, description="write the trained model to model/ (off for runs whose "
                              "model nothing reads: train.keep_models)")
@@ -62,7 +65,7 @@ class RunConfig(BaseModel):
     # evaluation / resources
     eval_every_epoch: bool = Field(True, description="score the test set after every epoch (curves); False = "
                                    "once, after the last epoch (same final metrics, less work)")
-    max_test_sentences: int | None = Field(None, ge=1, description="evaluate on this prefix of test (CPU presets)")
+    max_test_sentences: int | None = Field(default_factory=lambda: param_default("eval", "max_test_sentences"), ge=1, description="evaluate on this prefix of test (CPU presets)")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None = torch default")
 
     @model_validator(mode="after")
