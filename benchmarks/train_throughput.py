@@ -59,7 +59,8 @@ from mtbioner.iob import read_iob  # noqa: E402
 from mtbioner.runconfig import RunConfig  # noqa: E402
 from mtbioner.train import train_run  # noqa: E402
 
-DEFAULT_MIRROR = os.environ.get("MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MIRROR = os.environ.get("MTBIONER_MIRROR", ROOT.parent / "shared" / "datasets" / "MTL-Bioinformatics-2016")
 # the development machine has 2 CPU cores; the full-scale numbers in benchmarks/README.md use both
 DEFAULT_THREADS = 2
 PREDICT_BATCH_SIZE = 64
@@ -313,7 +314,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  (b) - (a') {difference:+.2f} F1 points")
     if args.json:
         args.json.write_text(json.dumps({
-            "config": {k: str(v) for k, v in vars(args).items()},
+            # paths relative to the repository, so the recorded file names no machine's directories
+            "config": {k: os.path.relpath(v, ROOT) if isinstance(v, Path) else str(v) for k, v in vars(args).items()},
             "data": {"train_sentences": len(train), "test_sentences": len(test),
                      "optimizer_steps": math.ceil(len(train) / args.batch_size)},
             "sentences_per_second": results, "train_seconds": {key: m.seconds for key, m in best.items()},
