@@ -127,9 +127,13 @@ class GridCost:
         # model + AdamW's two moments (fp32, each the size of the weights) per job that is running
         return self.checkpoint_jobs * 3 * self.encoder.model_mb / 1000 if self.checkpoint_every_epoch else 0.0
 
+    def hours(self, train_passes: int, eval_passes: int) -> float:
+        """Device-hours of these sentence-passes at the cost's throughputs."""
+        return (train_passes / self.train_throughput + eval_passes / self.eval_throughput) / 3600
+
     @property
     def device_hours(self) -> float:
-        return (self.train_passes / self.train_throughput + self.eval_passes / self.eval_throughput) / 3600
+        return self.hours(self.train_passes, self.eval_passes)
 
 
 def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", train_throughput: float | None = None,
@@ -166,7 +170,7 @@ def cost_table(cost: GridCost) -> str:
 
     def row(name: str, runs: list[RunCost]) -> str:
         train, evaluation = sum(r.train_passes for r in runs), sum(r.eval_passes for r in runs)
-        hours = (train / cost.train_throughput + evaluation / cost.eval_throughput) / 3600
+        hours = cost.hours(train, evaluation)
         return (f"| {name} | {len(runs)} | {sum(r.steps for r in runs):,} | {train:,} | {evaluation:,} | "
                 f"{sum(r.keeps_model for r in runs)} | {hours:,.1f} |")
 
