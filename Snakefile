@@ -38,7 +38,7 @@ report: "workflow/report/workflow.rst"
 
 
 # Every final product: Table 1, every run of the grid with its learning curves, and the report's tables,
-# figures and report.md (REPORT_TARGETS of report.smk, from mtbioner.report.targets).
+# figures and report.md (REPORT_TARGETS of report.smk, from mtbioner.plan.targets).
 rule all:
     input:
         TABLE1,

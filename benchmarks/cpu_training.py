@@ -28,9 +28,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mtbioner import grid
+from mtbioner.plan import grid
 from mtbioner.params import load_params
-from mtbioner.runconfig import RunConfig
+from mtbioner.run.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from mtbioner.encoders import minilm_path
+from mtbioner.model.encoders import minilm_path
 
 source, target = Path(minilm_path()), Path(".gpu/minilm")
 for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):

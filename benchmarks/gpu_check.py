@@ -5,17 +5,17 @@ GPU-hours of the paper preset estimated from the measured throughput.
    vocabulary 28,996, 512 positions; the hub is not reachable on the GPU machines, and throughput does not
    depend on the weights) with `MultiTaskModel` and all four heads is trained for `--steps` timed steps
    (after `--warmup-steps`) on BC2GM batches: real sentences, tokenised by a WordPiece tokenizer built from
-   them (`mtbioner.encoders.build_wordpiece_tokenizer`), encoded, length-bucketed and collated as the trainer
+   them (`mtbioner.model.encoders.build_wordpiece_tokenizer`), encoded, length-bucketed and collated as the trainer
    does, each step the trainer's step (joint loss, AdamW, warm-up schedule, clipping). Once in fp32 and once
    under bf16 autocast. Printed: sentences/s, tokens/s (non-padding sub-tokens), peak GPU memory and
    MFU = 6 · parameters · tokens / seconds / the GPU's peak dense bf16 FLOP/s (`PEAK_BF16_FLOPS`, or
    `--peak-flops`).
-2. One NCBI-disease epoch of MiniLM (or `--ncbi-encoder`) through the real trainer (`mtbioner.train.train_run`)
+2. One NCBI-disease epoch of MiniLM (or `--ncbi-encoder`) through the real trainer (`mtbioner.training.trainer.train_run`)
    with the paper preset's NCBI-disease settings; its test NER F1.
 3. GPU-hours of the paper preset = training sentence-passes / measured sentences/s (bf16 when measured).
-   The passes come from `--train-sentence-passes` when given (the hook for `mtbioner.cost`'s counts), else
-   from params.yaml: every run of `mtbioner.grid.expand_grid` contributes its training-set size (train ∪
-   devel, capped and subsampled as `mtbioner.subsample` does) × its epochs, × its tasks for alternating runs
+   The passes come from `--train-sentence-passes` when given (the hook for `mtbioner.plan.cost`'s counts), else
+   from params.yaml: every run of `mtbioner.plan.grid.expand_grid` contributes its training-set size (train ∪
+   devel, capped and subsampled as `mtbioner.data.subsample` does) × its epochs, × its tasks for alternating runs
    (one pass per task per epoch). Per-epoch evaluation and model loading are not included.
 
 `--skip-cuda` runs everything on the CPU (with `--layers` etc. and `--steps` small: the test does this) and
@@ -42,22 +42,22 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch  # noqa: E402
 from transformers import BertConfig, BertModel, get_linear_schedule_with_warmup  # noqa: E402
 
-from mtbioner.encoders import build_wordpiece_tokenizer  # noqa: E402
+from mtbioner.model.encoders import build_wordpiece_tokenizer  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
-from mtbioner.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
+from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
                                read_examples, read_label_file, write_examples)
-from mtbioner.cost import grid_cost  # noqa: E402
-from mtbioner.grid import find_run, run_config  # noqa: E402
+from mtbioner.plan.cost import grid_cost  # noqa: E402
+from mtbioner.plan.grid import find_run, run_config  # noqa: E402
 from mtbioner.params import load_params  # noqa: E402
-from mtbioner.precision import autocast_context  # noqa: E402
-from mtbioner.iob import read_iob  # noqa: E402
-from mtbioner.model import MultiTaskModel  # noqa: E402
-from mtbioner.prepare import prepare_dataset  # noqa: E402
-from mtbioner.runconfig import RunConfig  # noqa: E402
+from mtbioner.model.precision import autocast_context  # noqa: E402
+from mtbioner.data.iob import read_iob  # noqa: E402
+from mtbioner.model.multitask import MultiTaskModel  # noqa: E402
+from mtbioner.data.prepare import prepare_dataset  # noqa: E402
+from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.tasks import TASKS  # noqa: E402
-from mtbioner.tokenization import collate, encode_examples  # noqa: E402
-from mtbioner.batching import bucketed_batches  # noqa: E402
-from mtbioner.train import combine_losses, parameter_groups, train_run  # noqa: E402
+from mtbioner.model.tokenization import collate, encode_examples  # noqa: E402
+from mtbioner.training.batching import bucketed_batches  # noqa: E402
+from mtbioner.training.trainer import combine_losses, parameter_groups, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_CANDIDATES = [ROOT / ".gpu" / "data", ROOT / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data",
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not args.skip_ncbi:
             ncbi = ncbi_epoch(args, config, device, work)
             result["ncbi"] = ncbi
-            print(f"NCBI-disease, {ncbi['encoder']}, 1 epoch through mtbioner.train ({ncbi['precision']}, lr "
+            print(f"NCBI-disease, {ncbi['encoder']}, 1 epoch through mtbioner.training.trainer ({ncbi['precision']}, lr "
                   f"{ncbi['learning_rate']:g}, batch {ncbi['batch_size']}): {ncbi['train_sentences']} training "
                   f"sentences in {ncbi['train_seconds']:.1f} s ({ncbi['train_sentences_per_second']:.1f} "
                   f"sentences/s), test NER F1 {ncbi['test_ner_f1']:.4f} on {ncbi['test_sentences']} sentences",
@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
         estimate = grid_cost(config, args.data_root)
         passes = estimate.train_passes
         counts = {dataset: train for dataset, (train, _test) in estimate.sizes.items()}
-        source = f"mtbioner.cost of {args.params.name}: {len(estimate.runs)} runs"
+        source = f"mtbioner.plan.cost of {args.params.name}: {len(estimate.runs)} runs"
     basis = "bf16" if "bf16" in runs else "fp32"
     hours = {precision: gpu_hours(passes, run["sentences_per_second"]) for precision, run in runs.items()}
     result["paper_estimate"] = {"train_sentence_passes": passes, "source": source, "sentence_counts": counts,

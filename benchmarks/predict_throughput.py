@@ -4,7 +4,7 @@ Both sides run the *same exported model* (`mtbioner export` of a run) on the *sa
 test sentences of a corpus dataset), in this process, with the same number of torch threads. Model loading
 is excluded from both timings; each side is warmed up on a few sentences first.
 
-* ours: `mtbioner.predict` on the export (`predict_sentences` + IOB formatting, i.e. what the CLI does after
+* ours: `mtbioner.use.predict` on the export (`predict_sentences` + IOB formatting, i.e. what the CLI does after
   reading its input): sub-word encoding, length-sorted batches, first-sub-token tags; exact fp32 (the
   default) and, where the CPU supports bf16 natively, `--precision bf16` (its tag agreement is printed).
 * baseline (named): `pipeline("token-classification", model=EXPORT)` called on the sentences as strings with
@@ -41,13 +41,13 @@ from transformers import pipeline  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.atomicio import write_json  # noqa: E402
-from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
-from mtbioner.export import export_token_classification, pipeline_word_tags  # noqa: E402
-from mtbioner.iob import read_iob  # noqa: E402
-from mtbioner.predict import (DEFAULT_BATCH_SIZE, InputSentence, format_lines, load_model,  # noqa: E402
+from mtbioner.data.examples import entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
+from mtbioner.use.export import export_token_classification, pipeline_word_tags  # noqa: E402
+from mtbioner.data.iob import read_iob  # noqa: E402
+from mtbioner.use.predict import (DEFAULT_BATCH_SIZE, InputSentence, format_lines, load_model,  # noqa: E402
                               predict_sentences)
-from mtbioner.runconfig import RunConfig  # noqa: E402
-from mtbioner.train import train_run  # noqa: E402
+from mtbioner.run.config import RunConfig  # noqa: E402
+from mtbioner.training.trainer import train_run  # noqa: E402
 
 DEFAULT_MIRROR = str(Path(os.environ.get(
     "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data")

@@ -7,16 +7,16 @@ batch size, maximum length and thread count, one epoch each:
   (a)  HF `Trainer` + `AutoModelForTokenClassification`, run_ner style (`DataCollatorForTokenClassification`:
        random batches padded to their longest sentence)        -- the named baseline
   (a') the same with `train_sampling_strategy="group_by_length"` (transformers 5's `group_by_length=True`)
-  (b)  `mtbioner.train` with NER only
-  (c)  `mtbioner.train` with all four tasks (joint)
+  (b)  `mtbioner.training.trainer` with NER only
+  (c)  `mtbioner.training.trainer` with all four tasks (joint)
 
 After training, each model is scored on the same test sentences (the full test split by default) with seqeval
-entity-level F1 in its default mode, as `mtbioner.evaluate` does: HF's models by predicting with the trained
+entity-level F1 in its default mode, as `mtbioner.training.evaluate` does: HF's models by predicting with the trained
 `AutoModelForTokenClassification` on run_ner's test features (first sub-token of each word; words cut off by
 max_length truncation count as `O` and are reported as a count), ours by the trainer's own evaluation
 (`metrics.json`'s `ner.f1`). Equal F1 is part of the speed claim: a faster trainer that learns less is no gain.
 
-Then prediction: `mtbioner.inference.predict` vs `pipeline("token-classification")` on the same test sentences.
+Then prediction: `mtbioner.model.inference.predict` vs `pipeline("token-classification")` on the same test sentences.
 Times cover the training loop / the prediction only (models are loaded before the clock starts); ours comes
 from the trainer's own `train_seconds` record. Targets (issue 3): b/a >= 1.5, b/a' >= 1.0, c/b >= 0.95,
 predict/pipeline >= 2.
@@ -51,13 +51,13 @@ from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCo
                           Trainer, TrainerCallback, TrainingArguments, pipeline)
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from mtbioner.encoders import minilm_path  # noqa: E402
-from mtbioner.evaluate import sequence_metrics  # noqa: E402
-from mtbioner.examples import Example, entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
-from mtbioner.inference import load_trained, predict  # noqa: E402
-from mtbioner.iob import read_iob  # noqa: E402
-from mtbioner.runconfig import RunConfig  # noqa: E402
-from mtbioner.train import train_run  # noqa: E402
+from mtbioner.model.encoders import minilm_path  # noqa: E402
+from mtbioner.training.evaluate import sequence_metrics  # noqa: E402
+from mtbioner.data.examples import Example, entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
+from mtbioner.model.inference import load_trained, predict  # noqa: E402
+from mtbioner.data.iob import read_iob  # noqa: E402
+from mtbioner.run.config import RunConfig  # noqa: E402
+from mtbioner.training.trainer import train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = os.environ.get("MTBIONER_MIRROR", ROOT.parent / "shared" / "datasets" / "MTL-Bioinformatics-2016")
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
                 started = time.perf_counter()
                 tagger(texts)
                 results[key] = max(results.get(key, 0.0), len(texts) / (time.perf_counter() - started))
-        print(f"  predict mtbioner.inference.predict (batch 64)      {results['predict']:8.1f} sentences/s")
+        print(f"  predict mtbioner.model.inference.predict (batch 64)      {results['predict']:8.1f} sentences/s")
         print(f"  predict pipeline('token-classification') (default) {results['pipeline']:8.1f} sentences/s")
         print(f"  predict pipeline('token-classification', batch 64) {results['pipeline_batched']:8.1f} sentences/s")
 

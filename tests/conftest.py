@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
-from mtbioner.iob import read_iob
+from mtbioner.data.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
+from mtbioner.data.iob import read_iob
 
 #: Read-only mirror of MTL-Bioinformatics-2016 beside the clone (never copied into git); MTBIONER_MIRROR
 #: overrides it and names the corpus root (holding data/ and SHA256SUMS).
@@ -48,8 +48,8 @@ def mirror_data(mirror_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def prepared_paper_datasets(mirror_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """results/data-like folder with the paper's datasets (and BC5CDR-disease) downloaded and prepared."""
-    from mtbioner.corpus import download_dataset
-    from mtbioner.prepare import prepare_dataset
+    from mtbioner.data.corpus import download_dataset
+    from mtbioner.data.prepare import prepare_dataset
 
     data_dir = tmp_path_factory.mktemp("data")
     for name in ("BC2GM", "BC5CDR-chem", "BC5CDR-disease", "NCBI-disease"):
@@ -95,8 +95,8 @@ def tiny_run_config(chem_slice: dict[str, Path]) -> dict:
 @pytest.fixture(scope="session")
 def tiny_trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished run directory (tiny encoder, all four tasks, joint, 2 epochs) shared by read-only tests."""
-    from mtbioner.runconfig import RunConfig
-    from mtbioner.train import train_run
+    from mtbioner.run.config import RunConfig
+    from mtbioner.training.trainer import train_run
 
     config = RunConfig.model_validate(
         {"dataset": "BC5CDR-chem", "experiment": "joint-max", "seed": 7, "encoder": "tiny", "epochs": 2,

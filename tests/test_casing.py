@@ -14,17 +14,17 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-import mtbioner.inference
-import mtbioner.train
-from mtbioner.checkpoints import CHECKPOINTS_DIR, STATE_FILE, save_checkpoint
-from mtbioner.encoders import (cased_vocabulary_entries, decide_lowercase, load_encoder, load_encoder_with_casing,
+import mtbioner.model.inference
+import mtbioner.training.trainer
+from mtbioner.training.checkpoints import CHECKPOINTS_DIR, STATE_FILE, save_checkpoint
+from mtbioner.model.encoders import (cased_vocabulary_entries, decide_lowercase, load_encoder, load_encoder_with_casing,
                                minilm_path, normalizer_lowercases, wordpiece_vocabulary)
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import read_examples
-from mtbioner.export import export_token_classification
-from mtbioner.predict import load_model, run_predict
-from mtbioner.runconfig import RunConfig
-from mtbioner.train import parameter_groups, train_run
+from mtbioner.data.examples import read_examples
+from mtbioner.use.export import export_token_classification
+from mtbioner.use.predict import load_model, run_predict
+from mtbioner.run.config import RunConfig
+from mtbioner.training.trainer import parameter_groups, train_run
 
 PROBE = "IL-2"
 SENTENCES = [["Serum", "IL-2", "levels", "rose", "after", "Naloxone", "."],
@@ -106,9 +106,9 @@ def test_an_unknown_setting_is_a_user_error() -> None:
 def cased_run(cased_bert_dir: Path, chem_slice: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
     """A 1-epoch run of the cased encoder under `auto`, with the tokenizer the trainer encoded with."""
     seen = []
-    original = mtbioner.train.encode_examples
+    original = mtbioner.training.trainer.encode_examples
     patch = pytest.MonkeyPatch()
-    patch.setattr(mtbioner.train, "encode_examples",
+    patch.setattr(mtbioner.training.trainer, "encode_examples",
                   lambda examples, tokenizer, *args: seen.append(tokenizer) or original(examples, tokenizer, *args))
     config = RunConfig(dataset="BC5CDR-chem", experiment="casing-test", seed=5, encoder=str(cased_bert_dir),
                        epochs=1, batch_size=16, learning_rate=1e-3, max_length=64, num_threads=1,
@@ -139,8 +139,8 @@ def test_training_keeps_case_and_records_the_decision(cased_run) -> None:
 def test_prediction_and_export_use_the_same_cased_tokenizer(cased_run, tmp_path: Path, monkeypatch) -> None:
     run_dir, training_tokenizer = cased_run
     seen = []
-    original = mtbioner.inference.encode_sentences
-    monkeypatch.setattr(mtbioner.inference, "encode_sentences",
+    original = mtbioner.model.inference.encode_sentences
+    monkeypatch.setattr(mtbioner.model.inference, "encode_sentences",
                         lambda sentences, tokenizer, *args: seen.append(tokenizer) or original(sentences, tokenizer, *args))
     source = tmp_path / "input.tsv"
     source.write_text("\n\n".join("\n".join(words) for words in SENTENCES) + "\n", encoding="utf-8")
@@ -160,7 +160,7 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
     `lowercase` existed resume, the opposite casing is refused."""
     run_dir, _ = cased_run
     auto = RunConfig.from_file(run_dir / "config.json").model_copy(update={"lowercase": "auto", "epochs": 1})
-    model, tokenizer = mtbioner.inference.load_trained(run_dir)
+    model, tokenizer = mtbioner.model.inference.load_trained(run_dir)
     optimizer = torch.optim.AdamW(parameter_groups(model, 0.01))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     resumed = tmp_path / "resumed"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mtbioner import grid
-from mtbioner.cost import count_sentences_tsv, dataset_sizes, grid_cost
+from mtbioner.plan import grid
+from mtbioner.plan.cost import count_sentences_tsv, dataset_sizes, grid_cost
 from mtbioner.errors import MtbionerError
 from mtbioner.params import load_params
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mtbioner.corpus import corpus_datasets, download_dataset, expected_digests
+from mtbioner.data.corpus import corpus_datasets, download_dataset, expected_digests
 from mtbioner.errors import MtbionerError
 
 DATASET = "NCBI-disease"

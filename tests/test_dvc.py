@@ -19,7 +19,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import CORPUS_MIRROR
-from mtbioner import grid
+from mtbioner.plan import grid
 from mtbioner.params import HYDRA_CONFIG_DIR, HYDRA_CONFIG_NAME, SCHEMA_RESOURCE, compose_params, load_params
 from test_workflow import BIN, copy_workflow, git_repository, run
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mtbioner.evaluate import (classification_metrics, evaluate_predictions, false_positive_sentence_rate,
+from mtbioner.training.evaluate import (classification_metrics, evaluate_predictions, false_positive_sentence_rate,
                                sequence_metrics)
-from mtbioner.examples import Example
-from mtbioner.inference import SentencePrediction
-from mtbioner.labels import derive_aux_labels
+from mtbioner.data.examples import Example
+from mtbioner.model.inference import SentencePrediction
+from mtbioner.data.labels import derive_aux_labels
 
 
 def example(ner: list[str], example_id: str) -> Example:

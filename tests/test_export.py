@@ -10,15 +10,15 @@ import torch
 from transformers import AutoModelForTokenClassification, BertForTokenClassification, pipeline
 
 from mtbioner.cli import main
-from mtbioner.encoders import load_encoder
+from mtbioner.model.encoders import load_encoder
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import read_examples
-from mtbioner.export import (build_token_classification_model, check_same_logits, export_token_classification,
+from mtbioner.data.examples import read_examples
+from mtbioner.use.export import (build_token_classification_model, check_same_logits, export_token_classification,
                              is_exported_model, load_exported, pipeline_word_tags)
-from mtbioner.inference import load_trained, predict
-from mtbioner.model import MultiTaskModel
-from mtbioner.runconfig import RunConfig
-from mtbioner.train import train_run
+from mtbioner.model.inference import load_trained, predict
+from mtbioner.model.multitask import MultiTaskModel
+from mtbioner.run.config import RunConfig
+from mtbioner.training.trainer import train_run
 
 
 def _train(chem_slice: dict[str, Path], out_dir: Path, **overrides) -> Path:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mtbioner.errors import MtbionerError
-from mtbioner.grid import FAMILIES, expand_grid, find_run, loss_weights, run_config, runs_for
+from mtbioner.plan.grid import FAMILIES, expand_grid, find_run, loss_weights, run_config, runs_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -163,7 +163,7 @@ def test_blocks_refuse_a_run_twice_and_an_unsubsampled_fraction(paper: dict) -> 
 
 
 def test_only_curve_runs_score_every_epoch_and_only_read_models_are_kept(paper: dict) -> None:
-    from mtbioner.grid import evaluates_every_epoch, keeps_model
+    from mtbioner.plan.grid import evaluates_every_epoch, keeps_model
 
     runs = expand_grid(paper)
     every_epoch = {(run.experiment, run.fraction) for run in runs if evaluates_every_epoch(paper, run)}

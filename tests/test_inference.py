@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import read_examples
-from mtbioner.inference import load_trained, predict
+from mtbioner.data.examples import read_examples
+from mtbioner.model.inference import load_trained, predict
 from mtbioner.tasks import MT_LABELS
 
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from mtbioner.errors import CorpusFormatError
-from mtbioner.iob import read_iob, write_iob
+from mtbioner.data.iob import read_iob, write_iob
 
 GOOD = "IL-2\tB-GENE\ngene\tI-GENE\n.\tO\n\nNo\tO\nentity\tO\n\n"
 

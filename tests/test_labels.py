@@ -2,7 +2,7 @@
 
 import pytest
 
-from mtbioner.labels import EntitySpan, derive_aux_labels, entity_spans
+from mtbioner.data.labels import EntitySpan, derive_aux_labels, entity_spans
 
 
 def test_i_without_b_starts_an_entity():

@@ -8,9 +8,9 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from mtbioner.encoders import build_tiny_encoder, build_wordpiece_tokenizer, load_encoder
-from mtbioner.model import MultiTaskModel, masked_max_pool, masked_mean_pool, pool
-from mtbioner.tokenization import collate, encode_sentences
+from mtbioner.model.encoders import build_tiny_encoder, build_wordpiece_tokenizer, load_encoder
+from mtbioner.model.multitask import MultiTaskModel, masked_max_pool, masked_mean_pool, pool
+from mtbioner.model.tokenization import collate, encode_sentences
 
 NER_LABELS = ["O", "B-Chemical", "I-Chemical"]
 SENTENCES = [["aspirin"], ["the", "dose", "of", "aspirin", "was", "reduced", "after", "two", "weeks"]]

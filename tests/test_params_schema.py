@@ -10,7 +10,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from mtbioner.grid import expand_grid, run_config
+from mtbioner.plan.grid import expand_grid, run_config
 from mtbioner.params import SCHEMA_RESOURCE, load_schema, param_default, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,11 +1,11 @@
-"""What `precision` means on each device (mtbioner.precision)."""
+"""What `precision` means on each device (mtbioner.model.precision)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mtbioner import precision
+from mtbioner.model import precision
 from mtbioner.errors import MtbionerError
 
 CPU = torch.device("cpu")

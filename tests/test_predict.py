@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from mtbioner.cli import main
-from mtbioner.examples import read_examples
-from mtbioner.inference import load_trained, predict
-from mtbioner.predict import decode_input, read_input, run_predict, sentences_from_iob
-from mtbioner.runconfig import RunConfig
-from mtbioner.train import train_run
+from mtbioner.data.examples import read_examples
+from mtbioner.model.inference import load_trained, predict
+from mtbioner.use.predict import decode_input, read_input, run_predict, sentences_from_iob
+from mtbioner.run.config import RunConfig
+from mtbioner.training.trainer import train_run
 
 # Chemicals of the BC5CDR-chem training slice the tiny model has seen as entities many times.
 RAW_TEXT = (
@@ -211,7 +211,7 @@ def test_run_predict_returns_sentence_count(trained_run: Path, tmp_path: Path) -
 def test_bf16_on_cpu_tags_every_word(trained_run: Path, chem_slice) -> None:
     import torch
 
-    from mtbioner.predict import InputSentence, predict_sentences
+    from mtbioner.use.predict import InputSentence, predict_sentences
 
     if not torch.backends.mkldnn.is_available():
         pytest.skip("no oneDNN on this torch build")

@@ -4,8 +4,8 @@ import json
 import subprocess
 import sys
 
-from mtbioner.examples import read_examples, read_label_file
-from mtbioner.prepare import prepare_dataset
+from mtbioner.data.examples import read_examples, read_label_file
+from mtbioner.data.prepare import prepare_dataset
 
 
 def run_cli(*args):

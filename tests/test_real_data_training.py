@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from mtbioner.runconfig import RunConfig
-from mtbioner.train import train_run
+from mtbioner.run.config import RunConfig
+from mtbioner.training.trainer import train_run
 
 from conftest import prepare_slice
 

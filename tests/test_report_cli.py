@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from mtbioner.cli import main
-from mtbioner.encoders import load_encoder
-from mtbioner.examples import example_from_sentence, write_examples, write_label_file
-from mtbioner.iob import Sentence
-from mtbioner.model import MultiTaskModel
+from mtbioner.model.encoders import load_encoder
+from mtbioner.data.examples import example_from_sentence, write_examples, write_label_file
+from mtbioner.data.iob import Sentence
+from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.tasks import TASKS
 from test_report_fixtures import gold_sentences, predictions, write_run
 

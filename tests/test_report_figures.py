@@ -70,7 +70,7 @@ def test_figure6_tsne_of_twelve_embeddings(tmp_path):
     same = np.linalg.norm(coordinates[0] - coordinates[4])
     different = np.mean([np.linalg.norm(coordinates[0] - coordinates[j]) for j in (1, 2, 3)])
     assert same < different
-    from mtbioner.taskemb import cosine_similarity_matrix
+    from mtbioner.report.taskemb import cosine_similarity_matrix
 
     _assert_written(figure6(labels, coordinates, tmp_path / "fig" / "figure6", perplexity=default_perplexity(12),
                             similarity=cosine_similarity_matrix(np.array(vectors))))

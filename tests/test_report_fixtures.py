@@ -2,7 +2,7 @@
 
 The test set is small and fixed; a "model" is described by which entity sentences it misses and which
 entity-free sentences it hallucinates an entity in, so every expected number can be worked out by hand.
-metrics.json is computed with the trainer's own scorer (mtbioner.evaluate) unless a test overrides it.
+metrics.json is computed with the trainer's own scorer (mtbioner.training.evaluate) unless a test overrides it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mtbioner.evaluate import false_positive_sentence_rate, sequence_metrics
+from mtbioner.training.evaluate import false_positive_sentence_rate, sequence_metrics
 
 N_SENTENCES = 30
 

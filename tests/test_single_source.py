@@ -66,22 +66,22 @@ def test_report_defaults_have_one_definition() -> None:
 
 
 def test_one_tsv_reader() -> None:
-    """Token-per-line TSV is split into columns only in mtbioner.iob (predict's lenient input and a run's
+    """Token-per-line TSV is split into columns only in mtbioner.data.iob (predict's lenient input and a run's
     test_predictions.tsv included: tests/test_iob.py checks those modes)."""
-    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {"iob.py"}
+    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {"data/iob.py"}
 
 
 def test_one_jsonl_reader() -> None:
     """JSON lines are parsed one per line only by atomicio.iter_jsonl (train.py's unused load_history is
     left to the train.py split)."""
     hits = {hit.split(":")[0] for hit in lines_matching(r"json\.loads\((line|row)\b")}
-    assert hits - {"train.py"} == {"atomicio.py"}
+    assert hits - {"training/trainer.py"} == {"atomicio.py"}
 
 
 def test_one_ignore_index() -> None:
-    """The label the loss ignores is defined once (mtbioner.tokenization) and written nowhere else."""
+    """The label the loss ignores is defined once (mtbioner.model.tokenization) and written nowhere else."""
     (definition,) = lines_matching(r"-100\b")
-    assert definition.startswith("tokenization.py:") and definition.endswith(": IGNORE_INDEX = -100")
+    assert definition.startswith("model/tokenization.py:") and definition.endswith(": IGNORE_INDEX = -100")
 
 
 def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
@@ -97,16 +97,16 @@ def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_the_false_positive_sentence_rate_is_defined_once() -> None:
-    """mtbioner.evaluate computes it for metrics.json; the report's fallback (runs without it) calls the same
+    """mtbioner.training.evaluate computes it for metrics.json; the report's fallback (runs without it) calls the same
     function (tests/test_report_tables.py checks the recomputed value)."""
     (definition,) = lines_matching(r"def false_positive_sentence_rate\b")
-    assert definition.startswith("evaluate.py:")
+    assert definition.startswith("training/evaluate.py:")
 
 
 def test_run_config_defaults_come_from_the_schema() -> None:
     """RunConfig's fields that are params.yaml parameters take the schema's defaults, not literals of their own."""
     from mtbioner.params import param_default
-    from mtbioner.runconfig import RunConfig
+    from mtbioner.run.config import RunConfig
 
     config = RunConfig.model_validate({"dataset": "d", "experiment": "e", "train_file": "t", "test_file": "s",
                                        "labels_file": "l"})
@@ -116,6 +116,6 @@ def test_run_config_defaults_come_from_the_schema() -> None:
                   "deterministic", "checkpoint_every_epoch", "precision", "loss_weights")}
     for section, key in fields:
         assert getattr(config, key) == param_default(section, key), f"{section}.{key}"
-    source = (SRC / "runconfig.py").read_text(encoding="utf-8")
+    source = (SRC / "run" / "config.py").read_text(encoding="utf-8")
     for _section, key in fields:
         assert re.search(rf"^\s+{key}: [^\n]*= Field\(\s*default_factory=lambda: param_default\(", source, re.M), key

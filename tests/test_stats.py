@@ -4,7 +4,7 @@ import re
 
 import pandas as pd
 
-from mtbioner.stats import dataset_stats, paper_comparison, render_table1, table1_datasets
+from mtbioner.data.stats import dataset_stats, paper_comparison, render_table1, table1_datasets
 
 
 def test_totals_equal_the_papers_table1(prepared_paper_datasets):

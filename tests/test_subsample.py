@@ -1,4 +1,4 @@
-from mtbioner.subsample import fraction_size, nested_subsample
+from mtbioner.data.subsample import fraction_size, nested_subsample
 
 
 def test_subsamples_are_nested_and_sized():

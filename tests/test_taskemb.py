@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from mtbioner.encoders import load_encoder
-from mtbioner.examples import Example
-from mtbioner.labels import derive_aux_labels
-from mtbioner.model import MultiTaskModel
-from mtbioner.taskemb import cosine_similarity_matrix, encoder_layers, task_embedding
-from mtbioner.tokenization import collate, encode_examples
+from mtbioner.model.encoders import load_encoder
+from mtbioner.data.examples import Example
+from mtbioner.data.labels import derive_aux_labels
+from mtbioner.model.multitask import MultiTaskModel
+from mtbioner.report.taskemb import cosine_similarity_matrix, encoder_layers, task_embedding
+from mtbioner.model.tokenization import collate, encode_examples
 
 torch.set_num_threads(1)
 

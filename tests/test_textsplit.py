@@ -1,12 +1,12 @@
-"""Sentence splitting and corpus-style tokenisation of raw text (mtbioner.textsplit)."""
+"""Sentence splitting and corpus-style tokenisation of raw text (mtbioner.data.textsplit)."""
 
 from __future__ import annotations
 
 import pytest
 
 from conftest import CORPUS_MIRROR
-from mtbioner.iob import read_iob
-from mtbioner.textsplit import split_sentences, tokenize
+from mtbioner.data.iob import read_iob
+from mtbioner.data.textsplit import split_sentences, tokenize
 
 
 def words(text: str) -> list[str]:

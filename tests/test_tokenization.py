@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtbioner.encoders import build_wordpiece_tokenizer, minilm_path
-from mtbioner.examples import Example
-from mtbioner.labels import derive_aux_labels
-from mtbioner.tokenization import IGNORE_INDEX, collate, encode_examples, encode_sentences
+from mtbioner.model.encoders import build_wordpiece_tokenizer, minilm_path
+from mtbioner.data.examples import Example
+from mtbioner.data.labels import derive_aux_labels
+from mtbioner.model.tokenization import IGNORE_INDEX, collate, encode_examples, encode_sentences
 
 NER_LABELS = ["O", "B-Chemical", "I-Chemical"]
 

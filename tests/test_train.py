@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from mtbioner.batching import bucketed_batches, epoch_schedule, steps_per_epoch
-from mtbioner.checkpoints import CHECKPOINTS_DIR, STATE_FILE, latest_checkpoint
+from mtbioner.training.batching import bucketed_batches, epoch_schedule, steps_per_epoch
+from mtbioner.training.checkpoints import CHECKPOINTS_DIR, STATE_FILE, latest_checkpoint
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import read_examples
-from mtbioner.runconfig import RunConfig
-from mtbioner.train import combine_losses, parameter_groups, train_run
+from mtbioner.data.examples import read_examples
+from mtbioner.run.config import RunConfig
+from mtbioner.training.trainer import combine_losses, parameter_groups, train_run
 
 TIMING_KEYS = {"train_seconds", "train_sentences_per_second"}
 
@@ -75,8 +75,8 @@ def test_loss_combination_joint_weighted_single_plain_alternating_one_task():
 
 
 def test_no_weight_decay_on_biases_and_layer_norms():
-    from mtbioner.encoders import load_encoder
-    from mtbioner.model import MultiTaskModel
+    from mtbioner.model.encoders import load_encoder
+    from mtbioner.model.multitask import MultiTaskModel
 
     encoder, _ = load_encoder("tiny", vocab_from=[["a", "b"]], seed=0)
     model = MultiTaskModel(encoder, ["ner"], ["O", "B-X", "I-X"])
@@ -155,7 +155,7 @@ def test_cuda_run_with_autocast(tiny_run_config, tmp_path, precision):
     metrics = train_run(config, tmp_path / "run", device="cuda", progress=False)
     assert all(torch.isfinite(torch.tensor(value)) for value in metrics["train_task_losses"].values())
     assert metrics["train_task_losses"]["ner"] < 1.0
-    from mtbioner.inference import load_trained
+    from mtbioner.model.inference import load_trained
 
     model, _ = load_trained(tmp_path / "run")
     assert next(model.parameters()).dtype == torch.float32  # autocast leaves the saved weights in fp32
@@ -206,8 +206,8 @@ def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_p
     run_dir = tmp_path / "run"
     train_run(config, run_dir, device="cpu", progress=False)
     # fake an interrupted run of this configuration by keeping a checkpoint, then change the configuration
-    from mtbioner.checkpoints import save_checkpoint
-    from mtbioner.inference import load_trained
+    from mtbioner.training.checkpoints import save_checkpoint
+    from mtbioner.model.inference import load_trained
 
     model, tokenizer = load_trained(run_dir)
     optimizer = torch.optim.AdamW(model.parameters())
@@ -254,7 +254,7 @@ def test_a_partly_written_checkpoint_is_ignored(tmp_path):
 
 def test_without_epoch_checkpoints_the_run_is_the_same(tiny_run_config, tmp_path, monkeypatch):
     """`checkpoint_every_epoch: false` (CPU smoke presets) writes no checkpoint and changes no result."""
-    import mtbioner.train as train_module
+    import mtbioner.training.trainer as train_module
 
     saved = []
     original = train_module.save_checkpoint
@@ -299,7 +299,7 @@ def test_a_run_that_keeps_no_model_writes_everything_else(tiny_run_config, tmp_p
 
 
 def test_cpu_bf16_run_trains_under_autocast_where_the_cpu_supports_it(tiny_run_config, tmp_path):
-    from mtbioner.precision import cpu_supports_bf16
+    from mtbioner.model.precision import cpu_supports_bf16
 
     run_dir = tmp_path / "run"
     metrics = train_run(RunConfig.model_validate({**tiny_run_config, "precision": "bf16"}), run_dir,

@@ -1,4 +1,4 @@
-# Helpers of the workflow: target lists and per-rule values, all derived from mtbioner.grid so that the grid
+# Helpers of the workflow: target lists and per-rule values, all derived from mtbioner.plan.grid so that the grid
 # is expanded in one place. Functions only (snakemake --lint wants rules and functions in separate files).
 
 import json
@@ -7,9 +7,9 @@ import re
 import shlex
 import sys
 
-from mtbioner import grid
-from mtbioner.corpus import check_dataset_name, corpus_datasets
-from mtbioner.stats import table1_datasets
+from mtbioner.plan import grid
+from mtbioner.data.corpus import check_dataset_name, corpus_datasets
+from mtbioner.data.stats import table1_datasets
 
 
 # Rules call the `mtbioner` CLI. Put the interpreter running Snakemake first on PATH, so that

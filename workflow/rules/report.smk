@@ -1,10 +1,10 @@
 # Report stage: Tables 2-5, Figures 4-6 (with TaskEmb), the DVC metrics summary and results/report.md.
 # Tables and figures are also marked for Snakemake's own report (in_report, captions in workflow/report/):
 # `snakemake --report results/report.zip` after a run.
-# Inputs come from the grid through mtbioner.report.targets (no hand-written run lists); each rule runs one
-# `mtbioner report` verb. A product whose runs the configured grid lacks is not a target (see targets.py).
+# Inputs come from the grid through mtbioner.plan.targets (no hand-written run lists); each rule runs one
+# `mtbioner report` verb. A product whose runs the configured grid lacks is not a target (see mtbioner/plan/targets.py).
 
-from mtbioner.report import targets as report_targets_module
+from mtbioner.plan import targets as report_targets_module
 
 REPORT = report_targets_module.settings(config)
 # Every final product of this stage; the Snakefile's `rule all` (through common.smk's report_targets()) and

@@ -1,4 +1,4 @@
-# Training stage: one job trains one run of the grid (mtbioner.grid) into its run directory.
+# Training stage: one job trains one run of the grid (mtbioner.plan.grid) into its run directory.
 
 
 rule train:
@@ -9,7 +9,7 @@ rule train:
     output:
         # metrics.json is written last by the trainer; the other files are what the report reads. The trainer's
         # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
-        # model/ is written only by the runs that keep one (train.keep_models, see mtbioner.grid.keeps_model):
+        # model/ is written only by the runs that keep one (train.keep_models, see mtbioner.plan.grid.keeps_model):
         # its readers (TaskEmb) depend on metrics.json, which the trainer writes after the model.
         metrics="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json",
         epochs="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl",

@@ -22,7 +22,7 @@ def download(
     attempts: Annotated[int, typer.Option(min=1, help="tries per file for transient HTTP failures")] = 5,
 ) -> None:
     """Download one MTL-Bioinformatics-2016 dataset at the pinned commit, verified by SHA-256."""
-    from mtbioner.corpus import UPSTREAM_SOURCE, download_with_manifest
+    from mtbioner.data.corpus import UPSTREAM_SOURCE, download_with_manifest
 
     download_with_manifest(dataset, out_dir, source or UPSTREAM_SOURCE, attempts=attempts)
     typer.echo(f"{dataset}: train, devel, test verified -> {out_dir}")
@@ -37,7 +37,7 @@ def import_corpus(
     devel: Annotated[Optional[Path], typer.Option(help="devel split; without it, train alone is trained on")] = None,
 ) -> None:
     """Validate your own corpus files and copy them into the pipeline (errors name file:line)."""
-    from mtbioner.corpus import import_own_corpus
+    from mtbioner.data.corpus import import_own_corpus
 
     given = {"train": train, "devel": devel, "test": test}
     import_own_corpus(name, given, out_dir)
@@ -50,7 +50,7 @@ def prepare(
     out_dir: Annotated[Path, typer.Option(help="where train.jsonl, test.jsonl, labels.json go")],
 ) -> None:
     """Validate the corpus, merge train+devel, derive bCLS/mCLS/mtCLS labels, write JSONL (format v1)."""
-    from mtbioner.prepare import prepare_dataset
+    from mtbioner.data.prepare import prepare_dataset
 
     counts = prepare_dataset(raw_dir, out_dir)
     typer.echo(", ".join(f"{split}: {n} sentences" for split, n in counts.items()) + f" -> {out_dir}")
@@ -66,7 +66,7 @@ def subsample(
 ) -> None:
     """Write nested seeded subsamples (10 % ⊂ 25 % ⊂ 50 % ⊂ 100 %) of the training set."""
     from mtbioner.errors import MtbionerError
-    from mtbioner.subsample import write_subsamples
+    from mtbioner.data.subsample import write_subsamples
 
     try:
         percentages = [int(value) for value in _split_list(fractions)]
@@ -85,7 +85,7 @@ def stats(
     out_prefix: Annotated[Path, typer.Option(help="e.g. results/tables/table1 -> .md .tex .csv")],
 ) -> None:
     """Table 1: sentences and entities per dataset and split, beside the paper's Table 1."""
-    from mtbioner.stats import write_table1
+    from mtbioner.data.stats import write_table1
 
     written = write_table1(data_dir, _split_list(datasets), out_prefix)
     typer.echo("\n".join(f"wrote {path}" for path in written))

@@ -38,7 +38,7 @@ def cost(
 ) -> None:
     """Cost of the configured grid before anything runs: runs, optimizer steps, sentence-passes, models kept
     and their disk, device-hours."""
-    from mtbioner.cost import cost_json, cost_table, grid_cost
+    from mtbioner.plan.cost import cost_json, cost_table, grid_cost
     from mtbioner.params import load_params
 
     config = load_params(root, configfile)

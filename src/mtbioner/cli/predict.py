@@ -39,7 +39,7 @@ def predict(
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
 ) -> None:
     """Tag new text with a trained model: NER tags (IOB) or entity spans + sentence classes (JSON lines)."""
-    from mtbioner.predict import run_predict
+    from mtbioner.use.predict import run_predict
 
     _quiet_transformers()
     count = run_predict(model, input, output=output, output_format=format, input_format=input_format,
@@ -54,7 +54,7 @@ def export(
     out_dir: Annotated[Path, typer.Argument(help="directory for the HF token-classification model (replaced)")],
 ) -> None:
     """Export the run's NER model for plain transformers (AutoModelForTokenClassification / pipeline)."""
-    from mtbioner.export import export_token_classification
+    from mtbioner.use.export import export_token_classification
 
     _quiet_transformers()
     target = export_token_classification(run, out_dir)

@@ -121,7 +121,7 @@ def taskemb_cmd(
 ) -> None:
     """TaskEmb (SPEC section 5) of a trained single-task model over the training data it was trained on."""
     from mtbioner.report.runs import load_run
-    from mtbioner.taskemb import write_taskemb
+    from mtbioner.report.taskemb import write_taskemb
 
     meta = write_taskemb(load_run(run), out_prefix, task=task, batch_size=batch_size, max_examples=max_examples,
                          device=device, fisher_out=fisher_out)

@@ -25,8 +25,8 @@ def train_command(
                                             help="tqdm bars (default: only on a terminal)"),
 ) -> None:
     """Train one run (joint / alternating / single-task) and write its run directory."""
-    from mtbioner.runconfig import RunConfig
-    from mtbioner.train import train_run
+    from mtbioner.run.config import RunConfig
+    from mtbioner.training.trainer import train_run
 
     if (config is None) == (config_json is None):
         raise MtbionerError("give exactly one of --config FILE and --config-json TEXT")

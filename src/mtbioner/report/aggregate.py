@@ -46,7 +46,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """One row per run: dataset, experiment, fraction, seed and every metric of METRIC_PATHS (NaN if absent).
 
     The false-positive-sentence rate is recomputed from test_predictions.tsv when metrics.json lacks it and
-    the run has NER predictions (with the trainer's function, mtbioner.evaluate).
+    the run has NER predictions (with the trainer's function, mtbioner.training.evaluate).
     """
     rows = []
     for run in runs:
@@ -61,7 +61,7 @@ def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
 
 
 def _fp_rate_of_predictions(path: Path) -> float:
-    from mtbioner.evaluate import false_positive_sentence_rate  # seqeval/sklearn: only when needed
+    from mtbioner.training.evaluate import false_positive_sentence_rate  # seqeval/sklearn: only when needed
 
     sentences = read_predictions(path)
     rate = false_positive_sentence_rate([s.gold for s in sentences], [s.pred for s in sentences])

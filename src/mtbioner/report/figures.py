@@ -250,11 +250,11 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
 
 def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path, *,
                   perplexity: float | None, seed: int) -> tuple[int, float]:
-    """Figure 6 from TaskEmb outputs (`mtbioner.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
+    """Figure 6 from TaskEmb outputs (`mtbioner.report.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
     (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`) and the figure (`<prefix>.png`, `.pdf`).
     Returns the number of embeddings and the perplexity used (None: `default_perplexity`)."""
     from mtbioner.atomicio import write_text
-    from mtbioner.taskemb import cosine_similarity_matrix, read_task_embeddings
+    from mtbioner.report.taskemb import cosine_similarity_matrix, read_task_embeddings
 
     labels, matrix = read_task_embeddings(embedding_files)
     names = [f"{d}-{t}" for d, t in labels]

@@ -14,7 +14,7 @@ import numpy as np
 from seqeval.metrics.sequence_labeling import get_entities
 
 from mtbioner.errors import MtbionerError
-from mtbioner.iob import read_iob
+from mtbioner.data.iob import read_iob
 
 Entity = tuple[str, int, int]  # (type, first word, last word), as seqeval gives them
 

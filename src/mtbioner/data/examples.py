@@ -13,8 +13,8 @@ from typing import Iterable, Sequence
 
 from mtbioner.atomicio import iter_jsonl, write_json, write_jsonl
 from mtbioner.errors import MtbionerError
-from mtbioner.iob import Sentence
-from mtbioner.labels import derive_aux_labels
+from mtbioner.data.iob import Sentence
+from mtbioner.data.labels import derive_aux_labels
 
 FORMAT_VERSION = 1
 

@@ -115,7 +115,7 @@ def export_token_classification(run: str | Path, out_dir: str | Path) -> Path:
 
     `out_dir` is replaced as a whole, atomically: it is built next to the target and moved into place.
     """
-    from mtbioner.inference import load_trained
+    from mtbioner.model.inference import load_trained
 
     model, tokenizer = load_trained(run)
     tc_model = build_token_classification_model(model, run)
@@ -150,7 +150,7 @@ def load_exported(path: str | Path):
     """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from mtbioner.model import MultiTaskModel
+    from mtbioner.model.multitask import MultiTaskModel
 
     try:
         tc_model = AutoModelForTokenClassification.from_pretrained(path)

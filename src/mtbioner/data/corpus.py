@@ -177,7 +177,7 @@ def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | P
     """An own corpus into `out_dir`: each given split file is validated as IOB first (errors name the user's
     own file and line, and nothing is copied), then copied (`import_files`); the manifest records each file's
     origin and digest. Returns the manifest's path."""
-    from mtbioner.iob import read_iob
+    from mtbioner.data.iob import read_iob
 
     for path in files.values():
         if path is not None:

@@ -203,9 +203,9 @@ def embed_run(model_dir: str, train_file: str, labels_file: str, task: str, max_
               batch_size: int = TASKEMB_BATCH_SIZE, max_examples: int | None = None,
               device: str | None = None, fisher: bool = False) -> tuple[TaskEmbedding, dict[str, Any]]:
     """TaskEmb of a trained single-task model over its training file; returns the embedding and metadata."""
-    from mtbioner.examples import read_examples, read_label_file
-    from mtbioner.inference import load_trained
-    from mtbioner.tokenization import collate, encode_examples
+    from mtbioner.data.examples import read_examples, read_label_file
+    from mtbioner.model.inference import load_trained
+    from mtbioner.model.tokenization import collate, encode_examples
 
     started = time.perf_counter()
     model, tokenizer = load_trained(model_dir)

@@ -26,7 +26,7 @@ from transformers.utils import logging as hf_logging
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
-from mtbioner.tokenization import IGNORE_INDEX
+from mtbioner.model.tokenization import IGNORE_INDEX
 
 MODEL_FORMAT_VERSION = 1
 MTBIONER_FILE = "mtbioner.json"

@@ -16,8 +16,8 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from mtbioner.atomicio import atomic_write
-from mtbioner.model import MultiTaskModel
-from mtbioner.runconfig import RunConfig
+from mtbioner.model.multitask import MultiTaskModel
+from mtbioner.run.config import RunConfig
 
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "state.pt"

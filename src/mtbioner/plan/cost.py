@@ -1,6 +1,6 @@
 """What a configured grid will cost, computed before anything runs (`mtbioner cost`).
 
-For every run of the grid (mtbioner.grid) it counts optimizer steps, training sentence-passes (sentences ×
+For every run of the grid (mtbioner.plan.grid) it counts optimizer steps, training sentence-passes (sentences ×
 epochs; alternating runs make one pass per task per epoch), evaluation sentence-passes (the test set once,
 or after every epoch for the runs whose curves are drawn), the models kept and their disk, and turns the
 passes into device-hours with a throughput in sentences/s: a declared default per encoder size (below) or a
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtbioner import grid
-from mtbioner.encoders import MINILM, TINY
+from mtbioner.plan import grid
+from mtbioner.model.encoders import MINILM, TINY
 from mtbioner.errors import MtbionerError
-from mtbioner.iob import read_iob
-from mtbioner.subsample import fraction_size
+from mtbioner.data.iob import read_iob
+from mtbioner.data.subsample import fraction_size
 
 
 @dataclass(frozen=True)

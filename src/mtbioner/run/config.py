@@ -1,6 +1,6 @@
 """The resolved configuration of one training run: what `mtbioner train` consumes.
 
-`mtbioner.grid` builds it from params.yaml for each cell of the experiment grid; the trainer validates it
+`mtbioner.plan.grid` builds it from params.yaml for each cell of the experiment grid; the trainer validates it
 here and writes it back as `config.json` in the run directory, so a run is reproducible from that file alone.
 """
 
@@ -41,7 +41,7 @@ class RunConfig(BaseModel):
     max_length: int = Field(default_factory=lambda: param_default("model", "max_length"), ge=8, description="sub-tokens per window incl. special tokens")
     lowercase: Literal["auto"] | bool = Field(
         default_factory=lambda: param_default("model", "lowercase"), description="tokenizer lowercasing; auto: keep case unless the encoder is uncased (see "
-        "mtbioner.encoders.decide_lowercase). The run's config.json records the resolved true/false")
+        "mtbioner.model.encoders.decide_lowercase). The run's config.json records the resolved true/false")
 
     # optimisation
     strategy: Literal["joint", "alternating"] = "joint"

@@ -8,20 +8,20 @@
   *unweighted* loss, as MT-DNN does (the weights belong to the joint objective).
 
 AdamW (no weight decay on biases and LayerNorm weights), linear warm-up over `warmup_ratio` of all steps then
-linear decay to 0, gradient clipping, batches of sentences of similar length (mtbioner.batching: random
+linear decay to 0, gradient clipping, batches of sentences of similar length (mtbioner.training.batching: random
 megabatches of 50 batches sorted by length, batch order shuffled: the same idea as HF's group_by_length) padded
-to the batch's longest, bf16/fp16 autocast as `precision` says (mtbioner.precision; bf16 also on CPUs with
+to the batch's longest, bf16/fp16 autocast as `precision` says (mtbioner.model.precision; bf16 also on CPUs with
 native bf16). The seed fixes the encoder/head initialisation, the batch order
 (a generator seeded by (seed, epoch), so a resumed epoch sees the same batches) and dropout.
 
 After every epoch (`eval_every_epoch`; otherwise after the last epoch only) all enabled tasks are evaluated on
 the test set (or its first `max_test_sentences`); each epoch's line (train loss and, when scored, the test
 metrics) is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
-written to `checkpoints/epoch-N/` (mtbioner.checkpoints). A restarted run resumes from the newest complete
+written to `checkpoints/epoch-N/` (mtbioner.training.checkpoints). A restarted run resumes from the newest complete
 checkpoint and ends with the same metrics as an uninterrupted one. When the run is complete the model (if
 `save_model`), predictions and `metrics.json` (last) are written and `checkpoints/` is removed.
 
-The tokenizer's casing (`lowercase`, see `mtbioner.encoders.decide_lowercase`) is decided when the encoder is
+The tokenizer's casing (`lowercase`, see `mtbioner.model.encoders.decide_lowercase`) is decided when the encoder is
 loaded and logged with its reason; `config.json` and the checkpoints record the resolved true/false.
 
 `test_predictions.tsv` has `word<TAB>gold NER<TAB>predicted NER`; a run without the NER head writes `_` as the
@@ -48,22 +48,22 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from mtbioner.atomicio import write_json, write_jsonl
-from mtbioner.batching import epoch_schedule, steps_per_epoch
-from mtbioner.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_state, save_checkpoint, set_rng_state
-from mtbioner.encoders import load_encoder_with_casing, normalizer_lowercases
+from mtbioner.training.batching import epoch_schedule, steps_per_epoch
+from mtbioner.training.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_state, save_checkpoint, set_rng_state
+from mtbioner.model.encoders import load_encoder_with_casing, normalizer_lowercases
 from mtbioner.errors import MtbionerError
-from mtbioner.evaluate import evaluate_predictions
-from mtbioner.examples import Example, read_examples, read_label_file
-from mtbioner.inference import SentencePrediction, predict
-from mtbioner.precision import autocast_context, autocast_dtype, describe, resolve_device
-from mtbioner.iob import write_iob
-from mtbioner.model import MultiTaskModel
-from mtbioner.runconfig import RunConfig
-from mtbioner.tokenization import Features, collate, encode_examples
+from mtbioner.training.evaluate import evaluate_predictions
+from mtbioner.data.examples import Example, read_examples, read_label_file
+from mtbioner.model.inference import SentencePrediction, predict
+from mtbioner.model.precision import autocast_context, autocast_dtype, describe, resolve_device
+from mtbioner.data.iob import write_iob
+from mtbioner.model.multitask import MultiTaskModel
+from mtbioner.run.config import RunConfig
+from mtbioner.model.tokenization import Features, collate, encode_examples
 
 EVAL_BATCH_SIZE = 64
 
-log = logging.getLogger("mtbioner.train")
+log = logging.getLogger("mtbioner.training.trainer")
 
 
 def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,

@@ -1,6 +1,6 @@
 """Prediction with a trained `MultiTaskModel`: used by the trainer's per-epoch evaluation and by `predict`.
 
-Sentences are encoded (long ones into windows, see `mtbioner.tokenization`), sorted by length so a batch
+Sentences are encoded (long ones into windows, see `mtbioner.model.tokenization`), sorted by length so a batch
 carries little padding, run in batches without gradients, and the results are put back in input order. Word
 tags are read from each word's first sub-token. A sentence split into windows gets bCLS = 1 if any window
 predicts 1 and mCLS = the sum of its windows' counts capped at 3.
@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from mtbioner.errors import MtbionerError
-from mtbioner.precision import autocast_context
+from mtbioner.model.precision import autocast_context
 from mtbioner.tasks import MCLS_CLASSES, MT_LABELS
-from mtbioner.tokenization import Features, collate, encode_sentences
+from mtbioner.model.tokenization import Features, collate, encode_sentences
 
 MODEL_SUBDIR = "model"
 
@@ -84,7 +84,7 @@ def predict(model, tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Seque
 
 def load_trained(path: str | Path):
     """`(model, tokenizer)` from a run directory or its `model/` directory."""
-    from mtbioner.model import MTBIONER_FILE, MultiTaskModel
+    from mtbioner.model.multitask import MTBIONER_FILE, MultiTaskModel
 
     directory = Path(path)
     if not (directory / MTBIONER_FILE).is_file() and (directory / MODEL_SUBDIR / MTBIONER_FILE).is_file():

@@ -1,4 +1,4 @@
-"""What the report stage reads and writes, derived from the grid (mtbioner.grid) — used by
+"""What the report stage reads and writes, derived from the grid (mtbioner.plan.grid) — used by
 workflow/rules/report.smk, so no list of run directories is written by hand.
 
 A product is only a target when the configured grid has the runs it needs (a preset that drops the pair-wise
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mtbioner import grid
+from mtbioner.plan import grid
 from mtbioner.report.defaults import REPORT_DEFAULTS
 from mtbioner.report.tables import TABLE_SPECS
 from mtbioner.tasks import TASKS
@@ -118,7 +118,7 @@ def page_inputs(config: dict[str, Any]) -> list[str]:
 
 def taskemb_inputs(config: dict[str, Any], dataset: str, task: str) -> dict[str, str]:
     """Input of one TaskEmb job: the single-task run's metrics.json, written after its model (a run TaskEmb
-    starts from always keeps its model: mtbioner.grid.keeps_model)."""
+    starts from always keeps its model: mtbioner.plan.grid.keeps_model)."""
     run = taskemb_run(config, dataset, task)
     return {"metrics": run.metrics_file}
 

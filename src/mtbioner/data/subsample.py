@@ -30,7 +30,7 @@ def write_subsamples(train: str | Path, out_dir: str | Path, fractions: Iterable
                      limit: int | None = None) -> tuple[dict[int, int], int]:
     """`<out_dir>/train.frac{F}.jsonl` for every fraction of the prepared `train` file (`nested_subsample`);
     returns the sentences written per fraction and the number of sentences in `train`."""
-    from mtbioner.examples import read_examples, write_examples
+    from mtbioner.data.examples import read_examples, write_examples
 
     examples = read_examples(train)
     sizes = {}

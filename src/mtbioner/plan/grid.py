@@ -50,7 +50,7 @@ from typing import Any, Iterable
 
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
-from mtbioner.runconfig import RunConfig
+from mtbioner.run.config import RunConfig
 from mtbioner.tasks import TASKS
 
 #: Families of experiments, in the order of the paper's tables and figures.

@@ -1,7 +1,7 @@
 """Raw corpus files -> prepared JSONL (train ∪ devel, test) with the derived auxiliary labels.
 
 A raw directory holds `train.tsv`, `devel.tsv`, `test.tsv` and `manifest.json` (written by `download` or
-`import-corpus`, through `mtbioner.corpus`). An own corpus may have no devel split: its manifest says so and
+`import-corpus`, through `mtbioner.data.corpus`). An own corpus may have no devel split: its manifest says so and
 the training set is then train alone (we do not carve a devel set out of train, because the paper reports the
 last epoch, not a model selected on devel).
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mtbioner.corpus import MANIFEST, SPLITS
-from mtbioner.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
-from mtbioner.iob import read_iob
+from mtbioner.data.corpus import MANIFEST, SPLITS
+from mtbioner.data.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
+from mtbioner.data.iob import read_iob
 from mtbioner.errors import MtbionerError
 
 

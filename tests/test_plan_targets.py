@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from mtbioner import grid
-from mtbioner.report import targets
+from mtbioner.plan import grid
+from mtbioner.plan import targets
 
 ROOT = Path(__file__).resolve().parents[1]
 

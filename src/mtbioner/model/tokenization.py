@@ -12,10 +12,10 @@ predicted.
 
 Sentence labels of a window (bCLS, mCLS): a window that is a whole sentence carries the sentence's labels. A
 window of a split sentence carries the labels *derived from its own words* (its entities, counted by the same
-rule as `mtbioner.labels`), because the model only sees that window: labelling an entity-free window "has an
+rule as `mtbioner.data.labels`), because the model only sees that window: labelling an entity-free window "has an
 entity" would teach the sentence heads something the input does not show. At prediction time the windows are
 combined back per sentence: bCLS = 1 if any window predicts 1, mCLS = sum of the windows' counts capped at 3
-(see `mtbioner.inference`). The mtCLS labels of a split sentence are likewise derived per window, so an
+(see `mtbioner.model.inference`). The mtCLS labels of a split sentence are likewise derived per window, so an
 entity cut by a window border is a complete (shorter) entity in each window.
 """
 
@@ -28,8 +28,8 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import Example
-from mtbioner.labels import derive_aux_labels
+from mtbioner.data.examples import Example
+from mtbioner.data.labels import derive_aux_labels
 from mtbioner.tasks import MT_LABELS
 
 #: Label of positions the loss skips (special tokens, non-first sub-tokens, padding); also PyTorch's default.

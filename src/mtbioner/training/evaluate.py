@@ -22,8 +22,8 @@ from sklearn.metrics import f1_score as sklearn_f1
 from mtbioner.tasks import TASKS
 
 if TYPE_CHECKING:  # annotations only: the report imports this module without loading torch
-    from mtbioner.examples import Example
-    from mtbioner.inference import SentencePrediction
+    from mtbioner.data.examples import Example
+    from mtbioner.model.inference import SentencePrediction
 
 
 def sequence_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
-from mtbioner.examples import Example, read_examples
-from mtbioner.labels import entity_spans
+from mtbioner.data.examples import Example, read_examples
+from mtbioner.data.labels import entity_spans
 
 SPLIT_ORDER = ("train", "devel", "test", "total")
 

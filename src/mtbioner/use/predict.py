@@ -1,11 +1,11 @@
 """`mtbioner predict`: tag new text with a trained model and write IOB TSV or JSON lines.
 
-Input is either raw text (split into sentences and corpus-style words by `mtbioner.textsplit`, keeping
+Input is either raw text (split into sentences and corpus-style words by `mtbioner.data.textsplit`, keeping
 character offsets) or pre-tokenised text in the corpus layout: one token per line, the token in the first
 tab-separated column (any further columns, e.g. a gold tag, are ignored), a blank line between sentences.
 The model is a run directory, its `model/` directory, or a directory written by `mtbioner export`.
 
-Prediction itself is `mtbioner.inference.predict` (length-sorted batches, input order kept, long sentences
+Prediction itself is `mtbioner.model.inference.predict` (length-sorted batches, input order kept, long sentences
 windowed so every word gets a tag); this module only reads, formats and writes. Character offsets are
 indices into the decoded input text as given (a leading UTF-8 byte-order mark removed, line endings not
 translated), so ``text[start:end]`` is the entity's surface text.
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 from mtbioner.errors import MtbionerError
-from mtbioner.iob import parse_iob_text
-from mtbioner.labels import entity_spans
-from mtbioner.textsplit import split_sentences
+from mtbioner.data.iob import parse_iob_text
+from mtbioner.data.labels import entity_spans
+from mtbioner.data.textsplit import split_sentences
 
 OutputFormat = Literal["iob", "jsonl"]
 InputFormat = Literal["text", "iob"]
@@ -87,7 +87,7 @@ def sentences_from_text(text: str) -> list[InputSentence]:
 
 
 def sentences_from_iob(text: str, name: str = "<text>") -> list[InputSentence]:
-    """Token-per-line input, read by the corpus reader in its lenient mode (`mtbioner.iob`): the word is the
+    """Token-per-line input, read by the corpus reader in its lenient mode (`mtbioner.data.iob`): the word is the
     first tab-separated column (the first space-separated one in a line without tabs); further columns such as
     gold tags or earlier predictions are ignored, CRLF is accepted, a line with an empty first column is an
     error naming the line."""
@@ -106,8 +106,8 @@ def read_input(source: str | Path, input_format: InputFormat = "text") -> tuple[
 
 def load_model(path: str | Path):
     """`(MultiTaskModel, tokenizer)` from a run dir, its `model/` dir, or an `mtbioner export` directory."""
-    from mtbioner.export import is_exported_model, load_exported
-    from mtbioner.inference import load_trained
+    from mtbioner.use.export import is_exported_model, load_exported
+    from mtbioner.model.inference import load_trained
 
     if not Path(path).is_dir():
         raise MtbionerError(f"{path}: model directory not found")
@@ -170,7 +170,7 @@ def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batc
     `device` None keeps the model where it is; `precision` "auto" is fp32 on CPU and bf16 (where supported) on
     CUDA, "fp32" is exact everywhere, "bf16" is also used on CPU.
     """
-    from mtbioner.inference import predict
+    from mtbioner.model.inference import predict
 
     if not sentences:
         return []
@@ -201,7 +201,7 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
 
     `device` "auto" uses CUDA when available, else the CPU.
     """
-    from mtbioner.precision import resolve_device
+    from mtbioner.model.precision import resolve_device
 
     if precision not in ("auto", "fp32", "bf16"):
         raise MtbionerError(f"unknown precision {precision!r}; expected auto, fp32 or bf16")

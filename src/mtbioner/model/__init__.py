@@ -1,0 +1,9 @@
+"""Model layer: the encoder, the sub-token features, the four-head model and inference with it.
+
+`encoders` loads an encoder and tokenizer by name (tiny / minilm / HF id or path), `tokenization` aligns
+words to sub-tokens and collates batches, `multitask` is `MultiTaskModel` (encoder + one head per task),
+`precision` chooses device and autocast, `inference` tags sentences with a trained model.
+
+May import: the foundation modules and `mtbioner.data`. Never `run`, `training`, `plan`, `use`, `report`
+or `cli`.
+"""
