@@ -24,7 +24,8 @@ from mtbioner.data.examples import read_examples
 from mtbioner.use.export import export_token_classification
 from mtbioner.use.predict import load_model, run_predict
 from mtbioner.run.config import RunConfig
-from mtbioner.training.trainer import parameter_groups, train_run
+from mtbioner.training.step import parameter_groups
+from mtbioner.training.trainer import train_run
 
 PROBE = "IL-2"
 SENTENCES = [["Serum", "IL-2", "levels", "rose", "after", "Naloxone", "."],

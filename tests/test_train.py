@@ -18,7 +18,8 @@ from mtbioner.training.checkpoints import CHECKPOINTS_DIR, STATE_FILE, latest_ch
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
 from mtbioner.run.config import RunConfig
-from mtbioner.training.trainer import combine_losses, parameter_groups, train_run
+from mtbioner.training.step import combine_losses, parameter_groups
+from mtbioner.training.trainer import train_run
 
 TIMING_KEYS = {"train_seconds", "train_sentences_per_second"}
 

@@ -43,9 +43,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from pydantic import ValidationError
-from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer
 
 from mtbioner.atomicio import write_json, write_jsonl
 from mtbioner.training.batching import epoch_schedule, steps_per_epoch
@@ -55,39 +54,16 @@ from mtbioner.errors import MtbionerError
 from mtbioner.training.evaluate import evaluate_predictions
 from mtbioner.data.examples import Example, read_examples, read_label_file
 from mtbioner.model.inference import SentencePrediction, predict
-from mtbioner.model.precision import autocast_context, autocast_dtype, describe, resolve_device
+from mtbioner.model.precision import describe, resolve_device
 from mtbioner.data.iob import write_iob
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
 from mtbioner.model.tokenization import Features, collate, encode_examples
+from mtbioner.training.step import Optimisation, train_step
 
 EVAL_BATCH_SIZE = 64
 
 log = logging.getLogger("mtbioner.training.trainer")
-
-
-def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
-                   weights: dict[str, float]) -> torch.Tensor:
-    if step_task is not None:
-        return losses[step_task]
-    if len(losses) == 1:
-        return next(iter(losses.values()))
-    return sum(weights[task] * loss for task, loss in losses.items())
-
-
-# ----------------------------------------------------------------------------------------------- optimiser
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on weight matrices only: not on biases, LayerNorm weights (as BERT and HF Trainer)."""
-    no_decay: set[str] = set()
-    for module_name, module in model.named_modules():
-        is_norm = isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
-        for name, _ in module.named_parameters(recurse=False):
-            if is_norm or name == "bias":
-                no_decay.add(f"{module_name}.{name}" if module_name else name)
-    decay, plain = [], []
-    for name, parameter in model.named_parameters():
-        (plain if name in no_decay else decay).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
 # -------------------------------------------------------------------------------------------------- outputs
@@ -229,11 +205,11 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     lengths = [len(feature) for feature in features]
     tasks = list(model.tasks)
     total_steps = config.epochs * steps_per_epoch(len(features), tasks, config.strategy, config.batch_size)
-    optimizer = torch.optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps)
-    dtype = autocast_dtype(device, config.precision)
+    optimisation = Optimisation.create(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
+                                       warmup_ratio=config.warmup_ratio, total_steps=total_steps,
+                                       grad_clip=config.grad_clip, device=device, precision=config.precision)
+    optimizer, scheduler, scaler = optimisation.optimizer, optimisation.scheduler, optimisation.scaler
     log.info(describe(device, config.precision))
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     history: list[dict] = []
     start_epoch = 0
     if state is not None:
@@ -259,16 +235,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         for step_task, indices in bar:
             batch = {key: value.to(device) for key, value in
                      collate([features[index] for index in indices], pad_id).items()}
-            with autocast_context(device, config.precision):
-                losses = model.compute_losses(batch, tasks=None if step_task is None else [step_task])
-            loss = combine_losses(losses, step_task, config.loss_weights)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            loss, losses = train_step(model, batch, step_task, config.loss_weights, optimisation)
             loss_sum += loss.item()
             for task, task_loss in losses.items():
                 task_sums[task] += task_loss.item()

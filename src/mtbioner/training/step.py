@@ -1,0 +1,81 @@
+"""One optimisation step of `MultiTaskModel`: the forward pass under the run's autocast, the combined loss,
+backward, gradient clipping, the optimizer and scheduler updates.
+
+The trainer's epoch loop, `benchmarks/` and the GPU check all call `train_step`, so what they time is what
+the trainer runs (with its GradScaler and its loss weights), not a copy of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import get_linear_schedule_with_warmup
+
+from mtbioner.model.precision import autocast_context, autocast_dtype
+
+
+def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
+                   weights: dict[str, float]) -> torch.Tensor:
+    """The loss one step back-propagates: an alternating step's one task unweighted, a single task's plain
+    loss, otherwise the weighted sum of every task's loss (the joint objective)."""
+    if step_task is not None:
+        return losses[step_task]
+    if len(losses) == 1:
+        return next(iter(losses.values()))
+    return sum(weights[task] * loss for task, loss in losses.items())
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weight matrices only: not on biases, LayerNorm weights (as BERT and HF Trainer)."""
+    no_decay: set[str] = set()
+    for module_name, module in model.named_modules():
+        is_norm = isinstance(module, nn.LayerNorm) or "norm" in type(module).__name__.lower()
+        for name, _ in module.named_parameters(recurse=False):
+            if is_norm or name == "bias":
+                no_decay.add(f"{module_name}.{name}" if module_name else name)
+    decay, plain = [], []
+    for name, parameter in model.named_parameters():
+        (plain if name in no_decay else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+
+
+@dataclass
+class Optimisation:
+    """What a step updates besides the weights, and how: AdamW, the linear warm-up/decay schedule, the fp16
+    GradScaler (a no-op in fp32 and bf16), gradient clipping, and the autocast precision."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    grad_clip: float
+    device: torch.device
+    precision: str
+
+    @classmethod
+    def create(cls, model: nn.Module, *, learning_rate: float, weight_decay: float, warmup_ratio: float,
+               total_steps: int, grad_clip: float, device: torch.device, precision: str) -> "Optimisation":
+        optimizer = torch.optim.AdamW(parameter_groups(model, weight_decay), lr=learning_rate)
+        scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(warmup_ratio * total_steps), total_steps)
+        scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, precision) == torch.float16)
+        return cls(optimizer, scheduler, scaler, grad_clip, device, precision)
+
+
+def train_step(model: nn.Module, batch: dict[str, torch.Tensor], step_task: str | None,
+               loss_weights: dict[str, float], optimisation: Optimisation) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One step on `batch` (already on the device): all enabled tasks (joint) or `step_task` alone
+    (alternating). Returns the back-propagated loss and each task's loss, as tensors (no host sync here)."""
+    with autocast_context(optimisation.device, optimisation.precision):
+        losses = model.compute_losses(batch, tasks=None if step_task is None else [step_task])
+    loss = combine_losses(losses, step_task, loss_weights)
+    optimizer, scaler = optimisation.optimizer, optimisation.scaler
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), optimisation.grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimisation.scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss, losses
