@@ -18,7 +18,7 @@ app = typer.Typer(
 
 # Importing the area modules registers their verbs on `app`.
 from mtbioner.cli import data as _data  # noqa: E402,F401
-from mtbioner.cli import grid as _grid  # noqa: E402,F401
+from mtbioner.cli import plan as _plan  # noqa: E402,F401
 from mtbioner.cli import predict as _predict  # noqa: E402,F401
 from mtbioner.cli import report as _report  # noqa: E402,F401
 from mtbioner.cli import train as _train  # noqa: E402,F401

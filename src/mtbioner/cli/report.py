@@ -161,3 +161,15 @@ def page_cmd(
 
     write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile)
     typer.echo(f"wrote {out}")
+
+
+@app.command("curves")
+def curves(
+    runs: Annotated[list[Path], typer.Argument(help="the seeds' run directories (or metrics.json) of one cell")],
+    out: Annotated[Path, typer.Option(help="CSV: epoch and per-task test scores, seed mean")],
+) -> None:
+    """Per-epoch test scores of one dataset/experiment/fraction, averaged over seeds (dvc plots data)."""
+    from mtbioner.report.curves import write_curves
+
+    epochs = write_curves(runs, out)
+    typer.echo(f"wrote {out} ({epochs} epochs)")
