@@ -1,0 +1,361 @@
+"""Verdicts on the paper's claims from seed-replicated comparisons: one interval that counts both sources of
+variance (training seeds and test sentences), a one-sided p-value per claim, Holm's correction over the
+pre-registered family, the minimal detectable effect, and the pre-registered four-way verdict rule.
+
+Pure functions on arrays (no file I/O). The unit of data is a run's per-sentence entity counts: an
+(n_sentences, 3) integer array of true positives, false positives and false negatives, as
+`mtbioner.report.predictions.entity_counts` makes from a run's `test_predictions.tsv` (or `sentence_counts`
+here from tag lists). Entities are seqeval's (default mode, exact span and type match), so micro F1 from the
+column sums is exactly seqeval's micro F1 of the run.
+
+A comparison is system A against system B over k training seeds, paired by seed (A's and B's runs of seed s
+share the seed, and in the CPU preset the subsample draw), all scored on the same test sentences in the same
+order. Every difference here is **in F1 points** (F1 x 100, the paper's unit, as in `paper_values`):
+Δ = F1(A) − F1(B), so a positive Δ means A is better.
+
+Typical use (the report wires this to run directories):
+
+    a = [entity_counts(read_predictions(run.predictions_file)) for run in joint_max_runs]   # seeds in order
+    b = [entity_counts(read_predictions(run.predictions_file)) for run in baseline_runs]    # same seeds
+    results = [compare(a, b, paper_delta=3.29), ...]   # one per claim, A/B oriented so + = the paper's claim
+    results = with_holm(results)            # Holm over the pre-registered family (exactly it)
+    rows = [r.to_row() for r in results]    # one CSV row per claim
+
+Per-seed-pair bootstraps (`significance.py`) stay as detail; the verdict comes from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from mtbioner.errors import MtbionerError
+from mtbioner.report.defaults import BOOTSTRAP_SEED
+from mtbioner.report.predictions import PredictedSentence, entity_counts, prf_from_counts
+
+#: Resamples of the verdict's bootstrap. 10,000, not the per-seed-pair 1,000: at 1,000 the Monte-Carlo
+#: standard error of a p near 0.05 is ~0.007, enough to move a claim across the line.
+VERDICT_SAMPLES = 10_000
+#: Two-sided coverage of every interval; the MDE uses the matching α = 1 − LEVEL.
+LEVEL = 0.95
+#: Power at which the minimal detectable effect is stated.
+POWER = 0.8
+#: Entries of the (replicates x sentences) weight matrix drawn at once: bounds memory (~100 MB of temporaries)
+#: while keeping the matrix products few and large (BLAS start-up dominates many small ones on a busy machine).
+_CHUNK_ELEMENTS = 2**22
+
+HOLDS = "holds"
+CONTRADICTED = "contradicted"
+SIZE_REJECTED = "paper's size rejected"
+INCONCLUSIVE = "inconclusive"
+#: The four verdicts of the pre-registered rule, in the order `verdict` checks them.
+VERDICTS = (HOLDS, CONTRADICTED, SIZE_REJECTED, INCONCLUSIVE)
+
+
+# ------------------------------------------------------------------------------ per-sentence counts and F1
+def sentence_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> np.ndarray:
+    """(n_sentences, 3) TP/FP/FN per sentence from gold and predicted BIO tags, through the same seqeval
+    entities as `predictions.entity_counts` (the counts of a run's test_predictions.tsv)."""
+    if len(gold) != len(pred):
+        raise MtbionerError(f"{len(gold)} gold sentences but {len(pred)} predicted ones")
+    sentences = []
+    for i, (g, p) in enumerate(zip(gold, pred), start=1):
+        if len(g) != len(p):
+            raise MtbionerError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted tags")
+        sentences.append(PredictedSentence(tokens=("",) * len(g), gold=tuple(g), pred=tuple(p)))  # words unused
+    return entity_counts(sentences)
+
+
+def f1_points(counts: np.ndarray) -> np.ndarray:
+    """Micro F1 x 100 of counts summed over the sentence axis (the one before the last): (..., n, 3) -> (...)."""
+    totals = np.asarray(counts).sum(axis=-2)
+    return 100.0 * prf_from_counts(totals[..., 0], totals[..., 1], totals[..., 2])[2]
+
+
+def _f1_of_totals(totals: np.ndarray) -> np.ndarray:
+    return 100.0 * prf_from_counts(totals[..., 0], totals[..., 1], totals[..., 2])[2]
+
+
+def _stack(runs: Sequence[np.ndarray] | np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(runs)
+    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise MtbionerError(f"{name}: need per-seed (n_sentences, 3) TP/FP/FN arrays, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer) or (array < 0).any():
+        raise MtbionerError(f"{name}: entity counts must be non-negative integers")
+    return array.astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ the comparison
+@dataclass(frozen=True)
+class Comparison:
+    """A vs B over seeds, in F1 points. `low`/`high` is the verdict's interval; `p_holm` is filled by
+    `with_holm` (None until the family is known)."""
+
+    delta: float  # mean over seeds of F1(A_s) - F1(B_s), full test set
+    f1_a: float  # mean over seeds of F1(A_s)
+    f1_b: float
+    low: float  # the verdict's 95 % interval (two-level bootstrap, widened if needed)
+    high: float
+    widened: bool  # True when the two-level interval did not contain both others and was replaced by the union
+    two_level_low: float  # two-level bootstrap percentile interval (seeds, then sentences)
+    two_level_high: float
+    t_low: float  # paired-by-seed t interval of the per-seed Δs (k - 1 d.f.; NaN with one seed)
+    t_high: float
+    sentence_low: float  # sentence bootstrap of the seed-mean Δ (seeds fixed)
+    sentence_high: float
+    p_one_sided: float  # in the paper's direction (see `compare`)
+    se: float  # standard error implied by the verdict's interval
+    mde: float  # minimal detectable effect, F1 points
+    n_seeds: int
+    n_sentences: int
+    samples: int
+    direction: int  # +1: the paper says A > B; -1: A < B
+    paper_delta: float | None
+    verdict: str | None  # None when no paper Δ was given
+    per_seed: tuple[float, ...]  # the per-seed Δs, seed order as given
+    p_holm: float | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat dict for one CSV row (per-seed Δs joined by ';')."""
+        row = dataclasses.asdict(self)
+        row["per_seed"] = ";".join(f"{d:.6g}" for d in self.per_seed)
+        return row
+
+
+def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of the seed-mean Δ: (two-level, sentence-only), each of length `samples`.
+
+    Replicate r draws k seed indices with replacement and one vector of n sentence indices with replacement;
+    the sentence vector is shared by A and B and by every resampled seed of the replicate (so the pairing by
+    sentence is kept everywhere). The sentence-only replicate reuses the same sentence vector with the seeds
+    fixed (common random numbers: it costs nothing extra)."""
+    k, n, _ = a.shape
+    # (n, 2k*3): one matrix product gives every seed's resampled totals of both systems at once.
+    design = np.concatenate([a, b], axis=0).transpose(1, 0, 2).reshape(n, 2 * k * 3).astype(np.float64)
+    two_level = np.empty(samples)
+    sentence = np.empty(samples)
+    chunk = max(1, _CHUNK_ELEMENTS // n)
+    done = 0
+    while done < samples:
+        size = min(chunk, samples - done)
+        seeds = rng.integers(0, k, size=(size, k))
+        indices = rng.integers(0, n, size=(size, n))
+        # How often each sentence is drawn in each replicate (bincount of the index vectors, row-offset).
+        weights = np.bincount((indices + n * np.arange(size)[:, None]).ravel(), minlength=size * n)
+        totals = (weights.reshape(size, n).astype(np.float64) @ design).reshape(size, 2, k, 3)
+        per_seed = _f1_of_totals(totals[:, 0]) - _f1_of_totals(totals[:, 1])  # (size, k)
+        two_level[done:done + size] = np.take_along_axis(per_seed, seeds, axis=1).mean(axis=1)
+        sentence[done:done + size] = per_seed.mean(axis=1)
+        done += size
+    return two_level, sentence
+
+
+def _bootstrap_p(replicates: np.ndarray, direction: int) -> float:
+    """(1 + #{direction·Δ* <= 0}) / (1 + B): the share of the bootstrap distribution on the wrong side of 0
+    (ties count against the claim), +1 so a Monte-Carlo p is never 0."""
+    return float((1 + np.count_nonzero(direction * replicates <= 0)) / (1 + len(replicates)))
+
+
+def _t_p(per_seed: np.ndarray, direction: int) -> float:
+    k = len(per_seed)
+    if k < 2:
+        return float("nan")
+    sd = per_seed.std(ddof=1)
+    mean = per_seed.mean()
+    if sd == 0:  # identical per-seed Δs: all evidence or none
+        return 0.0 if direction * mean > 0 else 1.0
+    return float(stats.t.sf(direction * mean / (sd / np.sqrt(k)), k - 1))
+
+
+def paired_t_interval(per_seed: Sequence[float] | np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """mean ± t_{(1+level)/2, k-1} · sd / √k of the per-seed Δs (sd with k − 1); (NaN, NaN) with one seed."""
+    d = np.asarray(per_seed, dtype=np.float64)
+    k = len(d)
+    if k < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf((1 + level) / 2, k - 1) * d.std(ddof=1) / np.sqrt(k)
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray,
+            paper_delta: float | None = None, *, direction: int | None = None, samples: int = VERDICT_SAMPLES,
+            seed: int = BOOTSTRAP_SEED, level: float = LEVEL, power: float = POWER) -> Comparison:
+    """System A against system B over k seeds, paired by seed: a_runs[s] and b_runs[s] are the (n, 3)
+    TP/FP/FN per test sentence of seed s (the same n sentences in the same order for every run).
+
+    Δ = mean over seeds of F1(A_s) − F1(B_s), in F1 points. Three intervals at `level` (95 %):
+
+    - **two-level bootstrap** (the verdict's): each of `samples` replicates resamples the k seeds with
+      replacement, then the test sentences with one index vector shared by both systems and by every
+      resampled seed; the statistic is the seed-mean Δ; percentile interval. It counts both the training-seed
+      variance and the test-sentence variance. Like Owen's (2007) pigeonhole bootstrap of a crossed design
+      it is mildly conservative (the seed x sentence interaction is counted in both stages): in this
+      module's simulation with 5 seeds it is ~5 % wider than the t interval and covers the true Δ in
+      nearly every draw.
+    - **paired-by-seed t**: the per-seed Δs (full test set), mean ± t_{k−1} · sd/√k. Counts seed variance
+      (and, through the per-seed Δs, the sentence noise that differs between seeds), not the shared test set.
+    - **sentence bootstrap of the seed-mean Δ**: seeds fixed, sentences resampled (shared indices). Counts
+      only the test-set variance.
+
+    The verdict's interval must not claim more than either of the other two. With few seeds the two-level
+    percentile interval can be too narrow: a bootstrap over k = 3-5 seeds sees at most k distinct values and
+    underestimates the seed variance by (k − 1)/k, where the t interval pays for the small k with its t
+    quantile. So when the two-level interval does not contain both other intervals, it is replaced by their
+    union (the hull of all three) and `widened` is set. Containment, not just width, is required: a wider but
+    shifted interval could still exclude 0 where the t interval does not.
+
+    p (one-sided, H1: the paper's direction) = (1 + #{direction·Δ* ≤ 0}) / (1 + B) over the two-level
+    replicates Δ*: the bootstrap share on the wrong side of 0 (ties count against the claim), with +1 so it is
+    never 0 and is a valid Monte-Carlo p. It is the p dual to the percentile interval (p < 0.025 about when
+    the 95 % interval excludes 0 on the paper's side). When the interval was widened, p is the largest of
+    that, the one-sided paired t-test p and the same-rule p of the sentence bootstrap, so p and the verdict's
+    interval cannot disagree. `direction` defaults to the sign of `paper_delta`; give it when the paper's Δ
+    is 0 or unknown.
+
+    SE = (high − low) / (2 z_{(1+level)/2}) of the verdict's interval (so widening counts), and the minimal
+    detectable effect at `power` with a two-sided α = 1 − level (the α of the interval) is
+    MDE = (z_{1−α/2} + z_{power}) · SE ≈ 2.80 · SE for 95 % and 0.8.
+
+    With one seed the t interval is (NaN, NaN) and is left out of the union, so the verdict then counts the
+    test sentences only (the quick preset's case); `n_seeds` in the row says so.
+
+    The verdict (`verdict`) is taken from the verdict's interval when `paper_delta` is given.
+    Replicates are drawn from numpy's default_rng(seed): the same inputs give the same numbers.
+    """
+    a = _stack(a_runs, "system A")
+    b = _stack(b_runs, "system B")
+    if a.shape != b.shape:
+        raise MtbionerError(f"system A has (seeds, sentences) {a.shape[:2]} but system B has {b.shape[:2]}: "
+                            "a paired comparison needs the same seeds and test sentences")
+    if direction is None:
+        if paper_delta is None or not np.isfinite(paper_delta) or paper_delta == 0:
+            raise MtbionerError(f"the paper's Δ ({paper_delta}) gives no direction: pass direction=+1 or -1")
+        direction = 1 if paper_delta > 0 else -1
+    if direction not in (1, -1):
+        raise MtbionerError(f"direction must be +1 or -1, got {direction}")
+    if samples < 1:
+        raise MtbionerError(f"need at least one bootstrap resample, got {samples}")
+    k, n, _ = a.shape
+
+    f1_a, f1_b = f1_points(a), f1_points(b)  # (k,) each
+    per_seed = f1_a - f1_b
+    delta = float(per_seed.mean())
+    two_level, sentence = _resample(a, b, samples, np.random.default_rng(seed))
+    tails = [(1 - level) / 2, (1 + level) / 2]
+    two_low, two_high = (float(x) for x in np.quantile(two_level, tails))
+    sent_low, sent_high = (float(x) for x in np.quantile(sentence, tails))
+    t_low, t_high = paired_t_interval(per_seed, level)
+
+    lows = [x for x in (two_low, t_low, sent_low) if np.isfinite(x)]
+    highs = [x for x in (two_high, t_high, sent_high) if np.isfinite(x)]
+    low, high = min(lows), max(highs)
+    widened = low < two_low or high > two_high
+    p = _bootstrap_p(two_level, direction)
+    if widened:
+        p = max(x for x in (p, _t_p(per_seed, direction), _bootstrap_p(sentence, direction)) if np.isfinite(x))
+
+    z = stats.norm.ppf((1 + level) / 2)
+    se = (high - low) / (2 * z)
+    mde = (z + stats.norm.ppf(power)) * se
+    return Comparison(
+        delta=delta, f1_a=float(f1_a.mean()), f1_b=float(f1_b.mean()), low=low, high=high, widened=bool(widened), two_level_low=two_low, two_level_high=two_high,
+        t_low=t_low, t_high=t_high, sentence_low=sent_low, sentence_high=sent_high, p_one_sided=float(p),
+        se=float(se), mde=float(mde), n_seeds=k, n_sentences=n, samples=samples, direction=direction,
+        paper_delta=None if paper_delta is None else float(paper_delta),
+        verdict=None if paper_delta is None else verdict(low, high, paper_delta),
+        per_seed=tuple(float(d) for d in per_seed))
+
+
+# ------------------------------------------------------------------------------ family and verdicts
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values, in the input order: the i-th smallest of m is multiplied by
+    m − i + 1, then made non-decreasing along the sorted order (running maximum) and capped at 1. A claim is
+    significant at family-wise level α when its adjusted p < α."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1 or not np.all((p >= 0) & (p <= 1)):  # also rejects NaN
+        raise MtbionerError(f"Holm needs a list of p-values in [0, 1], got {p_values!r}")
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted_sorted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    adjusted = np.empty(m)
+    adjusted[order] = adjusted_sorted
+    return adjusted
+
+
+def with_holm(results: Sequence[Comparison]) -> list[Comparison]:
+    """The family's results with `p_holm` filled in (Holm over all of them: pass exactly the pre-registered
+    family, nothing more or less)."""
+    adjusted = holm([r.p_one_sided for r in results])
+    return [dataclasses.replace(r, p_holm=float(q)) for r, q in zip(results, adjusted)]
+
+
+def verdict(low: float, high: float, paper_delta: float) -> str:
+    """The pre-registered rule on a closed interval [low, high] (F1 points) and the paper's Δ:
+
+    - **holds**: the interval excludes 0 on the paper's side (low > 0 for a positive paper Δ, high < 0 for a
+      negative one), whatever it says about the paper's size;
+    - **contradicted**: it excludes 0 on the other side;
+    - **paper's size rejected**: it includes 0 but excludes the paper's Δ;
+    - **inconclusive**: it includes both 0 and the paper's Δ.
+
+    Edge cases: the interval is closed, so a bound touching 0 (or the paper's Δ) includes it — a touch never
+    counts as evidence. A paper Δ of 0 has no direction: an interval that excludes 0 then rejects the paper's
+    size (SIZE_REJECTED) and one that includes 0 is INCONCLUSIVE (an interval cannot show "no effect")."""
+    if not (np.isfinite(low) and np.isfinite(high) and np.isfinite(paper_delta)) or low > high:
+        raise MtbionerError(f"verdict needs finite low <= high and paper Δ, got [{low}, {high}] and {paper_delta}")
+    includes_zero = low <= 0 <= high
+    if not includes_zero and paper_delta != 0:
+        same_side = (low > 0) == (paper_delta > 0)
+        return HOLDS if same_side else CONTRADICTED
+    if not low <= paper_delta <= high:
+        return SIZE_REJECTED
+    return INCONCLUSIVE
+
+
+# ------------------------------------------------------------------------------ McNemar
+@dataclass(frozen=True)
+class McNemarResult:
+    """Exact McNemar test on paired binary outcomes. `a_only` = pairs where only A is correct, `b_only` =
+    pairs where only B is correct (the discordant pairs); `n` = all pairs."""
+
+    a_only: int
+    b_only: int
+    n: int
+    p_value: float  # two-sided, exact binomial on the discordant pairs; 1 when there are none
+
+    def to_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def mcnemar(a_correct: Sequence[bool] | np.ndarray, b_correct: Sequence[bool] | np.ndarray) -> McNemarResult:
+    """Paired exact McNemar test: under H0 each discordant pair is A-only or B-only with probability ½, so
+    p = two-sided binomial test of a_only out of a_only + b_only (scipy's binomtest; for p = ½ this is
+    min(1, 2 · P(X <= min(a_only, b_only))))."""
+    a = np.asarray(a_correct)
+    b = np.asarray(b_correct)
+    if a.shape != b.shape or a.ndim != 1 or a.dtype != bool or b.dtype != bool:
+        raise MtbionerError(f"McNemar needs two boolean vectors of the same length, got {a.shape} and {b.shape}")
+    a_only = int(np.count_nonzero(a & ~b))
+    b_only = int(np.count_nonzero(~a & b))
+    discordant = a_only + b_only
+    p = 1.0 if discordant == 0 else float(stats.binomtest(a_only, discordant, 0.5).pvalue)
+    return McNemarResult(a_only=a_only, b_only=b_only, n=len(a), p_value=min(1.0, p))
+
+
+def false_positive_test(counts_a: np.ndarray, counts_b: np.ndarray) -> McNemarResult:
+    """McNemar on the false-positive-sentence rates of two runs on the same test set: over the sentences with
+    no gold entity (TP + FN = 0), a system is "correct" when it predicts no entity there (FP = 0)."""
+    a = np.asarray(counts_a)
+    b = np.asarray(counts_b)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3:
+        raise MtbionerError(f"need two (n, 3) count arrays of the same shape, got {a.shape} and {b.shape}")
+    gold_a = a[:, 0] + a[:, 2]
+    if not np.array_equal(gold_a, b[:, 0] + b[:, 2]):
+        raise MtbionerError("the two runs' gold entity counts differ per sentence: not the same test set")
+    entity_free = gold_a == 0
+    return mcnemar(a[entity_free, 1] == 0, b[entity_free, 1] == 0)
