@@ -2,11 +2,18 @@
 
 - `ner`, `mt`: seqeval entity-level precision / recall / F1 in its default mode (the conlleval-compatible
   rule, the scorer the authors used), over whole words. For mtCLS the "entity types" are `Single` and `Multi`.
-- `bcls`, `mcls`: accuracy and macro-F1 (scikit-learn; macro over the classes present in gold or
+- `bcls`, `mcls`: accuracy and macro-F1 (scikit-learn's; macro over the classes present in gold or
   prediction, a class never seen in either has no defined F1 and is left out).
 - `false_positive_sentence_rate`: share of the gold entity-free sentences in which the NER prediction holds
   at least one entity (the paper's "sentences without entities in which the model predicts an entity");
   `null` when the test set has no entity-free sentence.
+
+Why the formulas are written out here rather than called: importing seqeval imports scikit-learn (for one
+warning class), which imports pandas and scipy: 1.5-3 s of every training job's start-up on a 2-core machine
+(benchmarks/startup.py), for arithmetic of a few lines. `get_entities` below is seqeval 1.2.2's default-mode
+chunker rule for rule, and the divisions are done in the same float64 order as seqeval's and scikit-learn's,
+so the numbers are bit-identical; tests/test_light_imports.py checks that against both libraries on real
+corpus tags (they stay dependencies: the report reads entities with seqeval).
 """
 
 from __future__ import annotations
@@ -14,10 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from seqeval.metrics import f1_score, precision_score, recall_score
-from seqeval.metrics.sequence_labeling import get_entities
-from sklearn.metrics import accuracy_score
-from sklearn.metrics import f1_score as sklearn_f1
+import numpy as np
 
 from mtbioner.tasks import TASKS
 
@@ -25,21 +29,77 @@ if TYPE_CHECKING:  # annotations only: the report imports this module without lo
     from mtbioner.data.examples import Example
     from mtbioner.model.inference import SentencePrediction
 
+Entity = tuple[str, int, int]  # (type, first position, last position), as seqeval's get_entities gives them
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """Prefix (O, B, I, E, S) and type of a tag in seqeval's default (prefix) notation; '_' when untyped."""
+    return tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
+
+
+def _ends_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    # seqeval.metrics.sequence_labeling.end_of_chunk
+    return (prev_tag in ("E", "S")
+            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
+            or (prev_tag != "O" and prev_tag != "." and prev_type != type_))
+
+
+def _starts_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    # seqeval.metrics.sequence_labeling.start_of_chunk
+    return (tag in ("B", "S")
+            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
+            or (tag != "O" and tag != "." and prev_type != type_))
+
+
+def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[Entity]:
+    """Entities of a tag sequence (or of sentences joined with an `O` between them, as seqeval joins them)."""
+    sequence = list(tags)
+    if any(isinstance(item, (list, tuple)) for item in sequence):
+        sequence = [tag for sentence in sequence for tag in [*sentence, "O"]]
+    prev_tag, prev_type, begin, chunks = "O", "", 0, []
+    for index, chunk in enumerate([*sequence, "O"]):
+        tag, type_ = _split_tag(chunk)
+        if _ends_chunk(prev_tag, tag, prev_type, type_):
+            chunks.append((prev_type, begin, index - 1))
+        if _starts_chunk(prev_tag, tag, prev_type, type_):
+            begin = index
+        prev_tag, prev_type = tag, type_
+    return chunks
+
+
+def _divide(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator != 0 else 0.0  # zero_division=0
+
 
 def sequence_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
-    """seqeval P/R/F1 (default mode); 0.0 where undefined (no gold or no predicted entity)."""
-    gold_lists, pred_lists = [list(tags) for tags in gold], [list(tags) for tags in pred]
-    return {
-        "precision": float(precision_score(gold_lists, pred_lists, zero_division=0)),
-        "recall": float(recall_score(gold_lists, pred_lists, zero_division=0)),
-        "f1": float(f1_score(gold_lists, pred_lists, zero_division=0)),
-    }
+    """seqeval P/R/F1 (default mode, micro average); 0.0 where undefined (no gold or no predicted entity)."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold but {len(pred)} predicted sentences")
+    true_entities = set(get_entities([list(tags) for tags in gold]))
+    pred_entities = set(get_entities([list(tags) for tags in pred]))
+    correct = len(true_entities & pred_entities)
+    precision = _divide(correct, len(pred_entities))
+    recall = _divide(correct, len(true_entities))
+    # seqeval: (1 + beta²) * P * R / (beta² * P + R) with beta = 1.0, a zero denominator replaced by 1
+    denominator = 1.0 * precision + recall
+    f1 = 2.0 * precision * recall / (denominator if denominator != 0 else 1.0)
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
 def classification_metrics(gold: Sequence[int], pred: Sequence[int]) -> dict[str, float]:
+    """scikit-learn's accuracy_score and f1_score(average="macro", zero_division=0), same arithmetic."""
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold but {len(pred)} predicted labels")
+    gold_array, pred_array = np.asarray(gold), np.asarray(pred)
+    per_class = []
+    for label in np.union1d(gold_array, pred_array):  # the classes present in gold or prediction, sorted
+        true_positives = np.sum((gold_array == label) & (pred_array == label))
+        # scikit-learn >= 1.3: F = (1 + beta²) tp / (beta² (tp + fn) + (tp + fp))
+        denominator = 1.0 * float(np.sum(gold_array == label)) + float(np.sum(pred_array == label))
+        per_class.append(_divide(2.0 * float(true_positives), denominator))
     return {
-        "accuracy": float(accuracy_score(gold, pred)),
-        "macro_f1": float(sklearn_f1(gold, pred, average="macro", zero_division=0)),
+        "accuracy": float(np.mean(gold_array == pred_array)),
+        "macro_f1": float(np.mean(np.asarray(per_class, dtype=np.float64))),
     }
 
 
