@@ -9,10 +9,12 @@ CORES ?= 2
 # otherwise a mirror directory or base URL, e.g. DATA_SOURCE=../shared/datasets/MTL-Bioinformatics-2016/data
 DATA_SOURCE ?=
 SOURCE_OVERRIDE := $(if $(DATA_SOURCE),--config 'data={source: $(DATA_SOURCE)}')
-# The venv's tools (mtbioner, snakemake, dvc) first on PATH for the rules' shell commands.
-RUN := PATH="$(BIN):$$PATH"
+# Snakemake after an interruption: --rerun-incomplete redoes the jobs whose outputs were being written, and
+# --show-failed-logs prints a failed job's log on the terminal (not only its path). The rules find the venv's
+# `mtbioner` themselves (workflow/rules/common.smk puts Snakemake's interpreter first on PATH).
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete --show-failed-logs
 
-.PHONY: install quick test lint params
+.PHONY: install quick test lint unlock params
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -22,16 +24,21 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 quick: install
-	$(RUN) snakemake --cores $(CORES) --configfile config/quick.yaml $(SOURCE_OVERRIDE)
+	$(SNAKEMAKE) --configfile config/quick.yaml $(SOURCE_OVERRIDE)
 
 test: install
-	$(RUN) pytest
+	$(BIN)/pytest
 
 lint: install
-	$(RUN) snakemake --lint
+	$(BIN)/snakemake --lint
+
+# After a hard kill (kill -9, a lost terminal) Snakemake's lock stays behind: release it, when no other
+# Snakemake is running in this directory, then `make quick` again.
+unlock: install
+	$(BIN)/snakemake --unlock --configfile config/quick.yaml
 
 # Rewrite params.yaml from config/ (Hydra, as `dvc exp run -S` does) after editing config/paper.yaml;
 # PARAMS='preset=quick train.epochs=3' composes another preset or value without running anything.
 PARAMS ?=
 params: install
-	$(RUN) python -m mtbioner.params $(PARAMS)
+	$(BIN)/python -m mtbioner.params $(PARAMS)

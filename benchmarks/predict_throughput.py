@@ -65,9 +65,10 @@ def train_brief_run(args: argparse.Namespace, workdir: Path) -> Path:
     write_label_file(data / "labels.json", entity_types_of(train + test))
     config = RunConfig(dataset=args.dataset, experiment="benchmark", encoder=args.encoder, epochs=args.epochs,
                        batch_size=16, learning_rate=args.learning_rate or (1e-3 if args.encoder == "tiny" else 1e-4),
-                       max_length=args.max_length, num_threads=args.threads, train_file=str(data / "train.jsonl"),
+                       max_length=args.max_length, train_file=str(data / "train.jsonl"),
                        test_file=str(data / "test.jsonl"), labels_file=str(data / "labels.json"))
     run_dir = workdir / "run"
+    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     train_run(config, run_dir, device="cpu", progress=False)
     print(f"trained {args.encoder} on {len(train)} sentences x {args.epochs} epoch(s) in "

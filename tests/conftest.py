@@ -89,7 +89,7 @@ def tiny_run_config(chem_slice: dict[str, Path]) -> dict:
     return {"dataset": "BC5CDR-chem", "experiment": "test", "seed": 7,
             "train_file": str(chem_slice["train_file"]), "test_file": str(chem_slice["test_file"]),
             "labels_file": str(chem_slice["labels_file"]), "encoder": "tiny", "epochs": 2, "batch_size": 16,
-            "learning_rate": 1e-3, "max_length": 64, "num_threads": 1}
+            "learning_rate": 1e-3, "max_length": 64}
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +100,7 @@ def tiny_trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempP
 
     config = RunConfig.model_validate(
         {"dataset": "BC5CDR-chem", "experiment": "joint-max", "seed": 7, "encoder": "tiny", "epochs": 2,
-         "batch_size": 16, "learning_rate": 1e-3, "max_length": 64, "num_threads": 1,
+         "batch_size": 16, "learning_rate": 1e-3, "max_length": 64,
          **{key: str(path) for key, path in chem_slice.items()}})
     run_dir = tmp_path_factory.mktemp("tiny_run") / "run"
     train_run(config, run_dir, device="cpu", progress=False)

@@ -16,7 +16,8 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 
 import mtbioner.model.inference
 import mtbioner.training.trainer
-from mtbioner.training.checkpoints import CHECKPOINTS_DIR, STATE_FILE, save_checkpoint
+from mtbioner.run.directory import RunFiles
+from mtbioner.training.checkpoints import STATE_FILE, save_checkpoint
 from mtbioner.model.encoders import (cased_vocabulary_entries, decide_lowercase, load_encoder, load_encoder_with_casing,
                                minilm_path, normalizer_lowercases, wordpiece_vocabulary)
 from mtbioner.errors import MtbionerError
@@ -112,7 +113,7 @@ def cased_run(cased_bert_dir: Path, chem_slice: dict[str, Path], tmp_path_factor
     patch.setattr(mtbioner.training.trainer, "encode_examples",
                   lambda examples, tokenizer, *args: seen.append(tokenizer) or original(examples, tokenizer, *args))
     config = RunConfig(dataset="BC5CDR-chem", experiment="casing-test", seed=5, encoder=str(cased_bert_dir),
-                       epochs=1, batch_size=16, learning_rate=1e-3, max_length=64, num_threads=1,
+                       epochs=1, batch_size=16, learning_rate=1e-3, max_length=64,
                        **{key: str(value) for key, value in chem_slice.items()})
     assert config.lowercase == "auto"
     run_dir = tmp_path_factory.mktemp("cased_run") / "run"
@@ -161,7 +162,7 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
     `lowercase` existed resume, the opposite casing is refused."""
     run_dir, _ = cased_run
     auto = RunConfig.from_file(run_dir / "config.json").model_copy(update={"lowercase": "auto", "epochs": 1})
-    model, tokenizer = mtbioner.model.inference.load_trained(run_dir)
+    model, tokenizer = mtbioner.model.inference.load_trained(RunFiles(run_dir).model)
     optimizer = torch.optim.AdamW(parameter_groups(model, 0.01))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     resumed = tmp_path / "resumed"
@@ -171,7 +172,7 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
         save_checkpoint(resumed, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
                         1, [metrics], state_config)
         if drop_lowercase:  # as written before the field existed
-            state_file = resumed / CHECKPOINTS_DIR / "epoch-1" / STATE_FILE
+            state_file = RunFiles(resumed).checkpoints / "epoch-1" / STATE_FILE
             state = torch.load(state_file, weights_only=False)
             del state["config"]["lowercase"]
             torch.save(state, state_file)

@@ -11,6 +11,7 @@ import pytest
 from mtbioner.cli import main
 from mtbioner.report.curves import CURVE_COLUMNS, read_curve, write_curves
 from mtbioner.errors import MtbionerError
+from mtbioner.run.config import RunConfig
 
 
 def fake_run(root: Path, experiment: str, seed: int, ner_f1: list[float]) -> Path:
@@ -24,7 +25,9 @@ def fake_run(root: Path, experiment: str, seed: int, ner_f1: list[float]) -> Pat
              for epoch, f1 in enumerate(ner_f1, start=1)]
     (run / "epochs.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     (run / "metrics.json").write_text(json.dumps(lines[-1]))
-    (run / "config.json").write_text(json.dumps({"dataset": "D", "experiment": experiment, "fraction": 100, "seed": seed}))
+    config = RunConfig(dataset="D", experiment=experiment, fraction=100, seed=seed, train_file="train.jsonl",
+                       test_file="test.jsonl", labels_file="labels.json")
+    (run / "config.json").write_text(json.dumps(config.to_json_dict()))
     return run
 
 

@@ -41,7 +41,7 @@ def validated(params: dict, root: Path = ROOT) -> dict:
 def run_configs(params: dict) -> dict[str, dict]:
     """The RunConfig of every run of the grid these params describe, by run directory."""
     config = validated(params)
-    return {run.run_dir: grid.run_config(config, run).to_json_dict() for run in grid.expand_grid(config)}
+    return {run.run_dir: run.config.to_json_dict() for run in grid.expand_grid(config)}
 
 
 # ------------------------------------------------------------------------------- fast: the composition

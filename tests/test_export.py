@@ -18,12 +18,13 @@ from mtbioner.use.export import (build_token_classification_model, check_same_lo
 from mtbioner.model.inference import load_trained, predict
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import RunFiles
 from mtbioner.training.trainer import train_run
 
 
 def _train(chem_slice: dict[str, Path], out_dir: Path, **overrides) -> Path:
     settings = dict(dataset="BC5CDR-chem", experiment="export-test", seed=11, encoder="tiny", epochs=15,
-                    batch_size=16, learning_rate=1e-3, max_length=128, num_threads=1)
+                    batch_size=16, learning_rate=1e-3, max_length=128)
     settings.update(overrides)
     train_run(RunConfig(**settings, **{key: str(value) for key, value in chem_slice.items()}), out_dir,
               device="cpu", progress=False)
@@ -49,7 +50,7 @@ def _fitting_sentences(examples, tokenizer, max_length: int) -> list[list[str]]:
 
 
 def test_export_writes_a_standard_token_classification_model(trained_run: Path, exported: Path) -> None:
-    model, _ = load_trained(trained_run)
+    model, _ = load_trained(RunFiles(trained_run).model)
     config = json.loads((exported / "config.json").read_text(encoding="utf-8"))
     assert config["architectures"] == ["BertForTokenClassification"]
     assert config["id2label"] == {str(i): label for i, label in enumerate(model.ner_labels)}
@@ -64,7 +65,7 @@ def test_export_writes_a_standard_token_classification_model(trained_run: Path, 
 
 def test_pipeline_gives_the_same_tags_as_mtbioner_predict(trained_run: Path, exported: Path,
                                                           chem_slice) -> None:
-    model, tokenizer = load_trained(trained_run)
+    model, tokenizer = load_trained(RunFiles(trained_run).model)
     sentences = _fitting_sentences(read_examples(chem_slice["test_file"]), tokenizer, model.max_length)
     assert len(sentences) >= 30
     ours = [p.ner for p in predict(model, tokenizer, sentences)]
@@ -91,7 +92,7 @@ def test_predict_on_the_export_equals_predict_on_the_run(trained_run: Path, expo
 
 
 def test_load_exported_round_trip(trained_run: Path, exported: Path) -> None:
-    model, _ = load_trained(trained_run)
+    model, _ = load_trained(RunFiles(trained_run).model)
     again, tokenizer = load_exported(exported)
     assert again.tasks == ("ner",) and again.ner_labels == model.ner_labels and again.max_length == 128
     encoded = tokenizer(["Naloxone", "reverses", "clonidine", "."], is_split_into_words=True, return_tensors="pt")
@@ -117,7 +118,7 @@ def test_export_replaces_the_target_and_refuses_runs_without_ner(trained_run: Pa
 
 
 def test_a_head_that_does_not_match_is_refused(trained_run: Path) -> None:
-    model, tokenizer = load_trained(trained_run)
+    model, tokenizer = load_trained(RunFiles(trained_run).model)
     tc_model = build_token_classification_model(model, trained_run)
     assert check_same_logits(model, tc_model, tokenizer) < 1e-5
     with torch.no_grad():

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mtbioner.errors import MtbionerError
-from mtbioner.plan.grid import FAMILIES, expand_grid, find_run, loss_weights, run_config, runs_for
+from mtbioner.plan.grid import FAMILIES, expand_grid, find_run, loss_weights, runs_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_custom_datasets_join_the_grid(paper: dict) -> None:
 
 
 def test_run_config_per_dataset_overrides(paper: dict) -> None:
-    ncbi = run_config(paper, find_run(paper, "NCBI-disease", "joint-max", 25, 87))
+    ncbi = find_run(paper, "NCBI-disease", "joint-max", 25, 87).config
     assert (ncbi.learning_rate, ncbi.epochs) == (1e-5, 100)
     assert ncbi.train_file == "results/data/NCBI-disease/train.frac25.jsonl"
     assert ncbi.test_file == "results/data/NCBI-disease/test.jsonl"
@@ -96,32 +96,32 @@ def test_run_config_per_dataset_overrides(paper: dict) -> None:
     assert ncbi.encoder == "dmis-lab/biobert-base-cased-v1.1"
     assert (ncbi.batch_size, ncbi.max_length, ncbi.warmup_ratio, ncbi.weight_decay) == (32, 256, 0.1, 0.01)
     assert ncbi.loss_weights == {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
-    bc2gm = run_config(paper, find_run(paper, "BC2GM", "joint-max", 100, 13))
+    bc2gm = find_run(paper, "BC2GM", "joint-max", 100, 13).config
     assert (bc2gm.learning_rate, bc2gm.epochs) == (5e-5, 50)
     assert bc2gm.seed == 13 and bc2gm.fraction == 100 and bc2gm.pooling == "max"
 
 
 def test_run_config_copies_model_lowercase(paper: dict) -> None:
     run = find_run(paper, "BC2GM", "baseline", 100, 13)
-    assert run_config(paper, run).lowercase == "auto"  # the paper preset lets the encoder decide
+    assert run.config.lowercase == "auto"  # the paper preset lets the encoder decide
     for value in (True, False):
         config = copy.deepcopy(paper)
         config["model"]["lowercase"] = value
-        assert run_config(config, run).lowercase is value
+        assert find_run(config, "BC2GM", "baseline", 100, 13).config.lowercase is value
 
 
 def test_loss_weights_by_family(paper: dict) -> None:
     pair = find_run(paper, "BC2GM", "pair-mcls-ner", 100, 13)
     assert pair.main_task == "mcls" and pair.tasks == ("mcls", "ner")
     assert loss_weights(paper, pair) == {"mcls": 0.8, "ner": 0.2}
-    assert run_config(paper, pair).loss_weights == {"mcls": 0.8, "ner": 0.2}
+    assert pair.config.loss_weights == {"mcls": 0.8, "ner": 0.2}
     assert loss_weights(paper, find_run(paper, "BC2GM", "single-bcls", 100, 13)) == {"bcls": 1.0}
     assert loss_weights(paper, find_run(paper, "BC2GM", "baseline", 10, 13)) == {"ner": 1.0}
     assert loss_weights(paper, find_run(paper, "BC2GM", "no-bcls", 100, 13)) == {"ner": 0.8, "mt": 0.1, "mcls": 0.05}
 
 
 def test_every_run_config_validates(paper: dict) -> None:
-    configs = [run_config(paper, run) for run in expand_grid(paper)]
+    configs = [run.config for run in expand_grid(paper)]
     assert len({(c.dataset, c.experiment, c.fraction, c.seed) for c in configs}) == 270
 
 
@@ -144,7 +144,7 @@ def test_cpu_preset_blocks(paper: dict) -> None:
     assert not any(run.dataset != "NCBI-disease" and run.fraction == 100 for run in runs)
     assert {run.seed for run in runs if run.family == "single"} == {13}
     # block train overrides win over train and train.per_dataset
-    epochs = {(run.dataset, run.fraction): run_config(cpu, run).epochs for run in runs}
+    epochs = {(run.dataset, run.fraction): run.config.epochs for run in runs}
     assert epochs == {("BC2GM", 10): 6, ("BC5CDR-chem", 10): 8, ("NCBI-disease", 10): 10, ("NCBI-disease", 100): 2}
 
 
@@ -163,16 +163,13 @@ def test_blocks_refuse_a_run_twice_and_an_unsubsampled_fraction(paper: dict) -> 
 
 
 def test_only_curve_runs_score_every_epoch_and_only_read_models_are_kept(paper: dict) -> None:
-    from mtbioner.plan.grid import evaluates_every_epoch, keeps_model
-
     runs = expand_grid(paper)
-    every_epoch = {(run.experiment, run.fraction) for run in runs if evaluates_every_epoch(paper, run)}
+    every_epoch = {(run.experiment, run.fraction) for run in runs if run.config.eval_every_epoch}
     assert every_epoch == {("joint-max", 100)}
-    kept = sorted((run.dataset, run.experiment) for run in runs if keeps_model(paper, run))
+    kept = sorted((run.dataset, run.experiment) for run in runs if run.config.save_model)
     assert len(kept) == 3 * 5  # per dataset: four single-task models (TaskEmb) + joint-max's first seed
-    assert all(run.seed == 13 and run.fraction == 100 for run in runs if keeps_model(paper, run))
+    assert all(run.seed == 13 and run.fraction == 100 for run in runs if run.config.save_model)
+    assert not runs[0].config.save_model  # BC2GM baseline frac100 seed13
     config = copy.deepcopy(paper)
     config["eval"]["per_epoch"], config["train"]["keep_models"] = "all", "all"
-    assert all(evaluates_every_epoch(config, run) and keeps_model(config, run) for run in runs)
-    assert run_config(config, runs[0]).eval_every_epoch and run_config(config, runs[0]).save_model
-    assert not run_config(paper, runs[0]).save_model  # BC2GM baseline frac100 seed13
+    assert all(run.config.eval_every_epoch and run.config.save_model for run in expand_grid(config))

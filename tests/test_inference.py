@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mtbioner.run.directory import RunFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
 from mtbioner.model.inference import load_trained, predict
@@ -13,7 +14,7 @@ from mtbioner.tasks import MT_LABELS
 
 
 def test_batched_length_sorted_prediction_equals_one_by_one_in_input_order(tiny_trained_run: Path, chem_slice):
-    model, tokenizer = load_trained(tiny_trained_run)
+    model, tokenizer = load_trained(RunFiles(tiny_trained_run).model)
     sentences = [list(example.tokens) for example in read_examples(chem_slice["test_file"])][:12]
     sentences.reverse()  # any order: results must come back in this order
     batched = predict(model, tokenizer, sentences, batch_size=5)
@@ -34,7 +35,7 @@ def test_every_word_of_a_long_sentence_gets_a_tag(tiny_trained_run: Path):
 
 
 def test_predictions_match_the_run_directorys_test_predictions(tiny_trained_run: Path, chem_slice):
-    model, tokenizer = load_trained(tiny_trained_run)
+    model, tokenizer = load_trained(RunFiles(tiny_trained_run).model)
     test = read_examples(chem_slice["test_file"])
     predictions = predict(model, tokenizer, [list(example.tokens) for example in test])
     written = [line.split("\t")[2] for line in (tiny_trained_run / "test_predictions.tsv").read_text().splitlines()
@@ -43,7 +44,7 @@ def test_predictions_match_the_run_directorys_test_predictions(tiny_trained_run:
 
 
 def test_no_sentences_no_predictions(tiny_trained_run: Path):
-    model, tokenizer = load_trained(tiny_trained_run)
+    model, tokenizer = load_trained(RunFiles(tiny_trained_run).model)
     assert predict(model, tokenizer, []) == []
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from mtbioner.plan.grid import expand_grid, run_config
+from mtbioner.plan.grid import expand_grid
 from mtbioner.params import SCHEMA_RESOURCE, load_schema, param_default, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def test_params_and_presets_validate_and_expand(overlay: str | None) -> None:
     runs = expand_grid(config)
     assert runs
     for run in runs:
-        run_config(config, run)  # every run resolves to a valid RunConfig
+        assert run.config.dataset  # every run resolves to a valid RunConfig
 
 
 def test_presets_exist() -> None:

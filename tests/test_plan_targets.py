@@ -33,7 +33,7 @@ def test_taskemb_uses_the_first_seed_single_task_model():
     inputs = targets.taskemb_inputs(config, "NCBI-disease", "mcls")
     assert inputs == {"metrics": "results/runs/NCBI-disease/single-mcls/frac100/seed13/metrics.json"}
     # ... and that run keeps its model (the other seeds of single-mcls do not need theirs)
-    keeps = {run.seed: grid.keeps_model(config, run)
+    keeps = {run.seed: run.config.save_model
              for run in grid.runs_for(config, dataset="NCBI-disease", experiment="single-mcls")}
     assert keeps == {13: True, 42: False, 87: False}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mtbioner.run.directory import RunFiles
 from mtbioner.cli import main
 from mtbioner.data.examples import read_examples
 from mtbioner.model.inference import load_trained, predict
@@ -30,7 +31,7 @@ RAW_TEXT = (
 def trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run: tiny encoder, all four tasks, 15 short epochs on 120 BC5CDR-chem sentences (~3 s)."""
     config = RunConfig(dataset="BC5CDR-chem", experiment="predict-test", seed=7, encoder="tiny", epochs=15,
-                       batch_size=16, learning_rate=1e-3, max_length=64, num_threads=1,
+                       batch_size=16, learning_rate=1e-3, max_length=64,
                        **{key: str(value) for key, value in chem_slice.items()})
     run_dir = tmp_path_factory.mktemp("predict_run")
     train_run(config, run_dir, device="cpu", progress=False)
@@ -99,7 +100,7 @@ def test_iob_output_matches_inference_and_batching_keeps_order(trained_run: Path
         outputs.append(target.read_text(encoding="utf-8"))
     assert outputs[0] == outputs[1]
     blocks = [block.splitlines() for block in outputs[0].strip("\n").split("\n\n")]
-    model, tokenizer = load_trained(trained_run)
+    model, tokenizer = load_trained(RunFiles(trained_run).model)
     _, sentences = read_input(source, "text")
     expected = predict(model, tokenizer, [list(s.words) for s in sentences])
     assert [[line.split("\t") for line in block] for block in blocks] == [
@@ -215,7 +216,7 @@ def test_bf16_on_cpu_tags_every_word(trained_run: Path, chem_slice) -> None:
 
     if not torch.backends.mkldnn.is_available():
         pytest.skip("no oneDNN on this torch build")
-    model, tokenizer = load_trained(trained_run)
+    model, tokenizer = load_trained(RunFiles(trained_run).model)
     sentences = [InputSentence(e.tokens) for e in read_examples(chem_slice["test_file"])]
     exact = predict_sentences(model, tokenizer, sentences, precision="fp32", device="cpu")
     fast = predict_sentences(model, tokenizer, sentences, precision="bf16", device="cpu")

@@ -9,7 +9,7 @@ import pytest
 from mtbioner.errors import MtbionerError
 from mtbioner.report.casestudy import Case, _md_sentence, build_table5, latex_escape, mine_cases, render_table5
 from mtbioner.report.predictions import read_predictions
-from mtbioner.report.runs import load_runs
+from mtbioner.run.directory import load_runs
 from test_report_fixtures import predictions, write_run
 
 

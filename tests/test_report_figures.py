@@ -9,7 +9,7 @@ import pytest
 
 from mtbioner.errors import MtbionerError
 from mtbioner.report.figures import default_perplexity, figure4, figure5, figure6, pairwise_gains, tsne_coordinates
-from mtbioner.report.runs import load_runs
+from mtbioner.run.directory import load_runs
 from mtbioner.tasks import TASKS
 from test_report_fixtures import write_run
 

@@ -10,7 +10,7 @@ import pytest
 
 from mtbioner.errors import MtbionerError
 from mtbioner.report.aggregate import runs_frame, seed_stats
-from mtbioner.report.runs import load_runs
+from mtbioner.run.directory import load_runs
 from mtbioner.report.summary import generated_summary, metrics_summary
 from mtbioner.report.tables import (TABLE_SPECS, _significance_marks, render_table, significance_frame, table_frame,
                                     wide_frame)
@@ -158,15 +158,6 @@ def test_table4_dagger_marks_ablations_that_joint_max_beats(tmp_path):
     # (no pooling variant ran, so Table 2 shows the 100 % baseline and joint-max only)
     wide2 = wide_frame(table_frame(TABLE_SPECS[2], runs_frame(runs), significance), TABLE_SPECS[2]).set_index("Model")
     assert wide2.loc["Ours MAX", "F1"].endswith(" †") and "†" not in wide2.loc["SOTA*", "F1"]
-
-
-def test_fp_rate_recomputed_from_predictions_when_metrics_lack_it(tmp_path):
-    run = write_run(tmp_path, "BC2GM", "baseline", pred=predictions(spurious={0, 3}))
-    metrics = json.loads((run / "metrics.json").read_text())
-    del metrics["false_positive_sentence_rate"]
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    frame = runs_frame(load_runs([run]))
-    assert frame["false_positive_sentence_rate"].iloc[0] == pytest.approx(2 / 10)  # 2 of 10 entity-free
 
 
 def test_metrics_summary_for_dvc(runs):

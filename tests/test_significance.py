@@ -11,7 +11,7 @@ import pytest
 from mtbioner.errors import MtbionerError
 from mtbioner.training.evaluate import sequence_metrics
 from mtbioner.report.predictions import entity_counts, prf_from_counts, read_predictions
-from mtbioner.report.runs import load_runs
+from mtbioner.run.directory import load_runs
 from mtbioner.report.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap
 from test_report_fixtures import gold_sentences, predictions, write_run
 

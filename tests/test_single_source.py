@@ -97,8 +97,7 @@ def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_the_false_positive_sentence_rate_is_defined_once() -> None:
-    """mtbioner.training.evaluate computes it for metrics.json; the report's fallback (runs without it) calls the same
-    function (tests/test_report_tables.py checks the recomputed value)."""
+    """mtbioner.training.evaluate computes it for metrics.json; nothing else does (the report reads it there)."""
     (definition,) = lines_matching(r"def false_positive_sentence_rate\b")
     assert definition.startswith("training/evaluate.py:")
 

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from mtbioner.training.batching import bucketed_batches, epoch_schedule, steps_per_epoch
-from mtbioner.training.checkpoints import CHECKPOINTS_DIR, STATE_FILE, latest_checkpoint
+from mtbioner.run.directory import RunFiles
+from mtbioner.training.checkpoints import STATE_FILE, latest_checkpoint
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
 from mtbioner.run.config import RunConfig
@@ -98,7 +99,7 @@ def test_joint_run_writes_the_complete_run_directory(tiny_trained_run: Path, che
     for name in ("config.json", "epochs.jsonl", "metrics.json", "test_predictions.tsv", "test_sentences.jsonl",
                  "train.log", "model/mtbioner.json", "model/config.json", "model/heads.safetensors"):
         assert (run / name).is_file(), name
-    assert not (run / CHECKPOINTS_DIR).exists(), "checkpoints are removed once the run is complete"
+    assert not RunFiles(run).checkpoints.exists(), "checkpoints are removed once the run is complete"
     epochs = [json.loads(line) for line in (run / "epochs.jsonl").read_text().splitlines()]
     assert [record["epoch"] for record in epochs] == [1, 2]
     for record in epochs:
@@ -158,7 +159,7 @@ def test_cuda_run_with_autocast(tiny_run_config, tmp_path, precision):
     assert metrics["train_task_losses"]["ner"] < 1.0
     from mtbioner.model.inference import load_trained
 
-    model, _ = load_trained(tmp_path / "run")
+    model, _ = load_trained(RunFiles(tmp_path / "run").model)
     assert next(model.parameters()).dtype == torch.float32  # autocast leaves the saved weights in fp32
 
 
@@ -178,7 +179,7 @@ def test_run_killed_mid_training_resumes_to_the_same_metrics(tiny_run_config, tm
 
     run_dir = tmp_path / "killed"
     process = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
-    first_checkpoint = run_dir / CHECKPOINTS_DIR / "epoch-1" / STATE_FILE
+    first_checkpoint = RunFiles(run_dir).checkpoints / "epoch-1" / STATE_FILE
     deadline = time.monotonic() + 120
     while not first_checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -199,7 +200,7 @@ def test_run_killed_mid_training_resumes_to_the_same_metrics(tiny_run_config, tm
     reference_epochs = [json.loads(line) for line in (tmp_path / "reference" / "epochs.jsonl").read_text().splitlines()]
     assert [without_timings(record) for record in epochs] == [without_timings(record) for record in reference_epochs]
     assert (run_dir / "test_predictions.tsv").read_text() == (tmp_path / "reference" / "test_predictions.tsv").read_text()
-    assert not (run_dir / CHECKPOINTS_DIR).exists()
+    assert not (RunFiles(run_dir).checkpoints).exists()
 
 
 def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_path):
@@ -210,7 +211,7 @@ def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_p
     from mtbioner.training.checkpoints import save_checkpoint
     from mtbioner.model.inference import load_trained
 
-    model, tokenizer = load_trained(run_dir)
+    model, tokenizer = load_trained(RunFiles(run_dir).model)
     optimizer = torch.optim.AdamW(model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
@@ -246,10 +247,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 def test_a_partly_written_checkpoint_is_ignored(tmp_path):
     for epoch in (1, 2):
-        (tmp_path / CHECKPOINTS_DIR / f"epoch-{epoch}" / "model").mkdir(parents=True)
-    (tmp_path / CHECKPOINTS_DIR / "epoch-1" / STATE_FILE).write_bytes(b"complete")
+        (RunFiles(tmp_path).checkpoints / f"epoch-{epoch}" / "model").mkdir(parents=True)
+    (RunFiles(tmp_path).checkpoints / "epoch-1" / STATE_FILE).write_bytes(b"complete")
     # epoch-2 has no state file: the process died while writing it, so epoch 1 is where to resume
-    assert latest_checkpoint(tmp_path) == tmp_path / CHECKPOINTS_DIR / "epoch-1"
+    assert latest_checkpoint(tmp_path) == RunFiles(tmp_path).checkpoints / "epoch-1"
     assert latest_checkpoint(tmp_path / "elsewhere") is None
 
 

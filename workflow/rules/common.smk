@@ -80,9 +80,10 @@ def shell_quote(text):
 
 
 def run_config_json(wildcards):
-    """The RunConfig of one run as JSON; a changed value reruns exactly the runs it affects (params trigger)."""
+    """The run's RunConfig (built by the grid) as JSON for `mtbioner train --config-json`; as a param, a
+    changed value reruns exactly the runs it affects (Snakemake's params trigger)."""
     run = grid.find_run(config, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
-    return json.dumps(grid.run_config(config, run).to_json_dict(), sort_keys=True)
+    return json.dumps(run.config.to_json_dict(), sort_keys=True)
 
 
 def all_metrics():

@@ -33,7 +33,7 @@ def tables_cmd(
     """Tables 2, 3, 4 (Markdown, LaTeX, CSV) with seed statistics, the paper's values, deltas and the
     paired-bootstrap significance (Tables 2, 3: gain over the baseline; Table 4: joint-max better than each
     ablation); plus the false-positive-sentence rates."""
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
     from mtbioner.report.tables import write_tables
 
     significance = write_tables(load_runs(runs), out_dir, samples=samples, seed=seed, alpha=alpha)
@@ -46,7 +46,7 @@ def metrics_cmd(
     out: Annotated[Path, typer.Option(help="JSON file for `dvc metrics` (e.g. results/metrics/summary.json)")],
 ) -> None:
     """Aggregated NER metrics per dataset × experiment × fraction (mean and std over seeds) as JSON."""
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
     from mtbioner.report.summary import write_metrics_summary
 
     write_metrics_summary(load_runs(runs), out)
@@ -63,7 +63,7 @@ def casestudy_cmd(
 ) -> None:
     """Table 5: sentences where the baseline and joint-max disagree, coloured correct / wrong."""
     from mtbioner.report.casestudy import write_table5
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
 
     cases = write_table5(load_runs(runs), out_prefix, wins=wins, losses=losses)
     typer.echo(f"wrote {out_prefix}.{{html,tex,md,csv}} ({cases} cases)")
@@ -79,7 +79,7 @@ def figure4_cmd(
     """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset."""
     from mtbioner.report.curves import read_curve
     from mtbioner.report.figures import figure4, figure4_from_curves
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
 
     curve_files = [path for path in inputs if path.suffix == ".csv"]
     if curve_files and len(curve_files) < len(inputs):
@@ -102,7 +102,7 @@ def figure5_cmd(
 ) -> None:
     """Figure 5: per dataset, main-task score with each secondary task minus its single-task score."""
     from mtbioner.report.figures import write_figure5
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
 
     write_figure5(load_runs(runs), out_prefix, sentence_metric=sentence_metric)
     typer.echo(f"wrote {out_prefix}.png/.pdf and {out_prefix}_gains.csv")
@@ -120,7 +120,7 @@ def taskemb_cmd(
     fisher_out: Annotated[Optional[Path], typer.Option(help="also write the diagonal Fisher (.safetensors)")] = None,
 ) -> None:
     """TaskEmb (SPEC section 5) of a trained single-task model over the training data it was trained on."""
-    from mtbioner.report.runs import load_run
+    from mtbioner.run.directory import load_run
     from mtbioner.report.taskemb import write_taskemb
 
     meta = write_taskemb(load_run(run), out_prefix, task=task, batch_size=batch_size, max_examples=max_examples,
@@ -157,7 +157,7 @@ def page_cmd(
 ) -> None:
     """results/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
     from mtbioner.report.page import write_report
-    from mtbioner.report.runs import load_runs
+    from mtbioner.run.directory import load_runs
 
     write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile)
     typer.echo(f"wrote {out}")

@@ -21,7 +21,6 @@ from mtbioner.model.precision import autocast_context
 from mtbioner.tasks import MCLS_CLASSES, MT_LABELS
 from mtbioner.model.tokenization import Features, collate, encode_sentences
 
-MODEL_SUBDIR = "model"
 
 
 @dataclass
@@ -83,12 +82,11 @@ def predict(model, tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Seque
 
 
 def load_trained(path: str | Path):
-    """`(model, tokenizer)` from a run directory or its `model/` directory."""
+    """`(model, tokenizer)` from a trained model directory (`MultiTaskModel.save_pretrained`; a run's
+    model directory is `mtbioner.run.directory.model_directory(run)`)."""
     from mtbioner.model.multitask import MTBIONER_FILE, MultiTaskModel
 
     directory = Path(path)
-    if not (directory / MTBIONER_FILE).is_file() and (directory / MODEL_SUBDIR / MTBIONER_FILE).is_file():
-        directory = directory / MODEL_SUBDIR
     if not (directory / MTBIONER_FILE).is_file():
         raise MtbionerError(f"{path}: neither a trained model directory nor a run directory with model/")
     model = MultiTaskModel.from_pretrained(directory)

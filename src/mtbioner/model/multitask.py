@@ -25,6 +25,7 @@ from transformers.utils import logging as hf_logging
 
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
+from mtbioner.params import param_default
 from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
 from mtbioner.model.tokenization import IGNORE_INDEX
 
@@ -75,8 +76,11 @@ def _quiet_progress() -> Iterator[None]:
 
 class MultiTaskModel(nn.Module):
     def __init__(self, encoder: PreTrainedModel, tasks: Sequence[str], ner_labels: Sequence[str],
-                 pooling: str = "max", dropout: float = 0.1, max_length: int = 256) -> None:
+                 pooling: str = "max", dropout: float | None = None, max_length: int | None = None) -> None:
+        """`dropout` and `max_length` None: the schema defaults (model.dropout, model.max_length)."""
         super().__init__()
+        dropout = param_default("model", "dropout") if dropout is None else dropout
+        max_length = param_default("model", "max_length") if max_length is None else max_length
         unknown = [task for task in tasks if task not in TASKS]
         if unknown or not tasks:
             raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {list(tasks)}")

@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from mtbioner.errors import MtbionerError
-from mtbioner.params import param_default
 from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import RunFiles, RunIdentity, run_path
 from mtbioner.tasks import TASKS
 
 #: Families of experiments, in the order of the paper's tables and figures.
@@ -78,9 +79,40 @@ CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", FULL
 SERVING_EXPERIMENT = "joint-max"
 
 
-@dataclass(frozen=True, order=True)
-class Run:
-    """One cell of the grid: one training run with its own directory."""
+@dataclass(frozen=True)
+class Run(RunIdentity):
+    """One cell of the grid: the planned run's `RunConfig` (what `mtbioner train` gets), and the family and
+    grid block it comes from. A finished run read back (`mtbioner.run.directory.FinishedRun`) shares its
+    identity (`RunIdentity`): the record is the RunConfig in both."""
+
+    config: RunConfig = field(repr=False)
+    family: str
+    block: int = -1  # index into grid.blocks whose `train` overrides apply; -1 = no block
+
+    @property
+    def main_task(self) -> str:
+        return self.config.main_task
+
+    @property
+    def pooling(self) -> str:
+        return self.config.pooling
+
+    @property
+    def strategy(self) -> str:
+        return self.config.strategy
+
+    @property
+    def run_dir(self) -> str:
+        return run_path(self.dataset, self.experiment, self.fraction, self.seed)
+
+    @property
+    def metrics_file(self) -> str:
+        return str(RunFiles(Path(self.run_dir)).metrics)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A grid cell before its RunConfig exists (whether it keeps its model depends on its peers)."""
 
     dataset: str
     experiment: str
@@ -91,20 +123,7 @@ class Run:
     pooling: str
     strategy: str
     family: str
-    block: int = -1  # index into grid.blocks whose `train` overrides apply; -1 = no block
-
-    @property
-    def run_dir(self) -> str:
-        return run_dir(self.dataset, self.experiment, self.fraction, self.seed)
-
-    @property
-    def metrics_file(self) -> str:
-        return f"{self.run_dir}/metrics.json"
-
-
-def run_dir(dataset: str, experiment: str, fraction: int | str, seed: int | str) -> str:
-    """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` (design.md, "Files the DAG writes")."""
-    return f"results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}"
+    block: int
 
 
 def _family_runs(family: str) -> list[tuple[str, tuple[str, ...], str, str, str, bool]]:
@@ -138,9 +157,9 @@ def _family_runs(family: str) -> list[tuple[str, tuple[str, ...], str, str, str,
 
 def datasets(config: dict[str, Any]) -> list[str]:
     """Corpus datasets followed by own corpora (`data.custom_datasets`), without repeats, in order."""
-    data = config.get("data", {})
-    names = list(data.get("datasets", []))
-    for name in data.get("custom_datasets", {}) or {}:
+    data = config["data"]
+    names = list(data["datasets"])
+    for name in data["custom_datasets"]:
         if name not in names:
             names.append(name)
     return names
@@ -148,7 +167,7 @@ def datasets(config: dict[str, Any]) -> list[str]:
 
 def fractions(config: dict[str, Any]) -> list[int]:
     """Training-set fractions (percent), largest first, as subsampling writes them."""
-    values = sorted({int(f) for f in config.get("data", {}).get("fractions", [FULL])}, reverse=True)
+    values = sorted({int(f) for f in config["data"]["fractions"]}, reverse=True)
     for value in values:
         if not 1 <= value <= 100:
             raise MtbionerError(f"data.fractions: {value} is not a percentage in 1..100")
@@ -157,17 +176,25 @@ def fractions(config: dict[str, Any]) -> list[int]:
 
 def expand_grid(config: dict[str, Any]) -> list[Run]:
     """Every run of the configured grid: datasets × experiments × fractions × seeds (SPEC section 5), or the
-    union of `grid.blocks` when given (module docstring)."""
-    grid = config.get("grid", {})
-    seeds = [int(s) for s in grid.get("seeds", [13])]
-    if not seeds:
-        raise MtbionerError("grid.seeds is empty: at least one seed is needed")
+    union of `grid.blocks` when given (module docstring). Memoised per configuration: a DAG parse asks for
+    the grid once per job."""
+    key = json.dumps(config, sort_keys=True, default=str)
+    if key not in _EXPANDED:
+        _EXPANDED[key] = tuple(_runs_of(config, _cells(config)))
+    return list(_EXPANDED[key])
+
+
+_EXPANDED: dict[str, tuple[Run, ...]] = {}
+
+
+def _cells(config: dict[str, Any]) -> list[_Cell]:
+    grid = config["grid"]
+    seeds = [int(s) for s in grid["seeds"]]
     wanted_fractions = fractions(config)
     blocks = grid.get("blocks") or []
     if not blocks:
-        return _block_runs(datasets(config), list(grid.get("experiments", FAMILIES)), wanted_fractions, None,
-                           seeds, -1)
-    runs: list[Run] = []
+        return _block_cells(datasets(config), list(grid["experiments"]), wanted_fractions, None, seeds, -1)
+    cells: list[_Cell] = []
     seen: dict[tuple, int] = {}
     for index, block in enumerate(blocks):
         block_datasets = list(block.get("datasets") or datasets(config))
@@ -183,20 +210,20 @@ def expand_grid(config: dict[str, Any]) -> list[Run]:
                                     f"{wanted_fractions} (only those are subsampled)")
             block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
         block_seeds = [int(s) for s in block.get("seeds") or seeds]
-        for run in _block_runs(block_datasets, list(block.get("experiments") or grid.get("experiments", FAMILIES)),
-                               wanted_fractions, block_fractions, block_seeds, index):
-            key = (run.dataset, run.experiment, run.fraction, run.seed)
+        for cell in _block_cells(block_datasets, list(block.get("experiments") or grid["experiments"]),
+                                 wanted_fractions, block_fractions, block_seeds, index):
+            key = (cell.dataset, cell.experiment, cell.fraction, cell.seed)
             if key in seen:
-                raise MtbionerError(f"{run.run_dir} is in grid.blocks[{seen[key]}] and grid.blocks[{index}]: "
+                raise MtbionerError(f"{run_path(*key)} is in grid.blocks[{seen[key]}] and grid.blocks[{index}]: "
                                     "a run may belong to one block only")
             seen[key] = index
-            runs.append(run)
-    return runs
+            cells.append(cell)
+    return cells
 
 
-def _block_runs(block_datasets: list[str], families: list[str], wanted_fractions: list[int],
-                block_fractions: list[int] | None, seeds: list[int], block: int) -> list[Run]:
-    runs: list[Run] = []
+def _block_cells(block_datasets: list[str], families: list[str], wanted_fractions: list[int],
+                 block_fractions: list[int] | None, seeds: list[int], block: int) -> list[_Cell]:
+    cells: list[_Cell] = []
     for dataset in block_datasets:
         for family in families:
             for experiment, tasks, main_task, pooling, strategy, every_fraction in _family_runs(family):
@@ -208,8 +235,29 @@ def _block_runs(block_datasets: list[str], families: list[str], wanted_fractions
                     if fraction not in wanted_fractions:
                         continue
                     for seed in seeds:
-                        runs.append(Run(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
-                                        family, block))
+                        cells.append(_Cell(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
+                                           family, block))
+    return cells
+
+
+def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
+    """The cells with their RunConfigs; `keeps_model` needs every cell of an experiment (module docstring)."""
+    largest: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        peers = (cell.dataset, cell.experiment)
+        largest[peers] = max(largest.get(peers, cell.fraction), cell.fraction)
+    first_seed: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        peers = (cell.dataset, cell.experiment)
+        if cell.fraction == largest[peers]:
+            first_seed[peers] = min(first_seed.get(peers, cell.seed), cell.seed)
+    keep_all = config["train"]["keep_models"] == "all"
+    runs = []
+    for cell in cells:
+        peers = (cell.dataset, cell.experiment)
+        keeps = keep_all or ((cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
+                             and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
+        runs.append(Run(_run_config(config, cell, keeps), cell.family, cell.block))
     return runs
 
 
@@ -238,7 +286,7 @@ def find_run(config: dict[str, Any], dataset: str, experiment: str, fraction: in
     matches = runs_for(config, dataset=dataset, experiment=experiment, fraction=int(fraction), seed=int(seed))
     if not matches:
         raise MtbionerError(
-            f"{run_dir(dataset, experiment, fraction, seed)} is not a run of the configured grid "
+            f"{run_path(dataset, experiment, fraction, seed)} is not a run of the configured grid "
             "(check data.datasets, data.fractions, grid.experiments and grid.seeds)"
         )
     return matches[0]
@@ -247,8 +295,8 @@ def find_run(config: dict[str, Any], dataset: str, experiment: str, fraction: in
 def train_settings(config: dict[str, Any], dataset: str, block: int = -1) -> dict[str, Any]:
     """`train` section with `train.per_dataset[dataset]` merged over it (e.g. NCBI-disease's lr and epochs),
     then the `train` overrides of grid block `block` (if any)."""
-    train = copy.deepcopy(config.get("train", {}))
-    per_dataset = train.pop("per_dataset", {}) or {}
+    train = copy.deepcopy(config["train"])
+    per_dataset = train.pop("per_dataset")
     for key, value in (per_dataset.get(dataset) or {}).items():
         train[key] = value
     if block >= 0:
@@ -263,38 +311,19 @@ def largest_fraction(config: dict[str, Any], dataset: str, experiment: str) -> i
     return max(found, default=None)
 
 
-def is_curve_run(run: Run) -> bool:
+def is_curve_run(run: Run | _Cell) -> bool:
     return run.experiment == CURVE_EXPERIMENT and run.fraction == CURVE_FRACTION
 
 
-def keeps_model(config: dict[str, Any], run: Run) -> bool:
-    """Whether the run saves its trained model (`train.keep_models`, module docstring)."""
-    if config.get("train", {}).get("keep_models", param_default("train", "keep_models")) == "all":
-        return True
-    if run.family != "single" and run.experiment != SERVING_EXPERIMENT:
-        return False
-    peers = runs_for(config, dataset=run.dataset, experiment=run.experiment)
-    largest = max(peer.fraction for peer in peers)
-    first_seed = min(peer.seed for peer in peers if peer.fraction == largest)
-    return run.fraction == largest and run.seed == first_seed
-
-
-def evaluates_every_epoch(config: dict[str, Any], run: Run) -> bool:
-    """Whether the run scores the test set after every epoch (`eval.per_epoch`, module docstring)."""
-    per_epoch = config.get("eval", {}).get("per_epoch", param_default("eval", "per_epoch"))
-    return per_epoch == "all" or is_curve_run(run)
-
-
-def loss_weights(config: dict[str, Any], run: Run) -> dict[str, float]:
+def loss_weights(config: dict[str, Any], run: Run | _Cell) -> dict[str, float]:
     """The loss weight of each task of the run (module docstring: how and why)."""
     if len(run.tasks) == 1:
         return {run.tasks[0]: 1.0}
     if run.family == "pair":
-        main_weight = float(config.get("grid", {}).get("pair_main_weight", param_default("grid", "pair_main_weight")))
+        main_weight = float(config["grid"]["pair_main_weight"])
         secondary = next(task for task in run.tasks if task != run.main_task)
         return {run.main_task: main_weight, secondary: round(1.0 - main_weight, 10)}
-    configured = train_settings(config, run.dataset, run.block).get("loss_weights") or {}
-    weights = {**param_default("train", "loss_weights"), **configured}
+    weights = train_settings(config, run.dataset, run.block)["loss_weights"]
     return {task: float(weights[task]) for task in run.tasks}
 
 
@@ -306,34 +335,17 @@ def train_file(dataset: str, fraction: int | str) -> str:
     return f"{data_dir(dataset)}/train.frac{fraction}.jsonl"
 
 
-def run_config(config: dict[str, Any], run: Run) -> RunConfig:
-    """The resolved RunConfig of one run: model, per-dataset training settings, data files, loss weights."""
-    model = config.get("model", {})
-    train = train_settings(config, run.dataset, run.block)
-    evaluation = config.get("eval", {})
-    fields: dict[str, Any] = {
-        "dataset": run.dataset,
-        "experiment": run.experiment,
-        "fraction": run.fraction,
-        "seed": run.seed,
-        "train_file": train_file(run.dataset, run.fraction),
-        "test_file": f"{data_dir(run.dataset)}/test.jsonl",
-        "labels_file": f"{data_dir(run.dataset)}/labels.json",
-        "tasks": run.tasks,
-        "main_task": run.main_task,
-        "pooling": run.pooling,
-        "strategy": run.strategy,
-        "loss_weights": loss_weights(config, run),
-        "max_test_sentences": evaluation.get("max_test_sentences"),
-        "eval_every_epoch": evaluates_every_epoch(config, run),
-        "save_model": keeps_model(config, run),
-    }
-    for key in ("encoder", "lowercase", "dropout", "max_length"):
-        if key in model:
-            fields[key] = model[key]
-    for key in ("batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip", "precision",
-                "checkpoint_every_epoch", "deterministic"):
-        if key in train:
-            fields[key] = train[key]
-    return RunConfig.from_json_text(json.dumps(fields), origin=f"run config of {run.run_dir}")
-
+def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool) -> RunConfig:
+    """The RunConfig of one cell, built from the validated parameters: every `model` and `train` setting that
+    is a RunConfig field (per dataset and block, `train_settings`), the data files and what the grid decides
+    (loss weights, scoring every epoch, keeping the model)."""
+    settings = {**config["model"], **train_settings(config, cell.dataset, cell.block)}
+    fields = {key: value for key, value in settings.items() if key in RunConfig.model_fields}
+    fields.update(
+        dataset=cell.dataset, experiment=cell.experiment, fraction=cell.fraction, seed=cell.seed,
+        train_file=train_file(cell.dataset, cell.fraction), test_file=f"{data_dir(cell.dataset)}/test.jsonl",
+        labels_file=f"{data_dir(cell.dataset)}/labels.json", tasks=cell.tasks, main_task=cell.main_task,
+        pooling=cell.pooling, strategy=cell.strategy, loss_weights=loss_weights(config, cell),
+        max_test_sentences=config["eval"]["max_test_sentences"],
+        eval_every_epoch=config["eval"]["per_epoch"] == "all" or is_curve_run(cell), save_model=keeps_model)
+    return RunConfig.validated(fields, origin=f"run config of {run_path(cell.dataset, cell.experiment, cell.fraction, cell.seed)}")

@@ -7,13 +7,11 @@ and tables print no "±" part rather than a misleading 0.00.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mtbioner.report.predictions import read_predictions
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.directory import FinishedRun
 
 KEYS = ["dataset", "experiment", "fraction"]
 
@@ -42,30 +40,17 @@ def metric_value(metrics: dict[str, Any], path: tuple[str, ...]) -> float:
     return math.nan if value is None else float(value)
 
 
-def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
-    """One row per run: dataset, experiment, fraction, seed and every metric of METRIC_PATHS (NaN if absent).
-
-    The false-positive-sentence rate is recomputed from test_predictions.tsv when metrics.json lacks it and
-    the run has NER predictions (with the trainer's function, mtbioner.training.evaluate).
-    """
+def runs_frame(runs: list[FinishedRun]) -> pd.DataFrame:
+    """One row per run: dataset, experiment, fraction, seed and every metric of METRIC_PATHS (NaN if absent;
+    the trainer writes the false-positive-sentence rate of every run with an NER head)."""
     rows = []
     for run in runs:
         row: dict[str, Any] = {"dataset": run.dataset, "experiment": run.experiment, "fraction": run.fraction,
                                "seed": run.seed}
         for column, path in METRIC_PATHS.items():
             row[column] = metric_value(run.metrics, path)
-        if math.isnan(row["false_positive_sentence_rate"]) and "ner" in run.metrics and run.predictions_file.is_file():
-            row["false_positive_sentence_rate"] = _fp_rate_of_predictions(run.predictions_file)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _fp_rate_of_predictions(path: Path) -> float:
-    from mtbioner.training.evaluate import false_positive_sentence_rate  # seqeval/sklearn: only when needed
-
-    sentences = read_predictions(path)
-    rate = false_positive_sentence_rate([s.gold for s in sentences], [s.pred for s in sentences])
-    return math.nan if rate is None else rate
 
 
 def seed_stats(frame: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
 from mtbioner.report.defaults import CASESTUDY_LOSSES, CASESTUDY_WINS
 from mtbioner.report.predictions import Entity, PredictedSentence, check_same_test_set, read_predictions
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.directory import FinishedRun
 
 CATEGORIES = ("joint-max right", "baseline right", "both wrong")
 DISPLAY_LABELS = {"baseline": "Baseline (BioBERT-style single task)", "joint-max": "Ours (joint, MAX)"}
@@ -77,7 +77,7 @@ def mine_cases(dataset: str, baseline: list[PredictedSentence], ours: list[Predi
     return cases
 
 
-def pick_pair(runs: list[RunRecord], dataset: str) -> tuple[RunRecord, RunRecord] | None:
+def pick_pair(runs: list[FinishedRun], dataset: str) -> tuple[FinishedRun, FinishedRun] | None:
     """Baseline and joint-max runs of `dataset` (full data) with the lowest seed they share."""
     base = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "baseline" and r.fraction == 100}
     ours = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "joint-max" and r.fraction == 100}
@@ -191,7 +191,7 @@ def _entities_text(tokens: tuple[str, ...], entities: frozenset[Entity]) -> str:
     return "; ".join(f"{' '.join(tokens[s : e + 1])} [{t}]" for t, s, e in sorted(entities, key=lambda x: x[1]))
 
 
-def build_table5(runs: list[RunRecord], datasets: list[str], wins: int = CASESTUDY_WINS,
+def build_table5(runs: list[FinishedRun], datasets: list[str], wins: int = CASESTUDY_WINS,
                  losses: int = CASESTUDY_LOSSES) -> tuple[dict[str, list[Case]], pd.DataFrame]:
     """Chosen cases per dataset and a summary (disagreements per category and the seed used)."""
     chosen: dict[str, list[Case]] = {}
@@ -201,8 +201,8 @@ def build_table5(runs: list[RunRecord], datasets: list[str], wins: int = CASESTU
         if pair is None:
             continue
         base_run, ours_run = pair
-        baseline, ours = read_predictions(base_run.predictions_file), read_predictions(ours_run.predictions_file)
-        check_same_test_set(baseline, ours, str(base_run.predictions_file), str(ours_run.predictions_file))
+        baseline, ours = read_predictions(base_run.files.predictions), read_predictions(ours_run.files.predictions)
+        check_same_test_set(baseline, ours, str(base_run.files.predictions), str(ours_run.files.predictions))
         cases = mine_cases(dataset, baseline, ours)
         counts = {category: sum(c.category == category for c in cases) for category in CATEGORIES}
         chosen[dataset] = ([c for c in cases if c.category == "joint-max right"][:wins]
@@ -261,7 +261,7 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
     return paths
 
 
-def write_table5(runs: list[RunRecord], out_prefix: str | Path, *, wins: int, losses: int) -> int:
+def write_table5(runs: list[FinishedRun], out_prefix: str | Path, *, wins: int, losses: int) -> int:
     """Table 5 of every dataset in `runs` as `<prefix>.{html,tex,md,csv}`; returns the number of cases shown."""
     chosen, summary = build_table5(runs, sorted({r.dataset for r in runs}), wins=wins, losses=losses)
     render_table5(chosen, summary, out_prefix)

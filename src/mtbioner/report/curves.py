@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
-from mtbioner.report.runs import RunRecord, load_runs, read_epochs
+from mtbioner.run.directory import FinishedRun, load_runs
 from mtbioner.tasks import TASKS
 
 #: Per-epoch scores of a curve file (scores in [0, 1]; the loss is the weighted joint loss), seed means.
@@ -62,12 +62,12 @@ def curve_rows(epoch_histories: Iterable[list[dict[str, Any]]]) -> list[dict[str
     return rows
 
 
-def runs_curve(runs: list[RunRecord]) -> list[dict[str, float | int]]:
+def runs_curve(runs: list[FinishedRun]) -> list[dict[str, float | int]]:
     """The seed-mean curve of the given runs, which must be the seeds of one dataset/experiment/fraction."""
     if len({(run.dataset, run.experiment, run.fraction) for run in runs}) != 1:
         raise MtbionerError("curves: give the seeds of one dataset/experiment/fraction, got "
                             + ", ".join(sorted({f"{r.dataset}/{r.experiment}/frac{r.fraction}" for r in runs})))
-    return curve_rows(read_epochs(run) for run in runs)
+    return curve_rows(run.epochs() for run in runs)
 
 
 def format_curve(rows: list[dict[str, float | int]]) -> str:

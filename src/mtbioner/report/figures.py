@@ -25,7 +25,7 @@ from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.report.aggregate import metric_value  # noqa: E402
 from mtbioner.report.curves import runs_curve  # noqa: E402
 from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
-from mtbioner.report.runs import RunRecord  # noqa: E402
+from mtbioner.run.directory import FinishedRun  # noqa: E402
 from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
 
 #: One colour per task and one marker per dataset, used by every figure.
@@ -66,7 +66,7 @@ def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
-def figure4(runs: list[RunRecord], out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC,
+def figure4(runs: list[FinishedRun], out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC,
             experiment: str = "joint-max") -> list[Path]:
     """Figure 4 from run directories: each dataset's seed-mean curve (mtbioner.report.curves), then drawn by
     `figure4_from_curves`. The workflow passes the curve files it already wrote instead."""
@@ -112,7 +112,7 @@ def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out
 
 
 # ------------------------------------------------------------------------------------------------- Figure 5
-def pairwise_gains(runs: list[RunRecord], sentence_metric: str = SENTENCE_METRIC) -> pd.DataFrame:
+def pairwise_gains(runs: list[FinishedRun], sentence_metric: str = SENTENCE_METRIC) -> pd.DataFrame:
     """Rows dataset, main, secondary, pair_score, single_score, gain (percentage points; seed means)."""
     def mean_score(dataset: str, experiment: str, task: str) -> float:
         values = [metric_value(r.metrics, score_path(task, sentence_metric)) for r in runs
@@ -177,7 +177,7 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
     return save_figure(figure, out_prefix)
 
 
-def write_figure5(runs: list[RunRecord], out_prefix: str | Path, *, sentence_metric: str) -> list[Path]:
+def write_figure5(runs: list[FinishedRun], out_prefix: str | Path, *, sentence_metric: str) -> list[Path]:
     """`<prefix>_gains.csv` (the `pairwise_gains` table) and Figure 5 drawn from it (`<prefix>.png`, `.pdf`)."""
     from mtbioner.atomicio import write_text
 

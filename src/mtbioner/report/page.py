@@ -17,7 +17,8 @@ import pandas as pd
 from mtbioner import __version__
 from mtbioner.atomicio import write_text
 from mtbioner.report.aggregate import runs_frame
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import FinishedRun
 from mtbioner.report.summary import generated_summary
 
 TABLE_FILES = ("table2.md", "table3.md", "table4.md", "fp_rates.md", "table5.md")
@@ -28,8 +29,8 @@ FIGURES = (
 )
 
 
-def _settings_line(configs: list[dict], key: str) -> str:
-    values = sorted({str(c.get(key)) for c in configs})
+def _settings_line(configs: list[RunConfig], key: str) -> str:
+    values = sorted({str(getattr(c, key)) for c in configs})
     return ", ".join(values)
 
 
@@ -47,7 +48,7 @@ def source_commit(directory: str | Path = ".") -> str:
     return f"{commit} (with uncommitted changes)" if dirty else commit
 
 
-def configuration_section(runs: list[RunRecord], configfiles: list[str] | None = None,
+def configuration_section(runs: list[FinishedRun], configfiles: list[str] | None = None,
                           commit: str | None = None) -> str:
     configs = [r.config for r in runs]
     datasets = sorted({r.dataset for r in runs})
@@ -69,7 +70,7 @@ def configuration_section(runs: list[RunRecord], configfiles: list[str] | None =
         subset = [r.config for r in runs if r.dataset == dataset]
         lines.append(f"| {dataset}: epochs / learning rate | {_settings_line(subset, 'epochs')} / "
                      f"{_settings_line(subset, 'learning_rate')} |")
-    weights = sorted({str(r.config.get("loss_weights")) for r in runs if r.experiment.startswith("joint")})
+    weights = sorted({str(r.config.loss_weights) for r in runs if r.experiment.startswith("joint")})
     if weights:
         lines.append(f"| joint loss weights | {'; '.join(weights)} |")
     return "\n".join(lines)
@@ -90,7 +91,7 @@ def _relative(path: Path, page: Path) -> str:
     return os.path.relpath(path, page.parent).replace(os.sep, "/")
 
 
-def write_report(runs: list[RunRecord], out: str | Path, tables_dir: str | Path, figures_dir: str | Path,
+def write_report(runs: list[FinishedRun], out: str | Path, tables_dir: str | Path, figures_dir: str | Path,
                  taskemb_dir: str | Path | None = None, configfiles: list[str] | None = None) -> Path:
     page = Path(out)
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)

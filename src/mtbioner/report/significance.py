@@ -19,7 +19,7 @@ import pandas as pd
 
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.report.predictions import check_same_test_set, entity_counts, prf_from_counts, read_predictions
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.directory import FinishedRun
 
 #: Rows of the resampling-weight matrix drawn at once: bounds memory (chunk x n_sentences int64).
 _CHUNK = 256
@@ -84,7 +84,7 @@ COLUMNS = ["dataset", "experiment", "fraction", "seed", "reference", "hypothesis
            "delta", "p_value", "significant", "samples"]
 
 
-def compare_to_reference(runs: list[RunRecord], reference: str, experiments: list[str] | None = None,
+def compare_to_reference(runs: list[FinishedRun], reference: str, experiments: list[str] | None = None,
                          reference_better: bool = False, samples: int = BOOTSTRAP_SAMPLES,
                          seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA) -> pd.DataFrame:
     """Paired bootstrap of every (dataset, experiment, fraction) against the `reference` run of the same
@@ -96,9 +96,9 @@ def compare_to_reference(runs: list[RunRecord], reference: str, experiments: lis
     by_key = {run.key: run for run in runs}
     cache: dict[tuple, tuple] = {}
 
-    def counts_of(run: RunRecord) -> tuple:
+    def counts_of(run: FinishedRun) -> tuple:
         if run.key not in cache:
-            sentences = read_predictions(run.predictions_file)
+            sentences = read_predictions(run.files.predictions)
             cache[run.key] = (sentences, entity_counts(sentences))
         return cache[run.key]
 
@@ -113,7 +113,7 @@ def compare_to_reference(runs: list[RunRecord], reference: str, experiments: lis
             continue
         sentences_ref, counts_ref = counts_of(ref)
         sentences_run, counts_run = counts_of(run)
-        check_same_test_set(sentences_ref, sentences_run, str(ref.predictions_file), str(run.predictions_file))
+        check_same_test_set(sentences_ref, sentences_run, str(ref.files.predictions), str(run.files.predictions))
         if reference_better:  # H1: the reference (B) is better than the experiment (A)
             result = paired_bootstrap(counts_run, counts_ref, samples=samples, seed=seed)
             f1_experiment, f1_reference = result.f1_a, result.f1_b
@@ -131,7 +131,7 @@ def compare_to_reference(runs: list[RunRecord], reference: str, experiments: lis
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = None,
+def compare_to_baseline(runs: list[FinishedRun], experiments: list[str] | None = None,
                         samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA,
                         baseline: str = "baseline") -> pd.DataFrame:
     """Is each model better than the baseline of the same dataset, fraction and seed? (Tables 2 and 3.)"""
@@ -139,7 +139,7 @@ def compare_to_baseline(runs: list[RunRecord], experiments: list[str] | None = N
                                 alpha=alpha)
 
 
-def compare_ablations(runs: list[RunRecord], ablations: list[str], full: str = "joint-max",
+def compare_ablations(runs: list[FinishedRun], ablations: list[str], full: str = "joint-max",
                       samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA
                       ) -> pd.DataFrame:
     """Is the full model better than each ablation of the same dataset, fraction and seed? (Table 4: removing

@@ -19,7 +19,7 @@ import pandas as pd
 from mtbioner.atomicio import write_json
 from mtbioner.report import paper_values
 from mtbioner.report.aggregate import cell, runs_frame, seed_stats
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.directory import FinishedRun
 from mtbioner.tasks import DISPLAY_NAMES
 
 
@@ -43,7 +43,7 @@ def metrics_summary(frame: pd.DataFrame) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- the claims
-def write_metrics_summary(runs: list[RunRecord], out: str | Path) -> Path:
+def write_metrics_summary(runs: list[FinishedRun], out: str | Path) -> Path:
     """`metrics_summary` of `runs` as the JSON file `dvc metrics` reads."""
     write_json(out, metrics_summary(runs_frame(runs)))
     return Path(out)

@@ -22,7 +22,7 @@ from mtbioner.atomicio import write_text
 from mtbioner.report import paper_values
 from mtbioner.report.aggregate import cell, seed_stats
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
-from mtbioner.report.runs import RunRecord
+from mtbioner.run.directory import FinishedRun
 from mtbioner.report.significance import COLUMNS, compare_to_reference
 
 METRIC_LABELS = {"precision": "P", "recall": "R", "f1": "F1"}
@@ -55,7 +55,7 @@ TABLE_SPECS: dict[int, TableSpec] = {
 }
 
 
-def significance_frame(runs: list[RunRecord], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
+def significance_frame(runs: list[FinishedRun], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
                        alpha: float = ALPHA) -> pd.DataFrame:
     """Every paired-bootstrap comparison of the tables, one row per seed pair (significance.COLUMNS): each
     model of Tables 2-4 against the baseline (the † of Tables 2, 3), then joint-max against each ablation
@@ -239,7 +239,7 @@ def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     return paths
 
 
-def write_tables(runs: list[RunRecord], out_dir: str | Path, *, samples: int, seed: int, alpha: float) -> pd.DataFrame:
+def write_tables(runs: list[FinishedRun], out_dir: str | Path, *, samples: int, seed: int, alpha: float) -> pd.DataFrame:
     """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`) and the false-positive-sentence rates
     (`fp_rates.{md,csv}`) of `runs` into `out_dir`; returns the significance frame (one row per seed pair)."""
     from mtbioner.report.aggregate import runs_frame

@@ -41,7 +41,7 @@ from torch import nn
 from mtbioner.errors import MtbionerError
 
 if TYPE_CHECKING:
-    from mtbioner.report.runs import RunRecord
+    from mtbioner.run.directory import FinishedRun
 
 #: SPEC section 5: the pass over the training data uses batches of 32.
 TASKEMB_BATCH_SIZE = 32
@@ -230,18 +230,17 @@ def embed_run(model_dir: str, train_file: str, labels_file: str, task: str, max_
     return embedding, meta
 
 
-def write_taskemb(record: RunRecord, out_prefix: str | Path, *, task: str | None, batch_size: int,
+def write_taskemb(record: FinishedRun, out_prefix: str | Path, *, task: str | None, batch_size: int,
                   max_examples: int | None, device: str | None, fisher_out: str | Path | None) -> dict[str, Any]:
     """TaskEmb of a finished single-task run over the training file its config.json names, written as
     `<prefix>.npy` (float32 vector) and `<prefix>.json` (metadata, returned); with `fisher_out` also the
-    diagonal Fisher as safetensors. `task` None: the run's main (or only) task; `max_examples` None: the
+    diagonal Fisher as safetensors. `task` None: the run's main task; `max_examples` None: the
     whole training file; `device` None: CUDA if available."""
     from mtbioner.atomicio import atomic_write, write_json
 
     config = record.config
-    chosen_task = task or config.get("main_task") or config["tasks"][0]
-    embedding, meta = embed_run(str(record.run_dir / "model"), config["train_file"], config["labels_file"],
-                                chosen_task, int(config.get("max_length", 256)), batch_size=batch_size,
+    embedding, meta = embed_run(str(record.files.model), config.train_file, config.labels_file,
+                                task or config.main_task, config.max_length, batch_size=batch_size,
                                 max_examples=max_examples, device=device, fisher=fisher_out is not None)
     meta.update({"dataset": record.dataset, "experiment": record.experiment, "seed": record.seed,
                  "run_dir": str(record.run_dir)})

@@ -66,7 +66,6 @@ class RunConfig(BaseModel):
     eval_every_epoch: bool = Field(True, description="score the test set after every epoch (curves); False = "
                                    "once, after the last epoch (same final metrics, less work)")
     max_test_sentences: int | None = Field(default_factory=lambda: param_default("eval", "max_test_sentences"), ge=1, description="evaluate on this prefix of test (CPU presets)")
-    num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None = torch default")
 
     @model_validator(mode="after")
     def _check_tasks(self) -> "RunConfig":
@@ -82,14 +81,21 @@ class RunConfig(BaseModel):
         return self
 
     @classmethod
-    def from_json_text(cls, text: str, origin: str = "run config") -> "RunConfig":
+    def validated(cls, data: dict, origin: str = "run config") -> "RunConfig":
+        """`data` as a RunConfig, or one MtbionerError naming `origin` and every invalid field."""
         try:
-            return cls.model_validate(json.loads(text))
-        except json.JSONDecodeError as error:
-            raise MtbionerError(f"{origin}: not valid JSON ({error})") from None
+            return cls.model_validate(data)
         except ValidationError as error:
             details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
             raise MtbionerError(f"{origin}: {details}") from None
+
+    @classmethod
+    def from_json_text(cls, text: str, origin: str = "run config") -> "RunConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise MtbionerError(f"{origin}: not valid JSON ({error})") from None
+        return cls.validated(data, origin)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "RunConfig":

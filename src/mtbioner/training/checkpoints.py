@@ -18,8 +18,8 @@ from transformers import PreTrainedTokenizerBase
 from mtbioner.atomicio import atomic_write
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import RunFiles
 
-CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "state.pt"
 
 
@@ -42,7 +42,7 @@ def set_rng_state(state: dict) -> None:
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """Newest complete checkpoint (its state file is written last, so a directory without it is partial)."""
-    root = run_dir / CHECKPOINTS_DIR
+    root = RunFiles(run_dir).checkpoints
     if not root.is_dir():
         return None
     complete = [path for path in root.glob("epoch-*") if (path / STATE_FILE).is_file()]
@@ -51,14 +51,14 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def save_checkpoint(run_dir: Path, model: MultiTaskModel, tokenizer: PreTrainedTokenizerBase, optimizer, scheduler,
                     scaler, epoch: int, history: list[dict], config: RunConfig) -> None:
-    directory = run_dir / CHECKPOINTS_DIR / f"epoch-{epoch}"
+    directory = RunFiles(run_dir).checkpoints / f"epoch-{epoch}"
     model.save_pretrained(directory / "model", tokenizer)
     state = {"epoch": epoch, "history": history, "config": config.to_json_dict(), "rng": rng_state(),
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "scaler": scaler.state_dict()}
     with atomic_write(directory / STATE_FILE, "wb") as handle:
         torch.save(state, handle)
-    for older in (run_dir / CHECKPOINTS_DIR).glob("epoch-*"):
+    for older in (RunFiles(run_dir).checkpoints).glob("epoch-*"):
         if older != directory:
             shutil.rmtree(older, ignore_errors=True)
 

@@ -48,7 +48,7 @@ from transformers import AutoTokenizer
 
 from mtbioner.atomicio import write_json, write_jsonl
 from mtbioner.training.batching import epoch_schedule, steps_per_epoch
-from mtbioner.training.checkpoints import CHECKPOINTS_DIR, latest_checkpoint, load_state, save_checkpoint, set_rng_state
+from mtbioner.training.checkpoints import latest_checkpoint, load_state, save_checkpoint, set_rng_state
 from mtbioner.model.encoders import load_encoder_with_casing, normalizer_lowercases
 from mtbioner.errors import MtbionerError
 from mtbioner.training.evaluate import evaluate_predictions
@@ -58,6 +58,7 @@ from mtbioner.model.precision import describe, resolve_device
 from mtbioner.data.iob import write_iob
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import RunFiles
 from mtbioner.model.tokenization import Features, collate, encode_examples
 from mtbioner.training.step import Optimisation, train_step
 
@@ -69,7 +70,7 @@ log = logging.getLogger("mtbioner.training.trainer")
 # -------------------------------------------------------------------------------------------------- outputs
 def write_test_outputs(run_dir: Path, examples: Sequence[Example], predictions: Sequence[SentencePrediction],
                        tasks: Sequence[str]) -> None:
-    write_iob(run_dir / "test_predictions.tsv",
+    write_iob(RunFiles(run_dir).predictions,
               ((example.tokens, example.ner, prediction.ner if prediction.ner is not None else ["_"] * len(example.tokens))
                for example, prediction in zip(examples, predictions)))
     rows = []
@@ -79,11 +80,11 @@ def write_test_outputs(run_dir: Path, examples: Sequence[Example], predictions: 
             if task in tasks:
                 row[f"{task}_gold"], row[f"{task}_pred"] = getattr(example, task), getattr(prediction, task)
         rows.append(row)
-    write_jsonl(run_dir / "test_sentences.jsonl", rows)
+    write_jsonl(RunFiles(run_dir).sentences, rows)
 
 
 def _attach_log(run_dir: Path) -> logging.Handler:
-    handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    handler = logging.FileHandler(RunFiles(run_dir).log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
@@ -116,17 +117,18 @@ def _read_data(config: RunConfig) -> tuple[list[Example], list[Example], list[st
     return train, test, read_label_file(config.labels_file)
 
 
-def _effective_config(config: dict, lowercase: bool) -> dict:
-    """A run config as it acts: defaults of fields added since it was written filled in, and `lowercase: auto`
-    replaced by the casing the run's tokenizer has. A checkpoint started with `auto` thus resumes under a
-    config that states the casing it resolved to (the run's own config.json), and under `auto` again."""
+def _checkpoint_differs(saved: dict, requested: RunConfig, lowercase: bool) -> list[str]:
+    """The fields in which a checkpoint's config differs from the requested run, with `lowercase: auto` on
+    either side read as the casing the checkpoint's tokenizer has (a run started with `auto` resumes under
+    `auto` and under the true/false it resolved to)."""
     try:
-        effective = RunConfig.model_validate(config).to_json_dict()
-    except ValidationError:  # a config of an older, incompatible version: compared as it is (and differs)
-        return dict(config)
-    if effective["lowercase"] == "auto":
-        effective["lowercase"] = lowercase
-    return effective
+        saved_config = RunConfig.model_validate(saved)
+    except ValidationError:  # written by an incompatible version: every field may mean something else
+        return ["its version"]
+    sides = [side.model_copy(update={"lowercase": lowercase}) if side.lowercase == "auto" else side
+             for side in (saved_config, requested)]
+    old, new = (side.to_json_dict() for side in sides)
+    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
 
 
 @dataclass
@@ -152,7 +154,7 @@ def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
     except OSError as error:
         raise MtbionerError(f"--out-dir {run_dir}: cannot create the run directory ({error.strerror})") from None
     with suppress(FileNotFoundError):  # never leave a stale "done" marker while (re)training
-        (run_dir / "metrics.json").unlink()
+        RunFiles(run_dir).metrics.unlink()
     handler = _attach_log(run_dir)
     try:
         return _train(config, run_dir, resolve_device(device), progress)
@@ -162,8 +164,7 @@ def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
 
 
 def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: bool | None) -> dict:
-    if config.num_threads is not None:
-        torch.set_num_threads(config.num_threads)
+    files = RunFiles(run_dir)
     if config.deterministic:
         use_deterministic_algorithms()
     train, test, ner_labels = _read_data(config)
@@ -173,12 +174,10 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         state = load_state(checkpoint)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
         lowercase = normalizer_lowercases(tokenizer)  # the casing the run was started with
-        saved, requested = (_effective_config(state["config"], lowercase),
-                            _effective_config(config.to_json_dict(), lowercase))
-        if saved != requested:
-            changed = sorted(key for key in set(saved) | set(requested) if saved.get(key) != requested.get(key))
+        changed = _checkpoint_differs(state["config"], config, lowercase)
+        if changed:
             raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
-                                f"{', '.join(changed)}); delete {run_dir / CHECKPOINTS_DIR} to start over")
+                                f"{', '.join(changed)}); delete {files.checkpoints} to start over")
         model = MultiTaskModel.from_pretrained(checkpoint / "model")
         log.info("resuming %s from %s (epoch %d done, lowercase %s as the checkpoint's tokenizer)", run_dir,
                  checkpoint, state["epoch"], str(lowercase).lower())
@@ -198,7 +197,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         raise MtbionerError(f"{config.labels_file}: NER labels differ from the checkpoint's")
     # config.json (and the checkpoints) hold the resolved casing, so the file alone reproduces the run
     config = config.model_copy(update={"lowercase": lowercase})
-    write_json(run_dir / "config.json", config.to_json_dict())
+    write_json(files.config, config.to_json_dict())
     model.to(device)
 
     features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.max_length)
@@ -255,22 +254,22 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
                       len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
                       / max(train_seconds, 1e-9), 2)}
         history.append(record)
-        write_jsonl(run_dir / "epochs.jsonl", history)
+        write_jsonl(files.epochs, history)
         log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
         if config.checkpoint_every_epoch:
             save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler, epoch, history, config)
 
     if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
-        write_jsonl(run_dir / "epochs.jsonl", history)
+        write_jsonl(files.epochs, history)
         evaluation = _evaluate(model, tokenizer, test, device, config, progress)
     if config.save_model:
-        model.save_pretrained(run_dir / "model", tokenizer)
+        model.save_pretrained(files.model, tokenizer)
     else:  # a rerun with train.keep_models changed must not leave an older model looking current
-        shutil.rmtree(run_dir / "model", ignore_errors=True)
+        shutil.rmtree(files.model, ignore_errors=True)
     write_test_outputs(run_dir, test, evaluation.predictions, tasks)
     final = dict(history[-1])
-    write_json(run_dir / "metrics.json", final)  # last: the run's completion marker
-    shutil.rmtree(run_dir / CHECKPOINTS_DIR, ignore_errors=True)
+    write_json(files.metrics, final)  # last: the run's completion marker
+    shutil.rmtree(files.checkpoints, ignore_errors=True)
     log.info("run %s complete", run_dir)
     return final
 

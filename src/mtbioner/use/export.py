@@ -25,6 +25,7 @@ from torch import nn
 
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
+from mtbioner.run.directory import model_directory
 
 #: Extra key in the exported config.json: what `mtbioner predict` needs to use the export like a run.
 CONFIG_KEY = "mtbioner"
@@ -117,7 +118,7 @@ def export_token_classification(run: str | Path, out_dir: str | Path) -> Path:
     """
     from mtbioner.model.inference import load_trained
 
-    model, tokenizer = load_trained(run)
+    model, tokenizer = load_trained(model_directory(run))
     tc_model = build_token_classification_model(model, run)
     check_same_logits(model, tc_model, tokenizer)
     tc_model.config.architectures = [type(tc_model).__name__]
@@ -164,8 +165,9 @@ def load_exported(path: str | Path):
     classifier = _classifier_of(tc_model, base, len(labels))
     meta = getattr(config, CONFIG_KEY, None) or {}
     max_length = int(meta.get("max_length") or min(tokenizer.model_max_length, config.max_position_embeddings))
-    dropout = config.classifier_dropout if getattr(config, "classifier_dropout", None) is not None else 0.1
-    model = MultiTaskModel(base, ["ner"], labels, dropout=dropout, max_length=max_length)
+    # classifier_dropout: what our exports record; None (another model's export): MultiTaskModel's default
+    model = MultiTaskModel(base, ["ner"], labels, dropout=getattr(config, "classifier_dropout", None),
+                           max_length=max_length)
     model.heads["ner"].load_state_dict(classifier.state_dict())
     model.eval()
     return model, tokenizer

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from mtbioner.errors import MtbionerError
+from mtbioner.run.directory import model_directory
 from mtbioner.data.iob import parse_iob_text
 from mtbioner.data.labels import entity_spans
 from mtbioner.data.textsplit import split_sentences
@@ -113,7 +114,7 @@ def load_model(path: str | Path):
         raise MtbionerError(f"{path}: model directory not found")
     if is_exported_model(path):
         return load_exported(path)
-    return load_trained(path)
+    return load_trained(model_directory(path))
 
 
 def sentence_record(number: int, sentence: InputSentence, prediction, text: str | None) -> dict:
