@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import subprocess
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from mtbioner.plan import grid
-from mtbioner.plan.cost import count_sentences_tsv, dataset_sizes, grid_cost
 from mtbioner.errors import MtbionerError
-from mtbioner.params import load_params
+from mtbioner.params import load_params, param_default
+from mtbioner.plan.cost import PACKING_EFFICIENCY, cost_json, cost_table, count_sentences_tsv, dataset_sizes, grid_cost
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,8 +63,6 @@ def test_paper_preset_cost_is_printed_before_anything_runs(mirror_data: Path, tm
     result = subprocess.run([sys.executable, "-m", "mtbioner", "cost", "--root", str(ROOT), "--source",
                              str(mirror_data), "--json"], capture_output=True, text=True, check=True,
                             cwd=tmp_path)
-    import json
-
     numbers = json.loads(result.stdout)
     assert numbers["runs"] == 270
     assert numbers["models_kept"] == 15 and numbers["encoder_class"] == "bert-base"
@@ -77,3 +76,58 @@ def test_missing_data_is_one_clear_error(paper: dict, tmp_path: Path) -> None:
     with pytest.raises(MtbionerError, match="cannot count the sentences of BC2GM"):
         grid_cost(config, tmp_path)
     assert grid.expand_grid(config)  # the grid itself needs no data
+
+
+def test_mirror_root_counts_as_its_data_folder(paper: dict, mirror_data: Path, tmp_path: Path) -> None:
+    # data.source may name the corpus root (holding data/) as `mtbioner download` accepts it
+    config = copy.deepcopy(paper)
+    config["data"]["source"] = str(mirror_data.parent)
+    assert dataset_sizes(config, "NCBI-disease", tmp_path / "no-prepared-data") == (6347, 940)
+
+
+def test_checkpoint_setting_defaults_to_the_schema(paper: dict, tmp_path: Path) -> None:
+    config = copy.deepcopy(paper)
+    config["data"].update(datasets=["NCBI-disease"], fractions=[10])
+    config["grid"].update(seeds=[1], experiments=["baseline"])
+    config["train"].pop("checkpoint_every_epoch", None)
+    assert grid_cost(config, tmp_path).checkpoint_every_epoch is param_default("train", "checkpoint_every_epoch")
+    config["train"]["checkpoint_every_epoch"] = False
+    cost = grid_cost(config, tmp_path, parallel_jobs=4)
+    assert cost.checkpoint_every_epoch is False and cost.checkpoint_disk_gb == 0.0
+
+
+def test_packed_runs_divide_the_gpu_hours(paper: dict, tmp_path: Path) -> None:
+    config = copy.deepcopy(paper)
+    config["data"].update(datasets=["NCBI-disease"], fractions=[100, 10])
+    config["grid"].update(seeds=[1], experiments=["baseline", "joint-max"])
+    single = grid_cost(config, tmp_path, train_throughput=100.0, eval_throughput=1000.0)
+    assert single.packing_speedup == 1.0 and single.packed_device_hours == single.device_hours
+    # measured: 4 runs on one GPU together train 300 sentences/s where one alone trains 100
+    measured = grid_cost(config, tmp_path, train_throughput=100.0, eval_throughput=1000.0, runs_per_gpu=4,
+                         packed_train_throughput=300.0)
+    assert measured.packing_speedup == pytest.approx(3.0)
+    assert measured.packed_device_hours == pytest.approx(single.device_hours / 3)
+    assert measured.device_hours == pytest.approx(single.device_hours)  # the unpacked figure stays beside it
+    # not measured: the declared efficiency
+    assumed = grid_cost(config, tmp_path, train_throughput=100.0, eval_throughput=1000.0, runs_per_gpu=4)
+    assert assumed.packing_speedup == pytest.approx(4 * PACKING_EFFICIENCY)
+    assert "assumed packing efficiency" in assumed.packing_basis
+    table = cost_table(measured)
+    assert "GPU-hours, 4 runs per GPU" in table and "measured: 300 training sentences/s of 4 runs" in table
+    total = next(line for line in table.splitlines() if line.startswith("| **total**"))
+    assert total.rstrip(" |").endswith(f"{single.device_hours / 3:,.1f}")
+    numbers = json.loads(cost_json(measured))
+    assert numbers["runs_per_gpu"] == 4 and numbers["packing_speedup"] == pytest.approx(3.0)
+    assert numbers["packed_device_hours"] == pytest.approx(single.device_hours / 3, abs=0.01)
+
+
+def test_cost_command_takes_the_packing(mirror_data: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "mtbioner", "cost", "--root", str(ROOT), "--source", str(mirror_data),
+               "--train-throughput", "1000", "--runs-per-gpu", "4", "--packed-throughput", "2500"]
+    table = subprocess.run(command, capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert "GPU-hours, 4 runs per GPU" in table and "2.50× one run's throughput" in table
+    numbers = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True, check=True,
+                                        cwd=tmp_path).stdout)
+    assert numbers["packed_device_hours"] == pytest.approx(numbers["device_hours"] / 2.5, abs=0.01)
+    bad = subprocess.run([*command[:-4], "--packed-throughput", "2500"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "needs K > 1" in bad.stderr and "Traceback" not in bad.stderr

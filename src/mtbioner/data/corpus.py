@@ -61,7 +61,8 @@ def _is_url(source: str) -> bool:
     return "://" in source
 
 
-def _local_file(source: str, dataset: str, split: str) -> Path:
+def local_file(source: str, dataset: str, split: str) -> Path:
+    """Path of `<dataset>-IOB/<split>.tsv` in a local mirror `source` (its root or its data/ folder)."""
     base = Path(source)
     if not base.is_dir():
         raise MtbionerError(f"mirror directory not found: {source}")
@@ -126,7 +127,7 @@ def download_dataset(dataset: str, out_dir: str | Path, source: str = UPSTREAM_S
             body = fetch_with_retries(url, attempts=attempts, backoff=backoff, sleep=sleep,
                                       verify=_digest_problem(expected))
         else:
-            local = _local_file(source, dataset, split)
+            local = local_file(source, dataset, split)
             if not local.is_file():
                 raise MtbionerError(f"mirror has no {local}")
             body = local.read_bytes()

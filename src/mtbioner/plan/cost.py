@@ -6,8 +6,15 @@ or after every epoch for the runs whose curves are drawn), the models kept and t
 passes into device-hours with a throughput in sentences/s: a declared default per encoder size (below) or a
 measured one (`--train-throughput`, e.g. from benchmarks/gpu_check.sh).
 
+Packing (`runs_per_gpu` K > 1): the grid's runs are independent and each leaves a GPU mostly idle, so K of them
+can share one GPU. Their aggregate throughput is `packed_train_throughput` when measured (gpu_check.sh's
+packing phase prints it), else K × the single-run throughput × `PACKING_EFFICIENCY` (an assumption); the packed
+GPU-hours are the device-hours divided by that speed-up (evaluation runs inside the same jobs, so it shares
+it). Wall-clock time on G GPUs is the GPU-hours / G either way.
+
 Sentence counts come from the prepared data when it exists (results/data/<dataset>/), else from the corpus
-files under `data.source` when that is a local directory (a mirror), else from an own corpus' files.
+files under `data.source` when that is a local directory (a mirror: its root or its data/ folder, as
+`mtbioner.data.corpus.local_file` reads it), else from an own corpus' files.
 Over-long sentences split into windows add a few inputs more than sentences (under 0.1 % in the paper's
 datasets), which the counts ignore.
 """
@@ -15,16 +22,16 @@ datasets), which the counts ignore.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtbioner.plan import grid
-from mtbioner.model.encoders import MINILM, TINY
-from mtbioner.errors import MtbionerError
+from mtbioner.data.corpus import local_file
 from mtbioner.data.iob import read_iob
 from mtbioner.data.subsample import fraction_size
+from mtbioner.errors import MtbionerError
+from mtbioner.plan import grid
+from mtbioner.training.batching import passes_per_epoch, steps_per_epoch
 
 
 @dataclass(frozen=True)
@@ -37,15 +44,25 @@ class EncoderCost:
     eval_sentences_per_second: float
 
 
-#: BERT-base (BioBERT): 110 M parameters, 433 MB on the hub; ~600 training sentences/s assumes ~15 % MFU of an
-#: A100/H100-class GPU at batch 32 (small batches keep a GPU far from its peak; gpu_check.sh measures it).
+#: BERT-base (BioBERT): 110 M parameters (~85 M of them in matrix products; the rest are embeddings and the
+#: unused pooler), 433 MB on the hub. ~600 training sentences/s is an assumption until measured: at ~45
+#: sub-tokens a sentence it is 600 × 45 × 6 × 110 M ≈ 18 TFLOP/s (14 TFLOP/s counting the matrix-product
+#: parameters only), under 2 % of an H100's dense bf16 peak (989 TFLOP/s) and ~6 % of an A100's (312):
+#: batches of 32 short sentences keep a GPU far from its peak. benchmarks/gpu_check.sh measures it.
 BERT_BASE = EncoderCost("bert-base", 433.0, 600.0, 3000.0)
 #: all-MiniLM-L6-v2: 22.7 M parameters, 91 MB.
 MINILM_L6 = EncoderCost("minilm-l6", 91.0, 3000.0, 15000.0)
 TINY_BERT = EncoderCost("tiny", 1.5, 20000.0, 60000.0)
 
+#: Aggregate throughput of K runs packed on one GPU over K × one run's: an assumption until gpu_check.sh's
+#: packing phase measures it (pass its aggregate sentences/s as `packed_train_throughput`). Below 1 because
+#: the runs time-share the GPU; how far below depends on how idle one run leaves it.
+PACKING_EFFICIENCY = 0.6
+
 
 def encoder_cost(encoder: str) -> EncoderCost:
+    from mtbioner.model.encoders import MINILM, TINY  # not at import: this layer stays free of torch's load
+
     if encoder == TINY:
         return TINY_BERT
     if encoder == MINILM or "minilm" in encoder.lower():
@@ -72,8 +89,11 @@ def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path = 
     if custom:
         files = {split: Path(custom[split]) for split in ("train", "devel", "test") if custom.get(split)}
     else:
-        source = Path(str(config["data"]["source"]))
-        files = {split: source / f"{dataset}-IOB" / f"{split}.tsv" for split in ("train", "devel", "test")}
+        source = str(config["data"]["source"])
+        try:
+            files = {split: local_file(source, dataset, split) for split in ("train", "devel", "test")}
+        except MtbionerError:  # not a local directory (e.g. the upstream URL): said below, with what to do
+            files = {split: Path(source) / f"{dataset}-IOB" / f"{split}.tsv" for split in ("train", "devel", "test")}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
         raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared} and "
@@ -101,6 +121,9 @@ class GridCost:
     checkpoint_jobs: int  # jobs whose per-epoch checkpoints are on disk at once (a bound, = parallel jobs)
     checkpoint_every_epoch: bool
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # dataset -> (train ∪ devel, test) sentences
+    runs_per_gpu: int = 1  # K runs packed onto one GPU (module docstring)
+    packed_train_throughput: float | None = None  # measured aggregate training sentences/s of K packed runs
+    packing_efficiency: float = PACKING_EFFICIENCY  # used when packed_train_throughput is not given
 
     @property
     def steps(self) -> int:
@@ -135,29 +158,66 @@ class GridCost:
     def device_hours(self) -> float:
         return self.hours(self.train_passes, self.eval_passes)
 
+    @property
+    def packing_speedup(self) -> float:
+        """Aggregate throughput of `runs_per_gpu` packed runs over one run's (1 when not packed)."""
+        if self.runs_per_gpu == 1:
+            return 1.0
+        if self.packed_train_throughput is not None:
+            return self.packed_train_throughput / self.train_throughput
+        return self.runs_per_gpu * self.packing_efficiency
+
+    @property
+    def packing_basis(self) -> str:
+        if self.runs_per_gpu == 1:
+            return "not packed"
+        if self.packed_train_throughput is not None:
+            return (f"measured: {self.packed_train_throughput:,.0f} training sentences/s of {self.runs_per_gpu} "
+                    "runs on one GPU")
+        return f"assumed packing efficiency {self.packing_efficiency:g} (not measured)"
+
+    def packed_hours(self, device_hours: float) -> float:
+        """GPU-hours of work that takes `device_hours` unpacked, with `runs_per_gpu` runs sharing each GPU."""
+        return device_hours / self.packing_speedup
+
+    @property
+    def packed_device_hours(self) -> float:
+        return self.packed_hours(self.device_hours)
+
 
 def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", train_throughput: float | None = None,
-              eval_throughput: float | None = None, parallel_jobs: int = 1) -> GridCost:
+              eval_throughput: float | None = None, parallel_jobs: int = 1, runs_per_gpu: int = 1,
+              packed_train_throughput: float | None = None,
+              packing_efficiency: float = PACKING_EFFICIENCY) -> GridCost:
+    if runs_per_gpu < 1:
+        raise MtbionerError(f"--runs-per-gpu {runs_per_gpu}: must be at least 1")
+    if packed_train_throughput is not None and (runs_per_gpu == 1 or packed_train_throughput <= 0):
+        raise MtbionerError(f"--packed-throughput {packed_train_throughput:g}: the aggregate sentences/s of "
+                            "--runs-per-gpu K > 1 runs sharing one GPU, so it needs K > 1 and a positive number")
+    if not 0 < packing_efficiency <= 1:
+        raise MtbionerError(f"--packing-efficiency {packing_efficiency:g}: must be in (0, 1]")
     encoder = encoder_cost(str(config["model"]["encoder"]))
     limit = config["data"].get("max_train_sentences")
     max_test = config.get("eval", {}).get("max_test_sentences")
     sizes: dict[str, tuple[int, int]] = {}
     runs = []
+    checkpoints = False
     for run in grid.expand_grid(config):
         if run.dataset not in sizes:
             sizes[run.dataset] = dataset_sizes(config, run.dataset, data_root)
         n_train, n_test = sizes[run.dataset]
         pool = min(n_train, limit) if limit else n_train
         sentences = fraction_size(pool, run.fraction)
-        settings = grid.run_config(config, run)
-        passes_per_epoch = len(settings.tasks) if settings.strategy == "alternating" and len(settings.tasks) > 1 else 1
-        steps = settings.epochs * passes_per_epoch * math.ceil(sentences / settings.batch_size)
+        settings = run.config
+        steps = settings.epochs * steps_per_epoch(sentences, settings.tasks, settings.strategy, settings.batch_size)
+        passes = settings.epochs * passes_per_epoch(settings.tasks, settings.strategy) * sentences
         test = min(n_test, max_test) if max_test else n_test
-        runs.append(RunCost(run, steps, settings.epochs * passes_per_epoch * sentences,
-                            test * (settings.epochs if settings.eval_every_epoch else 1), settings.save_model))
+        runs.append(RunCost(run, steps, passes, test * (settings.epochs if settings.eval_every_epoch else 1),
+                            settings.save_model))
+        checkpoints = checkpoints or settings.checkpoint_every_epoch  # the RunConfig's: the schema's default
     return GridCost(runs, encoder, train_throughput or encoder.train_sentences_per_second,
-                    eval_throughput or encoder.eval_sentences_per_second, parallel_jobs,
-                    bool(config["train"].get("checkpoint_every_epoch", True)), sizes)
+                    eval_throughput or encoder.eval_sentences_per_second, parallel_jobs, checkpoints, sizes,
+                    runs_per_gpu, packed_train_throughput, packing_efficiency)
 
 
 def cost_table(cost: GridCost) -> str:
@@ -165,14 +225,17 @@ def cost_table(cost: GridCost) -> str:
     by_dataset: dict[str, list[RunCost]] = {}
     for run in cost.runs:
         by_dataset.setdefault(run.run.dataset, []).append(run)
+    packed = cost.runs_per_gpu > 1
     lines = ["| dataset | runs | optimizer steps | training sentence-passes | evaluation sentence-passes | "
-             "models kept | device-hours |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "models kept | device-hours |" + (f" GPU-hours, {cost.runs_per_gpu} runs per GPU |" if packed else ""),
+             "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if packed else "")]
 
     def row(name: str, runs: list[RunCost]) -> str:
         train, evaluation = sum(r.train_passes for r in runs), sum(r.eval_passes for r in runs)
         hours = cost.hours(train, evaluation)
         return (f"| {name} | {len(runs)} | {sum(r.steps for r in runs):,} | {train:,} | {evaluation:,} | "
-                f"{sum(r.keeps_model for r in runs)} | {hours:,.1f} |")
+                f"{sum(r.keeps_model for r in runs)} | {hours:,.1f} |"
+                + (f" {cost.packed_hours(hours):,.1f} |" if packed else ""))
 
     lines += [row(dataset, runs) for dataset, runs in by_dataset.items()]
     lines.append(row("**total**", cost.runs))
@@ -184,6 +247,9 @@ def cost_table(cost: GridCost) -> str:
                                                 "job(s) run" if cost.checkpoint_every_epoch else
                                                 "; no per-epoch checkpoints"),
               f"- device-hours: {cost.device_hours:,.1f} (training + evaluation at the throughputs above)"]
+    if packed:
+        lines.append(f"- packed: {cost.runs_per_gpu} runs share each GPU, {cost.packing_speedup:.2f}× one run's "
+                     f"throughput ({cost.packing_basis}): {cost.packed_device_hours:,.1f} GPU-hours")
     return "\n".join(lines)
 
 
@@ -194,4 +260,8 @@ def cost_json(cost: GridCost) -> str:
                        "checkpoint_disk_gb": round(cost.checkpoint_disk_gb, 2),
                        "train_sentences_per_second": cost.train_throughput,
                        "eval_sentences_per_second": cost.eval_throughput,
-                       "device_hours": round(cost.device_hours, 2), "encoder_class": cost.encoder.name}, indent=2)
+                       "device_hours": round(cost.device_hours, 2), "encoder_class": cost.encoder.name,
+                       "runs_per_gpu": cost.runs_per_gpu, "packed_train_sentences_per_second":
+                           cost.packed_train_throughput, "packing_speedup": round(cost.packing_speedup, 4),
+                       "packing_basis": cost.packing_basis,
+                       "packed_device_hours": round(cost.packed_device_hours, 2)}, indent=2)

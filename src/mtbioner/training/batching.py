@@ -39,6 +39,11 @@ def epoch_schedule(lengths: Sequence[int], tasks: Sequence[str], strategy: str, 
     return [steps[index] for index in order]
 
 
+def passes_per_epoch(tasks: Sequence[str], strategy: str) -> int:
+    """Passes over the training set in one epoch: one per task for an alternating run of several tasks, else one."""
+    return len(tasks) if strategy == "alternating" and len(tasks) > 1 else 1
+
+
 def steps_per_epoch(n_features: int, tasks: Sequence[str], strategy: str, batch_size: int) -> int:
-    batches = math.ceil(n_features / batch_size)
-    return batches * (len(tasks) if strategy == "alternating" and len(tasks) > 1 else 1)
+    """Optimizer steps of one epoch (the trainer's schedule length; `mtbioner cost` counts with it too)."""
+    return math.ceil(n_features / batch_size) * passes_per_epoch(tasks, strategy)
