@@ -5,8 +5,6 @@
 
 from snakemake.utils import min_version, validate
 
-from mtbioner.params import reject_preset_key
-
 min_version("9.0")
 
 
@@ -16,7 +14,6 @@ min_version("9.0")
 configfile: "params.yaml"
 
 
-reject_preset_key(config)
 validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
 
 

@@ -31,7 +31,10 @@ def test_paper_preset_has_every_product():
 def test_taskemb_uses_the_first_seed_single_task_model():
     config = _params()
     inputs = targets.taskemb_inputs(config, "NCBI-disease", "mcls")
-    assert inputs == {"metrics": "results/runs/NCBI-disease/single-mcls/frac100/seed13/metrics.json"}
+    run = "results/runs/NCBI-disease/single-mcls/frac100/seed13"
+    assert inputs == {"metrics": f"{run}/metrics.json", "config": f"{run}/config.json",
+                      "train": "results/data/NCBI-disease/train.frac100.jsonl",
+                      "labels": "results/data/NCBI-disease/labels.json"}
     # ... and that run keeps its model (the other seeds of single-mcls do not need theirs)
     keeps = {run.seed: run.config.save_model
              for run in grid.runs_for(config, dataset="NCBI-disease", experiment="single-mcls")}

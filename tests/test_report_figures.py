@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.figures import default_perplexity, figure4, figure5, figure6, pairwise_gains, tsne_coordinates
+from mtbioner.report.curves import runs_curve
+from mtbioner.report.figures import default_perplexity, figure4_from_curves, figure5, figure6, pairwise_gains, tsne_coordinates
 from mtbioner.run.directory import load_runs
 from mtbioner.tasks import TASKS
 from test_report_fixtures import write_run
@@ -31,7 +32,9 @@ def test_figure4_per_epoch_curves(tmp_path):
         for seed in (1, 2):
             epochs = [{"epoch": e, "train_loss": 1 / e, **_all_task_metrics(0.5 + 0.1 * e + 0.01 * seed)} for e in (1, 2, 3)]
             write_run(tmp_path, dataset, "joint-max", seed=seed, epochs=epochs, metrics=epochs[-1])
-    _assert_written(figure4(load_runs(sorted(tmp_path.glob("runs/*/*/*/*"))), tmp_path / "fig" / "figure4"))
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    curves = {dataset: runs_curve([r for r in runs if r.dataset == dataset]) for dataset in ("BC2GM", "NCBI-disease")}
+    _assert_written(figure4_from_curves(curves, tmp_path / "fig" / "figure4"))
 
 
 def test_figure5_gains_and_heatmap(tmp_path):
@@ -87,8 +90,6 @@ def test_perplexity_rule():
 
 def test_figures_without_runs_are_user_errors(tmp_path):
     run = write_run(tmp_path, "BC2GM", "baseline")
-    with pytest.raises(MtbionerError, match="Figure 4 needs"):
-        figure4(load_runs([run]), tmp_path / "f4")
     gains = pairwise_gains(load_runs([run]))
     assert gains["gain"].isna().all() and not math.isnan(len(gains))
     with pytest.raises(MtbionerError, match="Figure 5 needs"):

@@ -65,6 +65,11 @@ def schema_defaults() -> dict[str, Any]:
     return copy.deepcopy(_defaults())
 
 
+def param_choices(section: str, key: str) -> tuple[Any, ...]:
+    """The allowed values (`enum`) of one parameter, e.g. `param_choices("train", "precision")`."""
+    return tuple(_parse_yaml(_schema_text())["properties"][section]["properties"][key]["enum"])
+
+
 def param_default(*keys: str) -> Any:
     """The schema default of one parameter, e.g. `param_default("train", "loss_weights")` (a copy)."""
     value: Any = _defaults()
@@ -118,7 +123,6 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), val
     config = _read_yaml(root / PARAMS_FILE)
     for overlay in overlays:
         config = deep_merge(config, _read_yaml(root / overlay))
-    reject_preset_key(config)
     if not validate:
         return config
     from snakemake.utils import validate as validate_against
@@ -126,15 +130,6 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), val
     with resources.as_file(resources.files("mtbioner").joinpath(SCHEMA_RESOURCE)) as schema_file:
         validate_against(config, str(schema_file), set_default=True)
     return config
-
-
-def reject_preset_key(config: dict[str, Any]) -> None:
-    """Refuse the retired `preset:` key. It named an overlay that the Snakefile merged *after* params.yaml, so
-    the overlay silently beat `dvc exp run -S` values and DVC recorded parameters that did not run."""
-    if config.get("preset"):
-        raise MtbionerError(
-            f"preset: {config['preset']!r}: the `preset` key is retired. With Snakemake give the overlay itself "
-            "(--configfile config/quick.yaml); with DVC compose it into params.yaml (dvc exp run -S preset=quick).")
 
 
 def _compose(root: str | Path, overrides: Iterable[str]):

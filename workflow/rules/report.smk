@@ -7,8 +7,7 @@
 from mtbioner.plan import targets as report_targets_module
 
 REPORT = report_targets_module.settings(config)
-# Every final product of this stage; the Snakefile's `rule all` (through common.smk's report_targets()) and
-# DVC's report stage ask for these.
+# Every final product of this stage; the Snakefile's `rule all` and DVC's report stage ask for these.
 REPORT_TARGETS = report_targets_module.report_targets(config)
 
 

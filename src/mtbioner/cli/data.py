@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtbioner.cli import app
+from mtbioner.params import param_default
 
 
 def _split_list(text: str) -> list[str]:
@@ -60,8 +61,10 @@ def prepare(
 def subsample(
     train: Annotated[Path, typer.Option(help="prepared train.jsonl (train ∪ devel)")],
     out_dir: Annotated[Path, typer.Option(help="where train.frac{F}.jsonl go")],
-    fractions: Annotated[str, typer.Option(help="comma-separated percentages")] = "100,50,25,10",
-    seed: Annotated[int, typer.Option(help="seed of the one permutation all fractions share")] = 13,
+    fractions: Annotated[str, typer.Option(help="comma-separated percentages")] = ",".join(
+        str(f) for f in param_default("data", "fractions")),
+    seed: Annotated[int, typer.Option(help="seed of the one permutation all fractions share")] = param_default(
+        "data", "subsample_seed"),
     max_sentences: Annotated[Optional[int], typer.Option(min=1, help="cap the 100 % set first (CPU presets)")] = None,
 ) -> None:
     """Write nested seeded subsamples (10 % ⊂ 25 % ⊂ 50 % ⊂ 100 %) of the training set."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from mtbioner.cli import app
+from mtbioner.use.predict import DEFAULT_BATCH_SIZE, Precision
 
 
 def _quiet_transformers() -> None:
@@ -29,9 +30,9 @@ def predict(
     input_format: Annotated[Literal["text", "iob"], typer.Option(
         help="text: raw text, split into sentences and corpus-style words; iob: one token per line "
              "(first column), blank line between sentences, other columns ignored")] = "text",
-    batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass; 32 is "
-                                                        "fastest on CPU, raise it on a GPU")] = 32,
-    precision: Annotated[Literal["auto", "fp32", "bf16"], typer.Option(
+    batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass; the default "
+                                                        "is fastest on CPU, raise it on a GPU")] = DEFAULT_BATCH_SIZE,
+    precision: Annotated[Precision, typer.Option(
         help="auto: fp32 on CPU, bf16 on CUDA where supported; bf16 on CPU is ~3x faster on CPUs with "
              "AVX512-BF16/AMX but may change a few tags")] = "auto",
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda, cuda:1, ...")] = "auto",

@@ -13,7 +13,8 @@ import typer
 
 from mtbioner.cli import app
 from mtbioner.report.defaults import (ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CASESTUDY_LOSSES, CASESTUDY_WINS,
-                                      SENTENCE_METRIC, TASKEMB_MAX_EXAMPLES, TSNE_PERPLEXITY)
+                                      SENTENCE_METRIC, TASKEMB_BATCH_SIZE, TASKEMB_MAX_EXAMPLES,
+                                      TSNE_PERPLEXITY)
 
 report_app = typer.Typer(help="Tables 2-5, Figures 4-6, TaskEmb and the report page.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -71,26 +72,16 @@ def casestudy_cmd(
 
 @report_app.command("figure4")
 def figure4_cmd(
-    inputs: Annotated[list[Path], typer.Argument(
-        help="the curve files `mtbioner curves` wrote (<dataset>.csv), or run directories / their metrics.json")],
+    curves: Annotated[list[Path], typer.Argument(help="the curve files `mtbioner curves` wrote (<dataset>.csv)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     sentence_metric: SentenceMetric = SENTENCE_METRIC,
 ) -> None:
     """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset."""
     from mtbioner.report.curves import read_curve
-    from mtbioner.report.figures import figure4, figure4_from_curves
-    from mtbioner.run.directory import load_runs
+    from mtbioner.report.figures import figure4_from_curves
 
-    curve_files = [path for path in inputs if path.suffix == ".csv"]
-    if curve_files and len(curve_files) < len(inputs):
-        from mtbioner.errors import MtbionerError
-
-        raise MtbionerError("figure4: give either curve files (.csv) or runs, not both")
-    if curve_files:  # results/metrics/curves/<dataset>.csv, as rule epoch_curves names them
-        figure4_from_curves({path.stem: read_curve(path) for path in curve_files}, out_prefix,
-                            sentence_metric=sentence_metric)
-    else:
-        figure4(load_runs(inputs), out_prefix, sentence_metric=sentence_metric)
+    # results/metrics/curves/<dataset>.csv, as rule epoch_curves names them: the panel is the file's stem
+    figure4_from_curves({path.stem: read_curve(path) for path in curves}, out_prefix, sentence_metric=sentence_metric)
     typer.echo(f"wrote {out_prefix}.png/.pdf")
 
 
@@ -113,7 +104,7 @@ def taskemb_cmd(
     run: Annotated[Path, typer.Argument(help="a single-task run directory (or its metrics.json)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.npy (embedding) and <prefix>.json (metadata)")],
     task: Annotated[Optional[str], typer.Option(help="task to embed; default: the run's only/main task")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="SPEC: 32")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, help="SPEC section 5's batch size by default")] = TASKEMB_BATCH_SIZE,
     max_examples: Annotated[Optional[int], typer.Option(min=1, help="use a prefix of the training data")] = (
         TASKEMB_MAX_EXAMPLES),
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ...; default: cuda if available")] = None,

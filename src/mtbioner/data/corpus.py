@@ -99,7 +99,10 @@ def fetch_with_retries(url: str, *, attempts: int = 5, backoff: float = 1.0, tim
             problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
-    raise MtbionerError(f"download failed: {url}: {problem}")
+    offline = ("" if not url.startswith(("http://", "https://")) else
+               "; offline, use a local mirror of the corpus: make quick DATA_SOURCE=<mirror>/data, or "
+               "snakemake --config 'data={source: <mirror>/data}'")
+    raise MtbionerError(f"download failed: {url}: {problem}{offline}")
 
 
 def _digest_problem(expected: str) -> Callable[[bytes], str | None]:

@@ -4,7 +4,7 @@
 - `fp32`: exact float32 everywhere;
 - `bf16`: bfloat16 autocast — on CUDA, and on CPUs with native bf16 support (AVX512-BF16 / AMX): on this
   project's 2-core machines MiniLM trains ~1.6x and predicts ~3x faster than in fp32, at the price of bf16
-  rounding (benchmarks/cpu_bf16.py measures what it does to F1). A CPU without native bf16 runs fp32;
+  rounding (benchmarks/cpu_training.py measures what it does to F1). A CPU without native bf16 runs fp32;
 - `fp16`: float16 autocast with gradient scaling, CUDA only (CPU runs fp32);
 - `auto`: bf16 on CUDA where supported, else fp16; fp32 on CPU (exact by default where it is cheap to be).
 """
@@ -12,14 +12,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Literal
 
 import torch
 
 from mtbioner.errors import MtbionerError
+from mtbioner.params import param_choices
 
-Precision = Literal["auto", "fp32", "bf16", "fp16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+#: The values of `precision` (train.precision's enum in the params schema, their one list).
+PRECISIONS: tuple[str, ...] = param_choices("train", "precision")
 
 
 def resolve_device(device: str | None) -> torch.device:

@@ -7,9 +7,11 @@ family simply has no Figure 5), so `snakemake` never asks for a figure it cannot
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mtbioner.plan import grid
+from mtbioner.run.directory import RunFiles
 from mtbioner.report.defaults import REPORT_DEFAULTS
 from mtbioner.report.tables import TABLE_SPECS
 from mtbioner.tasks import TASKS
@@ -117,10 +119,14 @@ def page_inputs(config: dict[str, Any]) -> list[str]:
 
 
 def taskemb_inputs(config: dict[str, Any], dataset: str, task: str) -> dict[str, str]:
-    """Input of one TaskEmb job: the single-task run's metrics.json, written after its model (a run TaskEmb
-    starts from always keeps its model: mtbioner.plan.grid.keeps_model)."""
+    """Inputs of one TaskEmb job: the single-task run (its metrics.json, written after its model — a run TaskEmb
+    starts from always keeps its model, see mtbioner.plan.grid — and its config.json) and the training and
+    label files the pass reads. The model directory itself is not a declared output of `train` (only some runs
+    keep one), so metrics.json stands for it."""
     run = taskemb_run(config, dataset, task)
-    return {"metrics": run.metrics_file}
+    files = RunFiles(Path(run.run_dir))
+    return {"metrics": run.metrics_file, "config": str(files.config), "train": run.config.train_file,
+            "labels": run.config.labels_file}
 
 
 def beside(path: str, name: str) -> str:

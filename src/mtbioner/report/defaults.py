@@ -18,3 +18,5 @@ CASESTUDY_LOSSES: int = REPORT_DEFAULTS["casestudy_losses"]  # ... and where the
 SENTENCE_METRIC: str = REPORT_DEFAULTS["sentence_metric"]  # bCLS/mCLS score in Figures 4-5
 TSNE_PERPLEXITY: float | None = REPORT_DEFAULTS["tsne_perplexity"]  # None: min(5, n - 1)
 TASKEMB_MAX_EXAMPLES: int | None = REPORT_DEFAULTS["taskemb_max_examples"]  # None: the whole training file
+#: SPEC section 5: TaskEmb's pass over the training data uses batches of 32 (a fixed part of the method).
+TASKEMB_BATCH_SIZE = 32

@@ -23,7 +23,6 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from mtbioner.atomicio import atomic_write  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.report.aggregate import metric_value  # noqa: E402
-from mtbioner.report.curves import runs_curve  # noqa: E402
 from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
 from mtbioner.run.directory import FinishedRun  # noqa: E402
 from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
@@ -66,18 +65,6 @@ def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
-def figure4(runs: list[FinishedRun], out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC,
-            experiment: str = "joint-max") -> list[Path]:
-    """Figure 4 from run directories: each dataset's seed-mean curve (mtbioner.report.curves), then drawn by
-    `figure4_from_curves`. The workflow passes the curve files it already wrote instead."""
-    chosen = [r for r in runs if r.experiment == experiment and r.fraction == 100]
-    datasets = sorted({r.dataset for r in chosen})
-    if not datasets:
-        raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
-    curves = {dataset: runs_curve([r for r in chosen if r.dataset == dataset]) for dataset in datasets}
-    return figure4_from_curves(curves, out_prefix, sentence_metric=sentence_metric, experiment=experiment)
-
-
 def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out_prefix: str | Path,
                         sentence_metric: str = SENTENCE_METRIC, experiment: str = "joint-max") -> list[Path]:
     """Per dataset (key of `curves`, e.g. read from results/metrics/curves/<dataset>.csv): the test score of

@@ -39,12 +39,10 @@ import torch
 from torch import nn
 
 from mtbioner.errors import MtbionerError
+from mtbioner.report.defaults import TASKEMB_BATCH_SIZE
 
 if TYPE_CHECKING:
     from mtbioner.run.directory import FinishedRun
-
-#: SPEC section 5: the pass over the training data uses batches of 32.
-TASKEMB_BATCH_SIZE = 32
 
 
 class LossModel(Protocol):

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mtbioner.errors import MtbionerError
-from mtbioner.params import param_default
+from mtbioner.params import param_choices, param_default
 from mtbioner.tasks import TASKS, TaskName
 
 
@@ -57,7 +57,7 @@ class RunConfig(BaseModel):
                                 "bit-identical GPU reruns at some speed cost")
     checkpoint_every_epoch: bool = Field(default_factory=lambda: param_default("train", "checkpoint_every_epoch"), description="write a resumable checkpoint after every epoch; "
                                          "CPU smoke presets of a few seconds per epoch turn it off")
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(default_factory=lambda: param_default("train", "precision"), description="auto: bf16 autocast on CUDA if supported, else fp32")
+    precision: Literal[param_choices("train", "precision")] = Field(default_factory=lambda: param_default("train", "precision"), description="auto: bf16 autocast on CUDA if supported, else fp32")
 
     save_model: bool = Field(True, description="write the trained model to model/ (off for runs whose "
                              "model nothing reads: train.keep_models)")
