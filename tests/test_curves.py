@@ -80,4 +80,4 @@ def test_figure4_is_drawn_from_the_curve_files(tmp_path: Path, capsys: pytest.Ca
     assert read_curve(tmp_path / "curves" / "D.csv")[2]["ner_f1"] == pytest.approx(0.525)
     with pytest.raises(SystemExit) as stop:
         main(["report", "figure4", str(tmp_path / "curves" / "D.csv"), str(runs[0]), "--out-prefix", "x"])
-    assert stop.value.code == 2 and "not both" in capsys.readouterr().err
+    assert stop.value.code == 2 and "not a curve file" in capsys.readouterr().err

@@ -193,7 +193,7 @@ def test_seed_stats_ignore_missing_metrics(runs):
 def test_duplicate_run_is_refused(tmp_path):
     a = write_run(tmp_path / "a", "BC2GM", "baseline")
     b = write_run(tmp_path / "b", "BC2GM", "baseline")
-    with pytest.raises(MtbionerError, match="same dataset/experiment/fraction/seed"):
+    with pytest.raises(MtbionerError, match="same dataset/experiment/variant/fraction/seed"):
         load_runs([a, b])
 
 

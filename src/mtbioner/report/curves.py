@@ -93,6 +93,8 @@ def read_curve(path: str | Path) -> Curve:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         raise MtbionerError(f"{path}: missing (rule epoch_curves writes it)") from None
+    except OSError as error:
+        raise MtbionerError(f"{path}: not a curve file ({error.strerror})") from None
     try:
         return [{key: float(value) if value not in ("", None) else math.nan for key, value in row.items()}
                 for row in rows]

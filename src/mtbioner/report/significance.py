@@ -108,7 +108,7 @@ def compare_to_reference(runs: list[FinishedRun], reference: str, experiments: l
             continue
         if "ner" not in run.metrics:  # single-/pair- runs without NER have nothing to compare
             continue
-        ref = by_key.get((run.dataset, reference, run.fraction, run.seed))
+        ref = by_key.get((run.dataset, reference, run.variant, run.fraction, run.seed))
         if ref is None:
             continue
         sentences_ref, counts_ref = counts_of(ref)

@@ -26,6 +26,9 @@ class RunConfig(BaseModel):
     # what is trained on what
     dataset: str
     experiment: str
+    variant: str = Field("", pattern=r"^([a-z0-9][a-z0-9-]*)?$",
+                         description="name of the grid block whose settings (e.g. a training budget) tell this "
+                         "run apart from the same experiment elsewhere in the grid; '' = none")
     fraction: int = Field(100, ge=1, le=100, description="percentage of train ∪ devel used")
     seed: int = 13
     train_file: str = Field(description="prepared JSONL (train ∪ devel, possibly subsampled)")

@@ -22,9 +22,19 @@ from mtbioner.run.config import RunConfig
 RUNS_ROOT = "results/runs"
 
 
-def run_path(dataset: str, experiment: str, fraction: int | str, seed: int | str) -> str:
-    """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` — the workflow's run directory of a cell."""
-    return f"{RUNS_ROOT}/{dataset}/{experiment}/frac{fraction}/seed{seed}"
+#: Between an experiment and its variant in a run directory's name and a cell's label (`joint-max@x4`).
+VARIANT_MARK = "@"
+
+
+def experiment_label(experiment: str, variant: str = "") -> str:
+    """`joint-max`, or `joint-max@x4` for the variant `x4` (a named grid block, e.g. 4x the training budget)."""
+    return f"{experiment}{VARIANT_MARK}{variant}" if variant else experiment
+
+
+def run_path(dataset: str, experiment: str, fraction: int | str, seed: int | str, variant: str = "") -> str:
+    """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` — the workflow's run directory of a cell;
+    a variant's runs live beside it as `{experiment}@{variant}`, so they never collide with the plain runs."""
+    return f"{RUNS_ROOT}/{dataset}/{experiment_label(experiment, variant)}/frac{fraction}/seed{seed}"
 
 
 @dataclass(frozen=True)
@@ -120,12 +130,21 @@ class RunIdentity:
         return self.config.seed
 
     @property
+    def variant(self) -> str:
+        return self.config.variant
+
+    @property
+    def label(self) -> str:
+        """The experiment with its variant (`joint-max@x4`): what tables and comparisons group by."""
+        return experiment_label(self.experiment, self.variant)
+
+    @property
     def tasks(self) -> tuple[str, ...]:
         return tuple(self.config.tasks)
 
     @property
-    def key(self) -> tuple[str, str, int, int]:
-        return (self.dataset, self.experiment, self.fraction, self.seed)
+    def key(self) -> tuple[str, str, str, int, int]:
+        return (self.dataset, self.experiment, self.variant, self.fraction, self.seed)
 
 
 @dataclass(frozen=True)
@@ -159,12 +178,13 @@ def load_run(path: str | Path) -> FinishedRun:
 
 def load_runs(paths: Iterable[str | Path]) -> list[FinishedRun]:
     """Load runs, refusing two directories that claim the same (dataset, experiment, fraction, seed)."""
-    runs: dict[tuple[str, str, int, int], FinishedRun] = {}
+    runs: dict[tuple[str, str, str, int, int], FinishedRun] = {}
     for path in paths:
         run = load_run(path)
         if run.key in runs:
-            raise MtbionerError(f"{run.run_dir}: same dataset/experiment/fraction/seed as {runs[run.key].run_dir}")
+            raise MtbionerError(f"{run.run_dir}: same dataset/experiment/variant/fraction/seed as "
+                                f"{runs[run.key].run_dir}")
         runs[run.key] = run
     if not runs:
         raise MtbionerError("no run directories given")
-    return sorted(runs.values(), key=lambda r: (r.dataset, r.experiment, -r.fraction, r.seed))
+    return sorted(runs.values(), key=lambda r: (r.dataset, r.experiment, r.variant, -r.fraction, r.seed))
