@@ -19,7 +19,7 @@ validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
 
 wildcard_constraints:
     dataset=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
-    experiment=r"[a-z][a-z0-9-]*",
+    experiment=r"[a-z][a-z0-9-]*(@[a-z0-9][a-z0-9-]*)?",  # experiment[@variant] (mtbioner.run.directory)
     fraction=r"\d+",
     seed=r"\d+",
 

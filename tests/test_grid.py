@@ -173,3 +173,54 @@ def test_only_curve_runs_score_every_epoch_and_only_read_models_are_kept(paper: 
     config = copy.deepcopy(paper)
     config["eval"]["per_epoch"], config["train"]["keep_models"] = "all", "all"
     assert all(run.config.eval_every_epoch and run.config.save_model for run in expand_grid(config))
+
+
+BUDGET_BLOCKS = [
+    {"datasets": ["NCBI-disease"], "experiments": ["baseline", "joint-max", "alternating"], "fractions": [10]},
+    {"name": "x4", "datasets": ["NCBI-disease"], "experiments": ["baseline", "joint-max"], "fractions": [10],
+     "train": {"epochs": 400}},
+    {"name": "quarter", "datasets": ["NCBI-disease"], "experiments": ["alternating"], "fractions": [10],
+     "train": {"epochs": 25}},
+]
+
+
+def test_a_named_block_is_a_variant_beside_the_plain_runs(paper: dict) -> None:
+    """A budget axis lives beside the plain runs (experiment@variant) and never collides with them."""
+    config = copy.deepcopy(paper)
+    config["grid"]["blocks"] = BUDGET_BLOCKS
+    runs = expand_grid(config)
+    dirs = {run.run_dir for run in runs}
+    assert len(dirs) == len(runs)
+    assert "results/runs/NCBI-disease/joint-max@x4/frac10/seed13" in dirs
+    assert "results/runs/NCBI-disease/joint-max/frac10/seed13" in dirs
+    x4 = find_run(config, "NCBI-disease", "joint-max@x4", 10, 13)
+    plain = find_run(config, "NCBI-disease", "joint-max", 10, 13)
+    assert (x4.variant, x4.config.epochs, plain.variant, plain.config.epochs) == ("x4", 400, "", 100)
+    assert x4.label == "joint-max@x4" and x4.key != plain.key
+    assert find_run(config, "NCBI-disease", "alternating@quarter", 10, 42).config.epochs == 25
+    # the learning curve comes from the longest budget, and only those runs score every epoch
+    assert {run.label for run in runs if run.config.eval_every_epoch} == {"joint-max@x4"}
+    assert not any(run.config.save_model for run in runs if run.variant)  # models are served from plain runs
+    with pytest.raises(MtbionerError, match="not a run of the configured grid"):
+        find_run(config, "NCBI-disease", "baseline@x2", 10, 13)
+
+
+def test_the_paper_preset_keeps_its_run_paths(paper: dict) -> None:
+    runs = expand_grid(paper)
+    assert all(run.variant == "" for run in runs)
+    assert all(run.run_dir == f"results/runs/{run.dataset}/{run.experiment}/frac{run.fraction}/seed{run.seed}"
+               for run in runs)
+    assert all(run.config.train_file == f"results/data/{run.dataset}/train.frac{run.fraction}.jsonl" for run in runs)
+    assert {run.label for run in runs if run.config.eval_every_epoch} == {"joint-max"}
+    assert {run.fraction for run in runs if run.config.eval_every_epoch} == {100}
+
+
+def test_per_seed_draws_are_shared_within_a_seed_and_differ_across_seeds(paper: dict) -> None:
+    """data.subsample_per_seed: every system of a seed reads that seed's draw; other seeds read their own."""
+    config = copy.deepcopy(paper)
+    config["data"]["subsample_per_seed"] = True
+    runs = runs_for(config, dataset="BC2GM", fraction=10)
+    by_seed: dict[int, set[str]] = {}
+    for run in runs:
+        by_seed.setdefault(run.seed, set()).add(run.config.train_file)
+    assert by_seed == {seed: {f"results/data/BC2GM/seed{seed}/train.frac10.jsonl"} for seed in (13, 42, 87)}

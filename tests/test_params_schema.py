@@ -106,6 +106,13 @@ def test_schema_defaults_are_the_paper_preset() -> None:
                 assert params[section][key] == sub["default"], f"{section}.{key}"
 
 
+def test_the_paper_preset_file_is_generated_from_the_schema() -> None:
+    """config/paper.yaml is derived (make params), so the schema stays the one home of the paper's values."""
+    from mtbioner.params import paper_preset_text
+
+    assert (ROOT / "config" / "paper.yaml").read_text(encoding="utf-8") == paper_preset_text(), "run make params"
+
+
 def test_params_yaml_is_the_schema_defaults_in_full() -> None:
     """params.yaml states every default (nothing left to the schema) and nothing else: it is the paper preset."""
     assert load("params.yaml") == schema_defaults()

@@ -26,3 +26,15 @@ def test_limit_caps_the_full_set_and_keeps_nesting():
 def test_tiny_sets_keep_at_least_one_sentence():
     assert fraction_size(3, 10) == 1
     assert fraction_size(0, 10) == 0
+
+
+def test_each_training_seed_draws_its_own_nested_subsample():
+    """data.subsample_per_seed: nested within a seed, different across seeds, reproducible."""
+    from mtbioner.data.subsample import draw_seed
+
+    draws = {seed: nested_subsample(500, [100, 25, 10], seed=draw_seed(13, seed)) for seed in (13, 42, 87)}
+    for samples in draws.values():
+        assert set(samples[10]) < set(samples[25]) < set(samples[100])
+    assert len({tuple(samples[10]) for samples in draws.values()}) == 3
+    assert draws[42] == nested_subsample(500, [100, 25, 10], seed=draw_seed(13, 42))
+    assert draw_seed(13, 42) != draw_seed(42, 13)

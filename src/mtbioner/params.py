@@ -17,6 +17,7 @@ run config, the report's CLI options, the upstream corpus URL) reads it with `pa
 from __future__ import annotations
 
 import copy
+import textwrap
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -83,8 +84,8 @@ HYDRA_CONFIG_DIR = "config"
 HYDRA_CONFIG_NAME = "params"
 #: First lines of a params.yaml written by `write_params` (DVC's own writes carry no comments).
 PARAMS_HEADER = """\
-# Resolved parameters: what the Snakefile runs with and what DVC records. Generated, do not edit: the values
-# live in config/ (config/paper.yaml, config/quick.yaml, config/cpu.yaml). Rewritten by
+# Resolved parameters: what the Snakefile runs with and what DVC records. Generated, do not edit: the defaults
+# live in the params schema, the presets' changes in config/ (quick.yaml, cpu.yaml). Rewritten by
 #   dvc exp run -S preset=NAME -S key=value ...     (Hydra composition of config/params.yaml; .dvc/config)
 #   python -m mtbioner.params [preset=NAME] [key=value ...]   (make params; same composition, no run)
 # The committed file is the paper preset. Snakemake overlays still merge over it: --configfile config/quick.yaml.
@@ -155,10 +156,46 @@ def compose_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> dic
     return params
 
 
+#: The paper preset's file in Hydra's config directory, written from the schema (`paper_preset_text`).
+PAPER_PRESET = f"{HYDRA_CONFIG_DIR}/paper.yaml"
+PAPER_HEADER = """\
+# The paper preset (SPEC.md): every parameter at its schema default. GENERATED from the defaults in
+# src/mtbioner/resources/params.schema.yaml (their one home) by `make params`; do not edit — change a default
+# in the schema and regenerate. It is the base every other preset is merged over:
+#   Snakemake: params.yaml (the resolved parameters, committed as this preset) + --configfile overlays;
+#   DVC:       `dvc exp run -S preset=NAME -S key=value` composes config/params.yaml (Hydra) into params.yaml.
+"""
+
+
+def paper_preset_text() -> str:
+    """config/paper.yaml: the schema's defaults section by section, each key under its description."""
+    schema = load_schema()
+    lines = [PAPER_HEADER.rstrip("\n")]
+    for section, values in schema_defaults().items():
+        node = schema["properties"][section]
+        lines.append("")
+        if "description" in node:
+            lines += textwrap.wrap(" ".join(node["description"].split()), 114, initial_indent="# ",
+                                   subsequent_indent="# ")
+        lines.append(f"{section}:")
+        for key, value in values.items():
+            description = node.get("properties", {}).get(key, {}).get("description")
+            if description:
+                lines += textwrap.wrap(" ".join(str(description).split()), 112, initial_indent="  # ",
+                                       subsequent_indent="  # ")
+            # collections in flow style one level down ([a, b], {k: v}), scalars as `key: value`
+            dumped = yaml.safe_dump({key: value}, default_flow_style=None if isinstance(value, (dict, list)) else False,
+                                    sort_keys=False, width=110, allow_unicode=True)
+            lines += [f"  {line}" for line in dumped.rstrip("\n").splitlines()]
+    return "\n".join(lines) + "\n"
+
+
 def write_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> Path:
-    """Write the composition to root/params.yaml as DVC writes it (OmegaConf's YAML), under PARAMS_HEADER."""
+    """Write config/paper.yaml from the schema, then the composition to root/params.yaml as DVC writes it
+    (OmegaConf's YAML), under PARAMS_HEADER."""
     from omegaconf import OmegaConf
 
+    (Path(root) / PAPER_PRESET).write_text(paper_preset_text(), encoding="utf-8")
     target = Path(root) / PARAMS_FILE
     target.write_text(PARAMS_HEADER + OmegaConf.to_yaml(_compose(root, overrides)), encoding="utf-8")
     return target

@@ -9,6 +9,7 @@ import sys
 
 from mtbioner.plan import grid
 from mtbioner.data.corpus import check_dataset_name, corpus_datasets
+from mtbioner.data.subsample import draw_seed
 from mtbioner.data.stats import table1_datasets
 
 
@@ -91,12 +92,8 @@ def all_metrics():
 
 
 def curve_datasets():
-    """Datasets whose grid has the four-task model at 100 % (the runs Figure 4's curves come from)."""
-    return [
-        d
-        for d in DATASETS
-        if grid.runs_for(config, dataset=d, experiment=grid.CURVE_EXPERIMENT, fraction=grid.CURVE_FRACTION)
-    ]
+    """Datasets whose grid has runs that score every epoch for Figure 4's curves (mtbioner.plan.grid.curve_runs)."""
+    return [d for d in DATASETS if grid.curve_runs(config, d)]
 
 
 def curve_files():
@@ -104,11 +101,19 @@ def curve_files():
 
 
 def curve_runs(wildcards):
-    """metrics.json of every seed of joint-max at 100 % of one dataset."""
-    runs = grid.runs_for(
-        config, dataset=wildcards.dataset, experiment=grid.CURVE_EXPERIMENT, fraction=grid.CURVE_FRACTION
-    )
-    return [run.metrics_file for run in runs]
+    """metrics.json of every seed of the runs one dataset's learning curve is drawn from."""
+    return [run.metrics_file for run in grid.curve_runs(config, wildcards.dataset)]
+
+
+def train_inputs(wildcards):
+    """What one training run reads: its RunConfig's data files (a per-seed draw with data.subsample_per_seed)."""
+    run = grid.find_run(config, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
+    return {"train": run.config.train_file, "test": run.config.test_file, "labels": run.config.labels_file}
+
+
+def subsample_seed_of(wildcards):
+    """The permutation seed of one training seed's own nested draw (mtbioner.data.subsample.draw_seed)."""
+    return draw_seed(config["data"]["subsample_seed"], int(wildcards.seed))
 
 
 # Suffixes of the files Snakemake's report shows: the readable (Markdown, HTML, PNG) and the data (CSV) form

@@ -98,6 +98,26 @@ rule subsample:
         " {params.max_sentences} --out-dir {params.out_dir:q} > {log} 2>&1"
 
 
+# data.subsample_per_seed: one nested draw per training seed (mtbioner.data.subsample.draw_seed), read by the
+# runs of that seed (mtbioner.plan.grid.train_file); otherwise the same job as `subsample`.
+use rule subsample as subsample_per_seed with:
+    output:
+        expand("results/data/{{dataset}}/seed{{seed}}/train.frac{fraction}.jsonl", fraction=FRACTIONS),
+    params:
+        fractions=",".join(map(str, FRACTIONS)),
+        seed=subsample_seed_of,
+        max_sentences=(
+            f"--max-sentences {config['data']['max_train_sentences']}"
+            if config["data"]["max_train_sentences"]
+            else ""
+        ),
+        out_dir=subpath(output[0], parent=True),
+    log:
+        "results/logs/subsample/{dataset}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/subsample/{dataset}/seed{seed}.tsv"
+
+
 rule table1:
     input:
         table1_inputs(),

@@ -3,9 +3,8 @@
 
 rule train:
     input:
-        train="results/data/{dataset}/train.frac{fraction}.jsonl",
-        test="results/data/{dataset}/test.jsonl",
-        labels="results/data/{dataset}/labels.json",
+        # the run's RunConfig names them: the dataset's draw of the fraction, or its seed's own draw
+        unpack(train_inputs),
     output:
         # metrics.json is written last by the trainer; the other files are what the report reads. The trainer's
         # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
@@ -31,6 +30,10 @@ rule train:
         gpu=config["resources"]["train_gpus"],
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
+        # One per training. profiles/slurm-packed packs K trainings into one SLURM job and caps this at 1 per
+        # job, so Snakemake sizes that job for trainings run one after another (runtime summed, the rest the
+        # largest member's), which is how the SLURM plugin runs a group's members (profiles/README.md).
+        train_slot=1,
     shell:
         # OMP_NUM_THREADS bounds torch's CPU threads to the job's share without entering the run config.
         "OMP_NUM_THREADS={threads} mtbioner train --out-dir {params.run_dir:q} --config-json {params.run_config:q}"

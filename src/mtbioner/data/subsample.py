@@ -2,6 +2,11 @@
 
 One seeded permutation of the sentence indices is drawn; the F % subsample is its first round(F/100 · n)
 entries, so every smaller fraction is a prefix of every larger one. Selected sentences keep corpus order.
+
+By default all training seeds share one draw (`data.subsample_seed`), as the paper's single split does. With
+`data.subsample_per_seed` each training seed S draws its own nested subsamples from the permutation seed
+`draw_seed(subsample_seed, S)`, so the spread over seeds includes the spread over draws; the systems of one
+seed (baseline, joint-max, ...) still train on the same sentences.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ def fraction_size(n: int, fraction: int) -> int:
     if not 0 < fraction <= 100:
         raise ValueError(f"fraction must be in 1..100, got {fraction}")
     return max(1, round(n * fraction / 100)) if n else 0
+
+
+def draw_seed(subsample_seed: int, run_seed: int) -> int:
+    """The permutation seed of training seed `run_seed`'s own draw: a fixed, documented mix of both seeds (a
+    different draw for every run seed, the same one on every machine)."""
+    return subsample_seed * 1_000_003 + run_seed
 
 
 def nested_subsample(n: int, fractions: Iterable[int], seed: int, limit: int | None = None) -> dict[int, list[int]]:

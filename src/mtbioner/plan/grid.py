@@ -51,7 +51,7 @@ from typing import Any
 
 from mtbioner.errors import MtbionerError
 from mtbioner.run.config import RunConfig
-from mtbioner.run.directory import RunFiles, RunIdentity, run_path
+from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
 from mtbioner.tasks import TASKS
 
 #: Families of experiments, in the order of the paper's tables and figures.
@@ -72,8 +72,8 @@ FULL = 100
 #: The task an ablation drops, by experiment name (the paper's names; mtCLS is task `mt`).
 ABLATIONS: dict[str, str] = {"no-bcls": "bcls", "no-mcls": "mcls", "no-mtcls": "mt"}
 
-#: The runs whose per-epoch curves Figure 4 draws (and DVC plots): the four-task model on the full data.
-CURVE_EXPERIMENT, CURVE_FRACTION = "joint-max", FULL
+#: The experiment whose per-epoch curves Figure 4 draws (and DVC plots), at its longest budget (`curve_runs`).
+CURVE_EXPERIMENT = "joint-max"
 
 #: The model README's predict/export examples use, kept by `train.keep_models: needed` (first seed).
 SERVING_EXPERIMENT = "joint-max"
@@ -103,7 +103,7 @@ class Run(RunIdentity):
 
     @property
     def run_dir(self) -> str:
-        return run_path(self.dataset, self.experiment, self.fraction, self.seed)
+        return run_path(self.dataset, self.experiment, self.fraction, self.seed, self.variant)
 
     @property
     def metrics_file(self) -> str:
@@ -124,6 +124,11 @@ class _Cell:
     strategy: str
     family: str
     block: int
+    variant: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, int, int]:
+        return (self.dataset, self.experiment, self.variant, self.fraction, self.seed)
 
 
 def _family_runs(family: str) -> list[tuple[str, tuple[str, ...], str, str, str, bool]]:
@@ -211,18 +216,22 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
             block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
         block_seeds = [int(s) for s in block.get("seeds") or seeds]
         for cell in _block_cells(block_datasets, list(block.get("experiments") or grid["experiments"]),
-                                 wanted_fractions, block_fractions, block_seeds, index):
-            key = (cell.dataset, cell.experiment, cell.fraction, cell.seed)
-            if key in seen:
-                raise MtbionerError(f"{run_path(*key)} is in grid.blocks[{seen[key]}] and grid.blocks[{index}]: "
-                                    "a run may belong to one block only")
-            seen[key] = index
+                                 wanted_fractions, block_fractions, block_seeds, index, block.get("name", "")):
+            if cell.key in seen:
+                raise MtbionerError(f"{_cell_path(cell)} is in grid.blocks[{seen[cell.key]}] and "
+                                    f"grid.blocks[{index}]: a run may belong to one block only (name a block to "
+                                    "make its runs a variant of their own)")
+            seen[cell.key] = index
             cells.append(cell)
     return cells
 
 
+def _cell_path(cell: _Cell) -> str:
+    return run_path(cell.dataset, cell.experiment, cell.fraction, cell.seed, cell.variant)
+
+
 def _block_cells(block_datasets: list[str], families: list[str], wanted_fractions: list[int],
-                 block_fractions: list[int] | None, seeds: list[int], block: int) -> list[_Cell]:
+                 block_fractions: list[int] | None, seeds: list[int], block: int, variant: str = "") -> list[_Cell]:
     cells: list[_Cell] = []
     for dataset in block_datasets:
         for family in families:
@@ -236,29 +245,55 @@ def _block_cells(block_datasets: list[str], families: list[str], wanted_fraction
                         continue
                     for seed in seeds:
                         cells.append(_Cell(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
-                                           family, block))
+                                           family, block, variant))
     return cells
 
 
 def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
-    """The cells with their RunConfigs; `keeps_model` needs every cell of an experiment (module docstring)."""
+    """The cells with their RunConfigs. Whether a run keeps its model or scores every epoch depends on its
+    peers (module docstring), so both are decided over all cells first."""
+    plain = [cell for cell in cells if not cell.variant]  # models are served from the plain runs
     largest: dict[tuple[str, str], int] = {}
-    for cell in cells:
+    for cell in plain:
         peers = (cell.dataset, cell.experiment)
         largest[peers] = max(largest.get(peers, cell.fraction), cell.fraction)
     first_seed: dict[tuple[str, str], int] = {}
-    for cell in cells:
+    for cell in plain:
         peers = (cell.dataset, cell.experiment)
         if cell.fraction == largest[peers]:
             first_seed[peers] = min(first_seed.get(peers, cell.seed), cell.seed)
     keep_all = config["train"]["keep_models"] == "all"
+    curves = _curve_cells(config, cells)
     runs = []
     for cell in cells:
         peers = (cell.dataset, cell.experiment)
-        keeps = keep_all or ((cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
+        keeps = keep_all or (not cell.variant and (cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
-        runs.append(Run(_run_config(config, cell, keeps), cell.family, cell.block))
+        every_epoch = config["eval"]["per_epoch"] == "all" or cell.key in curves
+        runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.block))
     return runs
+
+
+def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
+    """Keys of the runs whose per-epoch curves Figure 4 draws: per dataset, the `CURVE_EXPERIMENT` cell (fraction
+    and variant) that trains the most epochs — the longest budget shows convergence best — preferring, on a tie,
+    the larger fraction and then the plain run (at the paper's settings: joint-max at 100 %)."""
+    best: dict[str, tuple] = {}
+    for cell in cells:
+        if cell.experiment != CURVE_EXPERIMENT:
+            continue
+        epochs = train_settings(config, cell.dataset, cell.block)["epochs"]
+        rank = (epochs, cell.fraction, not cell.variant)
+        if cell.dataset not in best or rank > best[cell.dataset][0]:
+            best[cell.dataset] = (rank, cell.fraction, cell.variant)
+    return {cell.key for cell in cells if cell.experiment == CURVE_EXPERIMENT
+            and best[cell.dataset][1:] == (cell.fraction, cell.variant)}
+
+
+def curve_runs(config: dict[str, Any], dataset: str) -> list[Run]:
+    """The runs (all seeds) whose per-epoch test scores make `dataset`'s learning curve (Figure 4, dvc plots)."""
+    return [run for run in expand_grid(config) if run.dataset == dataset and run.config.eval_every_epoch
+            and run.experiment == CURVE_EXPERIMENT]
 
 
 def runs_for(
@@ -268,8 +303,9 @@ def runs_for(
     fraction: int | None = None,
     seed: int | None = None,
     family: str | None = None,
+    variant: str | None = None,
 ) -> list[Run]:
-    """The runs of the grid that match every given field (None = any)."""
+    """The runs of the grid that match every given field (None = any; variant "" = the plain runs only)."""
     return [
         run
         for run in expand_grid(config)
@@ -278,16 +314,20 @@ def runs_for(
         and (fraction is None or run.fraction == int(fraction))
         and (seed is None or run.seed == int(seed))
         and (family is None or run.family == family)
+        and (variant is None or run.variant == variant)
     ]
 
 
-def find_run(config: dict[str, Any], dataset: str, experiment: str, fraction: int | str, seed: int | str) -> Run:
-    """The run with these wildcards; MtbionerError if the grid has none (e.g. a filtered-out experiment)."""
-    matches = runs_for(config, dataset=dataset, experiment=experiment, fraction=int(fraction), seed=int(seed))
+def find_run(config: dict[str, Any], dataset: str, label: str, fraction: int | str, seed: int | str) -> Run:
+    """The run with these wildcards (`label`: the experiment, or `experiment@variant`); MtbionerError if the grid
+    has none (e.g. a filtered-out experiment)."""
+    experiment, variant = parse_label(label)
+    matches = runs_for(config, dataset=dataset, experiment=experiment, fraction=int(fraction), seed=int(seed),
+                       variant=variant)
     if not matches:
         raise MtbionerError(
-            f"{run_path(dataset, experiment, fraction, seed)} is not a run of the configured grid "
-            "(check data.datasets, data.fractions, grid.experiments and grid.seeds)"
+            f"{run_path(dataset, experiment, fraction, seed, variant)} is not a run of the configured grid "
+            "(check data.datasets, data.fractions, grid.experiments, grid.seeds and grid.blocks)"
         )
     return matches[0]
 
@@ -311,10 +351,6 @@ def largest_fraction(config: dict[str, Any], dataset: str, experiment: str) -> i
     return max(found, default=None)
 
 
-def is_curve_run(run: Run | _Cell) -> bool:
-    return run.experiment == CURVE_EXPERIMENT and run.fraction == CURVE_FRACTION
-
-
 def loss_weights(config: dict[str, Any], run: Run | _Cell) -> dict[str, float]:
     """The loss weight of each task of the run (module docstring: how and why)."""
     if len(run.tasks) == 1:
@@ -331,21 +367,26 @@ def data_dir(dataset: str) -> str:
     return f"results/data/{dataset}"
 
 
-def train_file(dataset: str, fraction: int | str) -> str:
+def train_file(config: dict[str, Any], dataset: str, fraction: int | str, seed: int | str) -> str:
+    """The training file of a run: the dataset's one nested draw, or with `data.subsample_per_seed` the draw
+    of the run's seed (all systems of a seed share it; mtbioner.data.subsample)."""
+    if config["data"]["subsample_per_seed"]:
+        return f"{data_dir(dataset)}/seed{seed}/train.frac{fraction}.jsonl"
     return f"{data_dir(dataset)}/train.frac{fraction}.jsonl"
 
 
-def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool) -> RunConfig:
+def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_epoch: bool) -> RunConfig:
     """The RunConfig of one cell, built from the validated parameters: every `model` and `train` setting that
     is a RunConfig field (per dataset and block, `train_settings`), the data files and what the grid decides
     (loss weights, scoring every epoch, keeping the model)."""
     settings = {**config["model"], **train_settings(config, cell.dataset, cell.block)}
     fields = {key: value for key, value in settings.items() if key in RunConfig.model_fields}
     fields.update(
-        dataset=cell.dataset, experiment=cell.experiment, fraction=cell.fraction, seed=cell.seed,
-        train_file=train_file(cell.dataset, cell.fraction), test_file=f"{data_dir(cell.dataset)}/test.jsonl",
+        dataset=cell.dataset, experiment=cell.experiment, variant=cell.variant, fraction=cell.fraction,
+        seed=cell.seed, train_file=train_file(config, cell.dataset, cell.fraction, cell.seed),
+        test_file=f"{data_dir(cell.dataset)}/test.jsonl",
         labels_file=f"{data_dir(cell.dataset)}/labels.json", tasks=cell.tasks, main_task=cell.main_task,
         pooling=cell.pooling, strategy=cell.strategy, loss_weights=loss_weights(config, cell),
         max_test_sentences=config["eval"]["max_test_sentences"],
-        eval_every_epoch=config["eval"]["per_epoch"] == "all" or is_curve_run(cell), save_model=keeps_model)
-    return RunConfig.validated(fields, origin=f"run config of {run_path(cell.dataset, cell.experiment, cell.fraction, cell.seed)}")
+        eval_every_epoch=every_epoch, save_model=keeps_model)
+    return RunConfig.validated(fields, origin=f"run config of {_cell_path(cell)}")

@@ -31,6 +31,12 @@ def experiment_label(experiment: str, variant: str = "") -> str:
     return f"{experiment}{VARIANT_MARK}{variant}" if variant else experiment
 
 
+def parse_label(label: str) -> tuple[str, str]:
+    """(experiment, variant) of a label `experiment_label` wrote."""
+    experiment, _, variant = label.partition(VARIANT_MARK)
+    return experiment, variant
+
+
 def run_path(dataset: str, experiment: str, fraction: int | str, seed: int | str, variant: str = "") -> str:
     """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` — the workflow's run directory of a cell;
     a variant's runs live beside it as `{experiment}@{variant}`, so they never collide with the plain runs."""
