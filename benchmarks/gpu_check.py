@@ -1,83 +1,117 @@
-"""GPU check: training throughput and MFU of a BERT-base-shaped MultiTaskModel, one real MiniLM epoch, and the
-GPU-hours of the paper preset estimated from the measured throughput.
+"""GPU check: what one training run of the paper preset does with a GPU, what K runs packed on it do, and what
+the paper preset then costs in GPU-hours. One command, offline, within 8 minutes, phase by phase.
 
-1. A randomly initialised encoder of BioBERT's shape (12 layers, hidden 768, 12 heads, intermediate 3072,
-   vocabulary 28,996, 512 positions; the hub is not reachable on the GPU machines, and throughput does not
-   depend on the weights) with `MultiTaskModel` and all four heads is trained for `--steps` timed steps
-   (after `--warmup-steps`) on BC2GM batches: real sentences, tokenised by a WordPiece tokenizer built from
-   them (`mtbioner.model.encoders.build_wordpiece_tokenizer`), encoded, length-bucketed and collated as the trainer
-   does, each step the trainer's step (joint loss, AdamW, warm-up schedule, clipping). Once in fp32 and once
-   under bf16 autocast. Printed: sentences/s, tokens/s (non-padding sub-tokens), peak GPU memory and
-   MFU = 6 · parameters · tokens / seconds / the GPU's peak dense bf16 FLOP/s (`PEAK_BF16_FLOPS`, or
-   `--peak-flops`).
-2. One NCBI-disease epoch of MiniLM (or `--ncbi-encoder`) through the real trainer (`mtbioner.training.trainer.train_run`)
-   with the paper preset's NCBI-disease settings; its test NER F1.
-3. GPU-hours of the paper preset = training sentence-passes / measured sentences/s (bf16 when measured).
-   The passes come from `--train-sentence-passes` when given (the hook for `mtbioner.plan.cost`'s counts), else
-   from params.yaml: every run of `mtbioner.plan.grid.expand_grid` contributes its training-set size (train ∪
-   devel, capped and subsampled as `mtbioner.data.subsample` does) × its epochs, × its tasks for alternating runs
-   (one pass per task per epoch). Per-epoch evaluation and model loading are not included.
+Phases (each one's result is written to `--out` as soon as it ends, atomically; a phase that fails records
+its error and the others still run; see benchmarks/README.md, "GPU check", for the JSON):
 
-`--skip-cuda` runs everything on the CPU (with `--layers` etc. and `--steps` small: the test does this) and
-skips what needs CUDA (bf16 autocast, GPU memory, the GPU's peak unless `--peak-flops` is given).
+- `environment`: device, GPU, torch / transformers / CUDA versions, the GPU's peak dense FLOP/s (bf16 tensor
+  cores and plain fp32, NVIDIA's data sheets, `PEAK_FLOPS`) and whether TF32 is on.
+- `data`: BC2GM (train ∪ devel, its first `--bc2gm-sentences`) tokenised by a WordPiece tokenizer built from it
+  (`mtbioner.model.encoders.build_wordpiece_tokenizer`: the hub is unreachable there) and encoded as the
+  trainer does (`encode_examples`): the realistic sentence lengths every later phase trains on.
+- `matmul`: the ceiling a matrix product reaches here in the same command: a large square torch.matmul and
+  one of the step's own shape (tokens of a batch × hidden → intermediate), bf16 and fp32, CUDA events.
+- `step`: a randomly initialised encoder of BioBERT v1.1's shape (12 layers, hidden 768, 12 heads,
+  intermediate 3072, vocabulary 28,996) in `MultiTaskModel` with all four heads, trained by the trainer's
+  loop body: length-bucketed batches (`epoch_schedule`), `collate`, `train_step` with
+  `Optimisation.create` (the paper preset's BC2GM settings), then the host reads of the losses the trainer
+  makes every step. fp32 and bf16 autocast; the median of `--windows` windows of `--steps` steps, timed with
+  CUDA events. MFU = 6 · matrix-product parameters · real tokens/s over the peak of that precision, the
+  parameters counted from the model (the linear layers that see every token: not the embeddings, which are
+  a lookup, nor the pooler or sentence heads, which see one vector a sentence), and the same FLOP/s over
+  the `matmul` ceilings.
+- `eval`: the trainer's evaluation path (`mtbioner.model.inference.predict`, batch 64) on BC2GM sentences.
+- `levers`: cheap per-step changes, each against the trainer's step as is: `fused_adamw` (AdamW(fused=True)),
+  `pad_to_8` (batch width padded to a multiple of 8), `no_forward_sync` (the model's losses without the
+  `.any()` host sync in `MultiTaskModel.compute_losses`), `no_host_reads` (no per-step `.item()`), and all.
+- `ncbi`: one NCBI-disease epoch of MiniLM (`--ncbi-encoder`) through the real trainer (`train_run`) with the
+  paper preset's NCBI-disease settings, and its test NER F1.
+- `packing`: K = `--pack` (1, 2, 4, 8) concurrent trainings on the one GPU, each a separate process running
+  the trainer's loop body for `--pack-seconds`: aggregate sentences/s and each process's peak memory
+  (torch.cuda.max_memory_allocated).
+- `estimate`: the paper preset's GPU-hours through `mtbioner.plan.cost` at the measured throughputs
+  (training from `step`, evaluation from `eval`), unpacked and at the best K of `packing`, and the
+  `mtbioner cost` command that reproduces them.
+
+`--skip-cuda` runs it all on the CPU (fp32 only, perf_counter instead of CUDA events; the test does this with
+a tiny shape and step count).
 
     bash benchmarks/gpu_check.sh                      # on a machine with one CUDA GPU
     python benchmarks/gpu_check.py --skip-cuda --layers 2 --hidden-size 64 --heads 2 --intermediate-size 128 \\
-        --steps 2 --bc2gm-sentences 64 --ncbi-sentences 24 --ncbi-encoder tiny --out /tmp/gpu_check.json
+        --steps 2 --windows 2 --bc2gm-sentences 64 --ncbi-sentences 24 --ncbi-encoder tiny --pack 1,2 \\
+        --pack-seconds 1 --out /tmp/gpu_check.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import copy
+import multiprocessing
 import os
-import tempfile
+import platform
+import signal
+import statistics
+import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
-from transformers import BertConfig, BertModel, get_linear_schedule_with_warmup  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import transformers  # noqa: E402
+from torch import nn  # noqa: E402
+from transformers import BertConfig, BertModel  # noqa: E402
 
-from mtbioner.model.encoders import build_wordpiece_tokenizer  # noqa: E402
-from mtbioner.errors import MtbionerError  # noqa: E402
+import mtbioner  # noqa: E402
+from mtbioner.atomicio import write_json  # noqa: E402
 from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
-                               read_examples, read_label_file, write_examples)
-from mtbioner.plan.cost import grid_cost  # noqa: E402
-from mtbioner.plan.grid import find_run, run_config  # noqa: E402
-from mtbioner.params import load_params  # noqa: E402
-from mtbioner.model.precision import autocast_context  # noqa: E402
+                                    read_examples, read_label_file, write_examples)
 from mtbioner.data.iob import read_iob  # noqa: E402
-from mtbioner.model.multitask import MultiTaskModel  # noqa: E402
 from mtbioner.data.prepare import prepare_dataset  # noqa: E402
+from mtbioner.errors import MtbionerError  # noqa: E402
+from mtbioner.model.encoders import build_wordpiece_tokenizer  # noqa: E402
+from mtbioner.model.inference import predict  # noqa: E402
+from mtbioner.model.multitask import MultiTaskModel  # noqa: E402
+from mtbioner.model.precision import autocast_dtype  # noqa: E402
+from mtbioner.model.tokenization import IGNORE_INDEX, Features, collate, encode_examples  # noqa: E402
+from mtbioner.params import load_params  # noqa: E402
+from mtbioner.plan.cost import grid_cost  # noqa: E402
+from mtbioner.plan.grid import find_run  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.tasks import TASKS  # noqa: E402
-from mtbioner.model.tokenization import collate, encode_examples  # noqa: E402
-from mtbioner.training.batching import bucketed_batches  # noqa: E402
-from mtbioner.training.trainer import combine_losses, parameter_groups, train_run  # noqa: E402
+from mtbioner.training.batching import epoch_schedule, steps_per_epoch  # noqa: E402
+from mtbioner.training.step import Optimisation, parameter_groups, train_step  # noqa: E402
+from mtbioner.training.trainer import EVAL_BATCH_SIZE, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_CANDIDATES = [ROOT / ".gpu" / "data", ROOT / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data",
                      ROOT.parent / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data"]
+PHASES = ("environment", "data", "matmul", "step", "eval", "levers", "ncbi", "packing", "estimate")
+#: Phases skipped once the time budget is spent (the others take seconds and report what was measured).
+LONG_PHASES = {"matmul", "step", "eval", "levers", "ncbi", "packing"}
 
-#: Peak dense (no sparsity) bf16 tensor-core FLOP/s by GPU name, from NVIDIA's data sheets; the first entry
-#: whose key occurs in `torch.cuda.get_device_name()` applies, so more specific keys come first.
-PEAK_BF16_FLOPS: tuple[tuple[str, float], ...] = (
-    ("H100 PCIe", 756e12),
-    ("H100 NVL", 835e12),
-    ("GH200", 989e12),
-    ("H200", 989e12),
-    ("H100", 989e12),      # H100 SXM ("NVIDIA H100 80GB HBM3")
-    ("B200", 2250e12),
-    ("A100", 312e12),      # SXM and PCIe alike
-    ("L40S", 362e12),
-    ("L40", 181e12),
-    ("L4", 121e12),
-    ("A10", 125e12),       # after A100, which contains "A10"
-    ("RTX 4090", 165e12),
+#: Peak dense (no sparsity) FLOP/s by GPU name from NVIDIA's data sheets: bf16 on tensor cores, and plain fp32
+#: (what torch's fp32 matmul runs while TF32 is off, its default); None where the sheet gives none. The first
+#: entry whose key occurs in `torch.cuda.get_device_name()` applies, so more specific keys come first.
+PEAK_FLOPS: tuple[tuple[str, float, float | None], ...] = (
+    ("H100 PCIe", 756e12, 51.2e12),
+    ("H100 NVL", 835e12, 60e12),
+    ("H200 NVL", 835e12, 60e12),
+    ("GH200", 989e12, 67e12),
+    ("H200", 989e12, 67e12),
+    ("H100", 989e12, 67e12),      # H100 SXM ("NVIDIA H100 80GB HBM3")
+    ("B200", 2250e12, None),
+    ("A100", 312e12, 19.5e12),    # SXM and PCIe alike
+    ("L40S", 362e12, 91.6e12),
+    ("L40", 181e12, 90.5e12),
+    ("L4", 121e12, 30.3e12),
+    ("A10", 125e12, 31.2e12),     # after A100, which contains "A10"
+    ("RTX 4090", 165e12, 82.6e12),
 )
 
 #: BioBERT v1.1 (BERT-base, cased vocabulary).
@@ -85,23 +119,30 @@ BIOBERT_SHAPE = dict(layers=12, hidden_size=768, heads=12, intermediate_size=307
                      max_positions=512)
 
 
+class Terminated(BaseException):
+    """SIGTERM (gpu_check.sh's time limit): ends the running phase with an error entry, then the check."""
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
 # ------------------------------------------------------------------------------------------------ helpers
-def peak_flops_for(gpu_name: str) -> tuple[float, str] | None:
-    """(peak dense bf16 FLOP/s, table key) of a GPU by its name; None for a GPU not in the table."""
-    for key, flops in PEAK_BF16_FLOPS:
+def peak_flops_for(gpu_name: str) -> dict | None:
+    """{"key", "bf16", "fp32"} peak dense FLOP/s of a GPU by its name; None for a GPU not in the table."""
+    for key, bf16, fp32 in PEAK_FLOPS:
         if key.lower() in gpu_name.lower():
-            return flops, key
+            return {"key": key, "bf16": bf16, "fp32": fp32}
     return None
 
 
-def model_flops_utilisation(parameters: int, tokens: int, seconds: float, peak_flops: float) -> float:
-    """MFU: 6 · parameters · tokens (forward + backward) per second over the peak."""
-    return 6.0 * parameters * tokens / seconds / peak_flops
+def model_flops_utilisation(parameters: int, tokens_per_second: float, peak_flops: float) -> float:
+    """MFU: 6 · parameters (forward 2, backward 4 FLOPs per parameter and token) · tokens/s over the peak."""
+    return 6.0 * parameters * tokens_per_second / peak_flops
 
 
-def gpu_hours(train_sentence_passes: int, sentences_per_second: float) -> float:
-    """Hours of training steps for this many sentence-passes at this throughput."""
-    return train_sentence_passes / sentences_per_second / 3600.0
+def gpu_hours(sentence_passes: int, sentences_per_second: float) -> float:
+    return sentence_passes / sentences_per_second / 3600.0
 
 
 def find_mirror(explicit: Path | None) -> Path | None:
@@ -113,6 +154,20 @@ def find_mirror(explicit: Path | None) -> Path | None:
     return next((path for path in MIRROR_CANDIDATES if path.is_dir()), None)
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_memory_gib(device: torch.device) -> float | None:
+    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
 def prepared_files(dataset: str, data_root: Path, mirror: Path | None, work: Path) -> dict[str, Path]:
     """train_file (train ∪ devel), test_file and labels_file of a dataset: prepared data, else prepared here
     from the mirror into `work`."""
@@ -121,7 +176,7 @@ def prepared_files(dataset: str, data_root: Path, mirror: Path | None, work: Pat
         return {"train_file": prepared / "train.jsonl", "test_file": prepared / "test.jsonl",
                 "labels_file": prepared / "labels.json"}
     if mirror is None or not (mirror / f"{dataset}-IOB").is_dir():
-        raise SystemExit(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
+        raise MtbionerError(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
     out = work / dataset
     prepare_dataset(mirror / f"{dataset}-IOB", out)
     return {"train_file": out / "train.jsonl", "test_file": out / "test.jsonl", "labels_file": out / "labels.json"}
@@ -162,78 +217,6 @@ def float32_copy(encoder: str, work: Path) -> str:
     return str(target)
 
 
-# ---------------------------------------------------------------------------------------------- training
-@dataclass
-class Throughput:
-    precision: str
-    steps: int
-    seconds: float
-    sentences: int
-    tokens: int
-    padded_tokens: int
-    peak_memory_gib: float | None
-    final_loss: float
-
-    def as_dict(self, parameters: int, peak_flops: float | None) -> dict:
-        mfu = (model_flops_utilisation(parameters, self.tokens, self.seconds, peak_flops)
-               if peak_flops else None)
-        return {"precision": self.precision, "steps": self.steps, "seconds": self.seconds,
-                "sentences": self.sentences, "tokens": self.tokens, "padded_tokens": self.padded_tokens,
-                "sentences_per_second": self.sentences / self.seconds, "tokens_per_second": self.tokens / self.seconds,
-                "padded_tokens_per_second": self.padded_tokens / self.seconds,
-                "peak_memory_gib": self.peak_memory_gib, "mfu": mfu, "final_loss": self.final_loss}
-
-
-def build_model(shape: dict, tokenizer, ner_labels: list[str], seed: int) -> MultiTaskModel:
-    config = BertConfig(vocab_size=max(shape["vocab_size"], len(tokenizer)), hidden_size=shape["hidden_size"],
-                        num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],
-                        intermediate_size=shape["intermediate_size"], max_position_embeddings=shape["max_positions"],
-                        pad_token_id=tokenizer.pad_token_id)
-    torch.manual_seed(seed)
-    return MultiTaskModel(BertModel(config), TASKS, ner_labels, pooling="max", dropout=0.1)
-
-
-def measure_training(model: MultiTaskModel, batches: list[dict], device: torch.device, precision: str,
-                     warmup_steps: int, learning_rate: float = 5e-5) -> Throughput:
-    """The trainer's step (joint loss of all heads, AdamW, linear warm-up/decay, clipping) over `batches`; the
-    first `warmup_steps` are not timed."""
-    weights = {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(parameter_groups(model, 0.01), lr=learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, max(1, len(batches) // 10), len(batches))
-    cuda = device.type == "cuda"
-    sentences = tokens = padded = 0
-    started = time.perf_counter()
-    loss = torch.zeros(())
-    for step, batch in enumerate(batches):
-        if step == warmup_steps:
-            if cuda:
-                torch.cuda.synchronize(device)
-                torch.cuda.reset_peak_memory_stats(device)
-            started = time.perf_counter()
-        batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-        with autocast_context(device, precision):
-            losses = model.compute_losses(batch)
-        loss = combine_losses(losses, None, weights)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss.item()  # the trainer reads the loss every step, and so synchronises every step
-        if step >= warmup_steps:
-            sentences += batch["input_ids"].shape[0]
-            tokens += int(batch["attention_mask"].sum())
-            padded += batch["input_ids"].numel()
-    if cuda:
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - started
-    memory = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
-    model.to("cpu")
-    return Throughput(precision, len(batches) - warmup_steps, seconds, sentences, tokens, padded, memory,
-                      float(loss.item()))
-
-
 def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tuple[list[Example], list[str]]:
     """(train ∪ devel examples, NER labels) of a dataset: prepared data, else read from the mirror."""
     prepared = data_root / dataset
@@ -241,68 +224,706 @@ def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tup
         return read_examples(prepared / "train.jsonl"), read_label_file(prepared / "labels.json")
     folder = mirror / f"{dataset}-IOB" if mirror is not None else None
     if folder is None or not (folder / "train.tsv").is_file():
-        raise SystemExit(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
+        raise MtbionerError(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
     examples = [example_from_sentence(sentence, f"{split}:{number}") for split in ("train", "devel")
                 if (folder / f"{split}.tsv").is_file()
                 for number, sentence in enumerate(read_iob(folder / f"{split}.tsv"), start=1)]
     return examples, ner_label_list(entity_types_of(examples))
 
 
-def bc2gm_batches(examples: list[Example], labels: list[str], shape: dict, batch_size: int, max_length: int,
-                  count: int, seed: int):
-    """(tokenizer, `count` collated batches): length-bucketed as the trainer's, cycled if there are fewer."""
-    tokenizer = build_wordpiece_tokenizer([list(example.tokens) for example in examples], shape["vocab_size"])
-    features = encode_examples(examples, tokenizer, labels, max_length)
-    order = bucketed_batches([len(feature) for feature in features], batch_size, torch.Generator().manual_seed(seed))
-    pad_id = tokenizer.pad_token_id
-    batches = [collate([features[index] for index in order[step % len(order)]], pad_id) for step in range(count)]
-    return tokenizer, batches
+def run_settings(config: dict, dataset: str) -> RunConfig:
+    """The paper preset's joint-max run of `dataset` at 100 %, first seed: the settings the check trains with."""
+    return find_run(config, dataset, "joint-max", 100, config["grid"]["seeds"][0]).config
 
 
-# ----------------------------------------------------------------------------------------------- NCBI epoch
-def ncbi_epoch(args, config: dict, device: torch.device, work: Path) -> dict:
+# ------------------------------------------------------------------------------------------- the step loop
+@dataclass
+class StepData:
+    """Real training inputs: encoded BC2GM features and what collating and the model need of the tokenizer."""
+
+    features: list[Features]
+    ner_labels: list[str]
+    pad_id: int
+    vocab_size: int
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(feature) for feature in self.features]
+
+
+@dataclass
+class StepSettings:
+    """What the step needs of a RunConfig (plain values, so a packing worker process receives them)."""
+
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    grad_clip: float
+    loss_weights: dict[str, float]
+    precision: str
+    seed: int
+    total_steps: int
+
+    @classmethod
+    def of(cls, run: RunConfig, n_features: int, precision: str) -> "StepSettings":
+        total = run.epochs * steps_per_epoch(n_features, run.tasks, run.strategy, run.batch_size)
+        return cls(run.batch_size, run.learning_rate, run.weight_decay, run.warmup_ratio, run.grad_clip,
+                   dict(run.loss_weights), precision, run.seed, total)
+
+
+def build_model(shape: dict, data: StepData, seed: int, device: torch.device) -> MultiTaskModel:
+    """BERT of `shape`, randomly initialised directly on `device` (throughput does not depend on the weights),
+    in MultiTaskModel with all four heads."""
+    config = BertConfig(vocab_size=max(shape["vocab_size"], data.vocab_size), hidden_size=shape["hidden_size"],
+                        num_hidden_layers=shape["layers"], num_attention_heads=shape["heads"],
+                        intermediate_size=shape["intermediate_size"], max_position_embeddings=shape["max_positions"],
+                        pad_token_id=data.pad_id)
+    torch.manual_seed(seed)
+    with torch.device(device):
+        return MultiTaskModel(BertModel(config), TASKS, data.ner_labels, pooling="max", dropout=0.1)
+
+
+def make_optimisation(model: nn.Module, settings: StepSettings, device: torch.device,
+                      fused: bool = False) -> Optimisation:
+    """The trainer's `Optimisation.create`; `fused` swaps in AdamW(fused=True) (the `fused_adamw` lever)."""
+    optimisation = Optimisation.create(model, learning_rate=settings.learning_rate,
+                                       weight_decay=settings.weight_decay, warmup_ratio=settings.warmup_ratio,
+                                       total_steps=settings.total_steps, grad_clip=settings.grad_clip,
+                                       device=device, precision=settings.precision)
+    if fused:
+        optimizer = torch.optim.AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate,
+                                      fused=True)
+        scheduler = type(optimisation.scheduler)(optimizer, optimisation.scheduler.lr_lambdas[0])
+        optimisation = Optimisation(optimizer, scheduler, optimisation.scaler, optimisation.grad_clip, device,
+                                    optimisation.precision)
+    return optimisation
+
+
+class SyncFreeModel(MultiTaskModel):
+    """`MultiTaskModel` whose losses need no host sync (the `no_forward_sync` lever): each task's mean over its
+    labelled positions as sum / max(count, 1), which is `compute_losses`' mean where a task has labels and its
+    graph-keeping zero where it has none, without first asking the GPU `(labels != IGNORE_INDEX).any()`."""
+
+    def compute_losses(self, batch, tasks=None):
+        logits = self.forward(batch["input_ids"], batch["attention_mask"], tasks=tasks)
+        losses = {}
+        for task, task_logits in logits.items():
+            labels = batch[f"{task}_labels"].reshape(-1)
+            total = F.cross_entropy(task_logits.float().reshape(-1, task_logits.shape[-1]), labels,
+                                    ignore_index=IGNORE_INDEX, reduction="sum")
+            losses[task] = total / (labels != IGNORE_INDEX).sum().clamp(min=1)
+        return losses
+
+
+def pad_to_multiple(batch: dict[str, torch.Tensor], multiple: int, pad_id: int) -> dict[str, torch.Tensor]:
+    """A collated batch widened to a multiple of `multiple` positions (tensor cores like multiples of 8):
+    padding ids, attention 0, labels IGNORE_INDEX, so the losses do not change."""
+    extra = -batch["input_ids"].shape[1] % multiple
+    if not extra:
+        return batch
+    fill = {"input_ids": pad_id, "attention_mask": 0}
+    return {key: F.pad(value, (0, extra), value=fill.get(key, IGNORE_INDEX)) if value.dim() == 2 else value
+            for key, value in batch.items()}
+
+
+class StepLoop:
+    """The trainer's loop body (`mtbioner.training.trainer`): a length-bucketed batch of real features from
+    `epoch_schedule` (epoch after epoch), `collate`, `.to(device)`, `train_step`, then the host reads of the
+    losses the trainer makes every step (its running sums and its progress bar: the loss twice and each
+    task's loss once, each `.item()` a host sync). `host_reads=False` keeps the sums on the device instead."""
+
+    def __init__(self, model: MultiTaskModel, data: StepData, settings: StepSettings, device: torch.device,
+                 optimisation: Optimisation, *, host_reads: bool = True, pad_multiple: int = 1) -> None:
+        self.model, self.data, self.settings, self.device = model, data, settings, device
+        self.optimisation, self.host_reads, self.pad_multiple = optimisation, host_reads, pad_multiple
+        self.lengths = data.lengths
+        self.epoch = 0
+        self.queue: list[list[int]] = []
+        self.loss_sum = torch.zeros((), device=device)
+        model.train()
+
+    def _indices(self) -> list[int]:
+        if not self.queue:
+            self.epoch += 1
+            schedule = epoch_schedule(self.lengths, self.model.tasks, "joint", self.settings.batch_size,
+                                      self.settings.seed, self.epoch)
+            self.queue = [indices for _task, indices in reversed(schedule)]
+        return self.queue.pop()
+
+    def step(self) -> tuple[int, int, int]:
+        """One step; (sentences, real sub-tokens, padded positions), counted on the host (no sync)."""
+        indices = self._indices()
+        batch = collate([self.data.features[index] for index in indices], self.data.pad_id)
+        if self.pad_multiple > 1:
+            batch = pad_to_multiple(batch, self.pad_multiple, self.data.pad_id)
+        counts = len(indices), sum(self.lengths[index] for index in indices), batch["input_ids"].numel()
+        batch = {key: value.to(self.device) for key, value in batch.items()}
+        loss, losses = train_step(self.model, batch, None, self.settings.loss_weights, self.optimisation)
+        if self.host_reads:
+            loss.item()
+            for task_loss in losses.values():
+                task_loss.item()
+            loss.item()
+        else:
+            self.loss_sum += loss.detach()
+        return counts
+
+
+def timed_windows(loop: StepLoop, warmup: int, windows: int, steps: int) -> dict:
+    """`warmup` untimed steps, then `windows` windows of `steps` steps, each timed with CUDA events (on the
+    CPU: perf_counter); rates are the medians over the windows."""
+    device = loop.device
+    for _ in range(warmup):
+        loop.step()
+    synchronize(device)
+    reset_peak_memory(device)
+    timed = []
+    for _ in range(windows):
+        sentences = tokens = padded = 0
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+        else:
+            started = time.perf_counter()
+        for _ in range(steps):
+            counts = loop.step()
+            sentences, tokens, padded = sentences + counts[0], tokens + counts[1], padded + counts[2]
+        if device.type == "cuda":
+            end.record()
+            end.synchronize()
+            seconds = start.elapsed_time(end) / 1000
+        else:
+            seconds = time.perf_counter() - started
+        timed.append({"seconds": seconds, "steps": steps, "sentences": sentences, "tokens": tokens,
+                      "padded_tokens": padded})
+    synchronize(device)
+
+    def median(key: str) -> float:
+        return statistics.median(window[key] / window["seconds"] for window in timed)
+
+    return {"windows": timed, "sentences_per_second": median("sentences"), "tokens_per_second": median("tokens"),
+            "padded_tokens_per_second": median("padded_tokens"),
+            "step_ms": statistics.median(1000 * window["seconds"] / window["steps"] for window in timed),
+            "peak_memory_gib": peak_memory_gib(device)}
+
+
+def matmul_parameters(model: MultiTaskModel, data: StepData, device: torch.device) -> dict:
+    """Parameters by what they cost, counted from the model on one real batch: the weights of the linear
+    layers that see every token (`per_token`: the 6 · N of MFU), of those that see one vector per sentence
+    (pooler, sentence heads: negligible FLOPs), and the rest (embeddings: a lookup; biases, LayerNorms)."""
+    rows: dict[str, int] = {}
+    hooks = [module.register_forward_hook(lambda _m, inputs, _o, name=name: rows.__setitem__(
+        name, inputs[0].shape[:-1].numel())) for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+    batch = collate(data.features[:4], data.pad_id)
+    try:
+        with torch.no_grad():
+            model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    positions = batch["input_ids"].numel()
+    modules = dict(model.named_modules())
+    per_token = sum(modules[name].weight.numel() for name, count in rows.items() if count == positions)
+    per_sentence = sum(modules[name].weight.numel() for name, count in rows.items() if count != positions)
+    total = sum(parameter.numel() for parameter in model.parameters())
+    embeddings = sum(parameter.numel() for parameter in model.encoder.get_input_embeddings().parameters())
+    return {"total": total, "per_token_matmul": per_token, "per_sentence_matmul": per_sentence,
+            "input_embeddings": embeddings, "other": total - per_token - per_sentence}
+
+
+# ------------------------------------------------------------------------------------------------ the check
+class Check:
+    """Runs the phases in order, writing the report after each one (atomically), so what one phase measured
+    survives another's failure or the time limit."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.started = time.perf_counter()
+        self.device = torch.device("cpu") if args.skip_cuda else torch.device(args.device)
+        self.state: dict = {}  # what phases hand on that is not JSON (data, tokenizer)
+        self.shape = {"layers": args.layers, "hidden_size": args.hidden_size, "heads": args.heads,
+                      "intermediate_size": args.intermediate_size, "vocab_size": args.vocab_size,
+                      "max_positions": args.max_positions}
+        self._config: dict | None = None
+        self.report: dict = {"format": "mtbioner-gpu-check/2", "argv": sys.argv[1:], "budget_seconds": args.budget,
+                             "shape": self.shape, "phases": {name: {"status": "pending"} for name in PHASES}}
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def config(self) -> dict:
+        if self._config is None:  # no Snakemake (its validator) on a bare GPU machine; params.yaml states all
+            self._config = load_params(self.args.params.parent, validate=False)
+        return self._config
+
+    @property
+    def data(self) -> StepData:
+        """The data phase's training inputs (an error naming it when that phase did not succeed)."""
+        self.result("data")
+        return self.state["data"]
+
+    @property
+    def precisions(self) -> list[str]:
+        return ["fp32"] if self.device.type == "cpu" else ["fp32", "bf16"]
+
+    @property
+    def main_precision(self) -> str:
+        """The precision the paper preset trains in here (`auto`: bf16 on CUDA, fp32 on the CPU)."""
+        return "bf16" if autocast_dtype(self.device, "auto") == torch.bfloat16 else "fp32"
+
+    def write(self) -> None:
+        self.report["elapsed_seconds"] = round(self.elapsed, 2)
+        if self.args.out:
+            write_json(self.args.out, self.report)
+
+    def partial(self, name: str, result: dict) -> None:
+        """A long phase's results so far, written before it ends."""
+        self.report["phases"][name]["result"] = result
+        self.write()
+
+    def result(self, name: str) -> dict:
+        entry = self.report["phases"][name]
+        if entry["status"] != "ok":
+            raise MtbionerError(f"needs the {name} phase, which is {entry['status']}"
+                                + (f" ({entry['error']})" if entry.get("error") else ""))
+        return entry["result"]
+
+    def run(self, name: str, phase: Callable[["Check"], dict]) -> None:
+        entry: dict = self.report["phases"][name]
+        if name not in self.args.phases:
+            entry.update(status="skipped", reason="not selected (--phases)")
+        elif name in LONG_PHASES and self.args.budget and self.elapsed > self.args.budget:
+            entry.update(status="skipped", reason=f"time budget spent ({self.elapsed:.0f} of {self.args.budget} s)")
+        else:
+            entry.update(status="running", started_at_seconds=round(self.elapsed, 2))
+            self.write()
+            started = time.perf_counter()
+            try:
+                entry["result"] = phase(self)
+                entry["status"] = "ok"
+            except Terminated:
+                entry.update(status="error", error="terminated (SIGTERM: gpu_check.sh's time limit)")
+                raise
+            except Exception as error:  # noqa: BLE001 - recorded; the other phases still run
+                entry.update(status="error", error=f"{type(error).__name__}: {error}",
+                             traceback=traceback.format_exc()[-4000:])
+                print(f"[{name}] FAILED: {type(error).__name__}: {error}", flush=True)
+            finally:
+                entry["seconds"] = round(time.perf_counter() - started, 2)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                self.write()
+            return
+        print(f"[{name}] skipped: {entry['reason']}", flush=True)
+        self.write()
+
+
+# ---------------------------------------------------------------------------------------------------- phases
+def phase_environment(check: Check) -> dict:
+    device, args = check.device, check.args
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise MtbionerError("CUDA is not available here; --skip-cuda runs the check on the CPU")
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    peaks = peak_flops_for(gpu) if gpu else None
+    peak = {"bf16": args.peak_bf16 or (peaks or {}).get("bf16"), "fp32": args.peak_fp32 or (peaks or {}).get("fp32"),
+            "source": "--peak-bf16/--peak-fp32" if args.peak_bf16 or args.peak_fp32 else
+            (f"table entry {peaks['key']!r}" if peaks else None)}
+    check.state["peak"] = peak
+    result = {"device": str(device), "gpu": gpu, "python": platform.python_version(), "torch": torch.__version__,
+              "transformers": transformers.__version__, "cuda": torch.version.cuda, "cpu_count": os.cpu_count(),
+              "mtbioner": str(Path(mtbioner.__file__).parent), "peak_flops": peak,
+              "tf32_matmul": torch.backends.cuda.matmul.allow_tf32}
+    if gpu:
+        properties = torch.cuda.get_device_properties(device)
+        result.update(gpu_memory_gib=properties.total_memory / 2**30, capability=list(torch.cuda.get_device_capability(device)))
+    print(f"[environment] {device}" + (f": {gpu}" if gpu else "") + f"; torch {torch.__version__}, transformers "
+          f"{transformers.__version__}; peak bf16 {peak['bf16'] or 0:.3g}, fp32 {peak['fp32'] or 0:.3g} FLOP/s "
+          f"({peak['source'] or 'unknown: MFU against the peak not computed'})", flush=True)
+    return result
+
+
+def phase_data(check: Check) -> dict:
+    args = check.args
+    settings = run_settings(check.config, "BC2GM")
+    examples, labels = training_examples("BC2GM", args.data_root, args.mirror)
+    examples = examples[:args.bc2gm_sentences]
+    tokenizer = build_wordpiece_tokenizer([list(example.tokens) for example in examples], args.vocab_size)
+    features = encode_examples(examples, tokenizer, labels, settings.max_length)
+    data = StepData(features, labels, tokenizer.pad_token_id, len(tokenizer))
+    check.state.update(data=data, tokenizer=tokenizer, examples=examples)
+    lengths = data.lengths
+    schedule = epoch_schedule(lengths, TASKS, "joint", settings.batch_size, settings.seed, 1)
+    widths = [max(lengths[index] for index in indices) for _task, indices in schedule]
+    result = {"dataset": "BC2GM", "sentences": len(examples), "inputs": len(features), "vocabulary": len(tokenizer),
+              "max_length": settings.max_length, "batch_size": settings.batch_size,
+              "mean_subtokens": statistics.fmean(lengths), "median_subtokens": statistics.median(lengths),
+              "mean_padded_width": statistics.fmean(widths), "padding_share": 1 - sum(lengths) / sum(
+                  width * len(indices) for width, (_task, indices) in zip(widths, schedule))}
+    print(f"[data] BC2GM: {len(examples)} sentences, {result['mean_subtokens']:.1f} sub-tokens a sentence on "
+          f"average, batches of {settings.batch_size} padded to {result['mean_padded_width']:.1f} on average "
+          f"({result['padding_share']:.1%} padding)", flush=True)
+    return result
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, m: int, k: int, n: int, repeats: int,
+                windows: int) -> float:
+    """FLOP/s of `a @ b` ([m, k] × [k, n]), the median of `windows` windows of `repeats` products."""
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    b = torch.randn(k, n, device=device, dtype=dtype)
+    out = torch.empty(m, n, device=device, dtype=dtype)
+    for _ in range(3):
+        torch.matmul(a, b, out=out)
+    synchronize(device)
+    rates = []
+    for _ in range(windows):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+        else:
+            started = time.perf_counter()
+        for _ in range(repeats):
+            torch.matmul(a, b, out=out)
+        if device.type == "cuda":
+            end.record()
+            end.synchronize()
+            seconds = start.elapsed_time(end) / 1000
+        else:
+            seconds = time.perf_counter() - started
+        rates.append(2.0 * m * k * n * repeats / seconds)
+    return statistics.median(rates)
+
+
+def phase_matmul(check: Check) -> dict:
+    args, device = check.args, check.device
+    data_result = check.report["phases"]["data"].get("result") or {}
+    tokens = round(data_result.get("batch_size", 32) * data_result.get("mean_padded_width", 48))
+    shapes = {"square": (args.matmul_size,) * 3, "step": (tokens, args.hidden_size, args.intermediate_size)}
+    # the step's product takes microseconds: 10× the repeats keep the window long against the launches
+    repeats = {"square": args.matmul_repeats, "step": 10 * args.matmul_repeats}
+    result: dict = {"shapes": {name: list(shape) for name, shape in shapes.items()}, "repeats": repeats}
+    for precision in check.precisions:
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        result[precision] = {name: matmul_rate(device, dtype, *shape, repeats[name], 5)
+                             for name, shape in shapes.items()}
+        print(f"[matmul] {precision}: {result[precision]['square'] / 1e12:.1f} TFLOP/s at {args.matmul_size}³, "
+              f"{result[precision]['step'] / 1e12:.1f} TFLOP/s at the step's shape {list(shapes['step'])}", flush=True)
+    return result
+
+
+def utilisation(check: Check, parameters: dict, rates: dict, precision: str) -> dict:
+    """Model FLOP/s (6 · per-token matrix parameters · real tokens/s) over the peak and the measured ceilings."""
+    flops = 6.0 * parameters["per_token_matmul"] * rates["tokens_per_second"]
+    padded = 6.0 * parameters["per_token_matmul"] * rates["padded_tokens_per_second"]
+    peak = check.state.get("peak", {}).get(precision)
+    ceilings = (check.report["phases"]["matmul"].get("result") or {}).get(precision) or {}
+    return {"model_flops_per_second": flops, "mfu": flops / peak if peak else None,
+            "padded_flops_per_second": padded,
+            "of_matmul_ceiling": {name: flops / rate for name, rate in ceilings.items()}}
+
+
+def phase_step(check: Check) -> dict:
+    args, device, data = check.args, check.device, check.data
+    run = run_settings(check.config, "BC2GM")
+    result: dict = {"batch_size": run.batch_size, "warmup_steps": args.warmup_steps, "windows": args.windows,
+                    "steps_per_window": args.steps, "precisions": {}}
+    for precision in check.precisions:
+        settings = StepSettings.of(run, len(data.features), precision)
+        model = build_model(check.shape, data, args.seed, device)
+        if "parameters" not in result:
+            result["parameters"] = matmul_parameters(model, data, device)
+            result["attention"] = model.encoder.config._attn_implementation
+        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+        rates = timed_windows(loop, args.warmup_steps, args.windows, args.steps)
+        rates.update(utilisation(check, result["parameters"], rates, precision))
+        result["precisions"][precision] = rates
+        check.partial("step", result)
+        del loop, model
+        mfu = f"{rates['mfu']:.1%}" if rates["mfu"] is not None else "n/a"
+        ceiling = rates["of_matmul_ceiling"].get("step")
+        print(f"[step] {precision}: {rates['sentences_per_second']:.1f} sentences/s, {rates['tokens_per_second']:.0f} "
+              f"tokens/s, {rates['step_ms']:.1f} ms a step, peak "
+              f"{rates['peak_memory_gib'] or 0:.2f} GiB, MFU {mfu} of the peak"
+              + (f", {ceiling:.1%} of the step-shaped matmul ceiling" if ceiling else ""), flush=True)
+    parameters = result["parameters"]
+    print(f"[step] {parameters['total'] / 1e6:.1f} M parameters, {parameters['per_token_matmul'] / 1e6:.1f} M in "
+          f"per-token matrix products (MFU's N); attention {result['attention']}", flush=True)
+    return result
+
+
+def phase_eval(check: Check) -> dict:
+    args, device, data = check.args, check.device, check.data
+    sentences = [list(example.tokens) for example in check.state["examples"][:args.eval_sentences]]
+    model = build_model(check.shape, data, args.seed, device)
+    precision = check.main_precision
+    predict(model, check.state["tokenizer"], sentences[:EVAL_BATCH_SIZE], batch_size=EVAL_BATCH_SIZE,
+            precision=precision)  # warm-up: kernels chosen, memory pooled
+    synchronize(device)
+    started = time.perf_counter()
+    predict(model, check.state["tokenizer"], sentences, batch_size=EVAL_BATCH_SIZE, precision=precision)
+    synchronize(device)
+    seconds = time.perf_counter() - started
+    result = {"precision": precision, "sentences": len(sentences), "batch_size": EVAL_BATCH_SIZE,
+              "seconds": seconds, "sentences_per_second": len(sentences) / seconds}
+    print(f"[eval] {precision}: {result['sentences_per_second']:.0f} sentences/s (mtbioner.model.inference.predict, "
+          f"batch {EVAL_BATCH_SIZE})", flush=True)
+    return result
+
+
+LEVERS: dict[str, dict] = {
+    "trainer": {},
+    "fused_adamw": {"fused": True},
+    "pad_to_8": {"pad_multiple": 8},
+    "no_forward_sync": {"sync_free": True},
+    "no_host_reads": {"host_reads": False},
+    "all": {"fused": True, "pad_multiple": 8, "sync_free": True, "host_reads": False},
+}
+
+
+def phase_levers(check: Check) -> dict:
+    args, device, data = check.args, check.device, check.data
+    precision = check.main_precision
+    settings = StepSettings.of(run_settings(check.config, "BC2GM"), len(data.features), precision)
+    model = build_model(check.shape, data, args.seed, device)
+    result: dict = {"precision": precision, "windows": args.lever_windows, "steps_per_window": args.steps,
+                    "variants": {}}
+    for name, lever in LEVERS.items():
+        model.__class__ = SyncFreeModel if lever.get("sync_free") else MultiTaskModel  # same weights, other losses
+        try:
+            optimisation = make_optimisation(model, settings, device, fused=lever.get("fused", False))
+            loop = StepLoop(model, data, settings, device, optimisation, host_reads=lever.get("host_reads", True),
+                            pad_multiple=lever.get("pad_multiple", 1))
+            rates = timed_windows(loop, max(3, args.warmup_steps // 2), args.lever_windows, args.steps)
+            del rates["windows"]
+            result["variants"][name] = rates
+        except Exception as error:  # noqa: BLE001 - e.g. fused AdamW missing on a device: the rest still measured
+            result["variants"][name] = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            model.__class__ = MultiTaskModel
+        check.partial("levers", result)
+    base = result["variants"]["trainer"].get("sentences_per_second")
+    for name, rates in result["variants"].items():
+        if base and "sentences_per_second" in rates:
+            rates["speedup"] = rates["sentences_per_second"] / base
+            print(f"[levers] {name:16} {rates['sentences_per_second']:9.1f} sentences/s  {rates['step_ms']:7.2f} ms "
+                  f"a step  {rates['speedup']:.3f}×", flush=True)
+        else:
+            print(f"[levers] {name:16} {rates.get('error', 'no baseline')}", flush=True)
+    return result
+
+
+def phase_ncbi(check: Check) -> dict:
+    args, device = check.args, check.device
+    work = check.state["work"]
     files = prepared_files("NCBI-disease", args.data_root, args.mirror, work / "data")
     files = sliced(files, args.ncbi_sentences, args.ncbi_sentences, work / "ncbi-slice")
-    try:
-        base = run_config(config, find_run(config, "NCBI-disease", "joint-max", 100,
-                                           config.get("grid", {}).get("seeds", [13])[0])).to_json_dict()
-    except MtbionerError:  # a params file without that run: the trainer's defaults
-        base = {"dataset": "NCBI-disease", "experiment": "joint-max"}
+    base = run_settings(check.config, "NCBI-disease").to_json_dict()
     encoder = float32_copy(args.ncbi_encoder, work)
     run = RunConfig.model_validate({**base, "experiment": "gpu-check", "encoder": encoder, "epochs": 1,
                                     "checkpoint_every_epoch": False, "max_test_sentences": None,
                                     **{key: str(path) for key, path in files.items()}})
     started = time.perf_counter()
     metrics = train_run(run, work / "ncbi-run", device=str(device), progress=False)
-    return {"encoder": args.ncbi_encoder, "learning_rate": run.learning_rate, "batch_size": run.batch_size,
-            "precision": run.precision, "train_sentences": len(read_examples(files["train_file"])),
-            "test_sentences": len(read_examples(files["test_file"])), "wall_seconds": time.perf_counter() - started,
-            "train_seconds": metrics["train_seconds"],
-            "train_sentences_per_second": metrics["train_sentences_per_second"], "test_ner_f1": metrics["ner"]["f1"]}
+    result = {"encoder": args.ncbi_encoder, "learning_rate": run.learning_rate, "batch_size": run.batch_size,
+              "precision": run.precision, "train_sentences": len(read_examples(files["train_file"])),
+              "test_sentences": len(read_examples(files["test_file"])), "wall_seconds": time.perf_counter() - started,
+              "train_seconds": metrics["train_seconds"],
+              "train_sentences_per_second": metrics["train_sentences_per_second"], "test_ner_f1": metrics["ner"]["f1"]}
+    print(f"[ncbi] {args.ncbi_encoder}, 1 epoch through mtbioner.training.trainer ({run.precision}, lr "
+          f"{run.learning_rate:g}, batch {run.batch_size}): {result['train_sentences']} sentences in "
+          f"{result['train_seconds']:.1f} s ({result['train_sentences_per_second']:.1f} sentences/s), test NER F1 "
+          f"{result['test_ner_f1']:.4f} on {result['test_sentences']} sentences", flush=True)
+    return result
+
+
+def _pack_worker(rank: int, connection, spec: dict) -> None:
+    """One packed training (a process of its own): builds its model, then runs rounds the parent asks for."""
+    try:
+        torch.set_num_threads(spec["threads"])
+        device = torch.device(spec["device"])
+        data, settings = spec["data"], spec["settings"]
+        model = build_model(spec["shape"], data, settings.seed + rank, device)
+        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+        connection.send(("started", os.getpid()))
+        while True:
+            message = connection.recv()
+            if message[0] == "stop":
+                return
+            for _ in range(message[1]):  # ("round", warm-up steps)
+                loop.step()
+            synchronize(device)
+            reset_peak_memory(device)
+            connection.send(("ready", None))
+            _go, start_at, seconds = connection.recv()
+            while time.time() < start_at:
+                time.sleep(0.0005)
+            steps = sentences = tokens = 0
+            while time.time() < start_at + seconds or steps == 0:
+                counts = loop.step()  # the trainer's host reads make each step end on the host
+                steps, sentences, tokens = steps + 1, sentences + counts[0], tokens + counts[1]
+            synchronize(device)
+            connection.send(("done", {"steps": steps, "sentences": sentences, "tokens": tokens,
+                                      "seconds": time.time() - start_at, "peak_memory_gib": peak_memory_gib(device)}))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which records it
+        connection.send(("error", traceback.format_exc()[-3000:]))
+
+
+def _expect(connection, kind: str, timeout: float, rank: int):
+    if not connection.poll(timeout):
+        raise TimeoutError(f"packing worker {rank}: no {kind!r} within {timeout:.0f} s")
+    message, payload = connection.recv()
+    if message == "error":
+        raise RuntimeError(f"packing worker {rank} failed:\n{payload}")
+    if message != kind:
+        raise RuntimeError(f"packing worker {rank}: expected {kind!r}, got {message!r}")
+    return payload
+
+
+def phase_packing(check: Check) -> dict:
+    args, device, data = check.args, check.device, check.data
+    counts = sorted(set(args.pack))
+    settings = StepSettings.of(run_settings(check.config, "BC2GM"), len(data.features), check.main_precision)
+    spec = {"device": str(device), "shape": check.shape, "data": data, "settings": settings,
+            "threads": max(1, (os.cpu_count() or 1) // max(counts))}
+    context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
+    workers = []
+    result: dict = {"precision": settings.precision, "seconds_per_round": args.pack_seconds, "rounds": {}}
+    try:
+        for rank in range(max(counts)):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_pack_worker, args=(rank, child_end, spec), daemon=True)
+            process.start()
+            child_end.close()
+            workers.append((process, parent_end))
+        for rank, (_process, connection) in enumerate(workers):
+            _expect(connection, "started", 600, rank)
+        for k in counts:
+            if args.budget and check.elapsed > args.budget - args.pack_seconds - 30:
+                result["rounds"][str(k)] = {"skipped": "time budget"}
+                continue
+            active = workers[:k]
+            for _process, connection in active:
+                connection.send(("round", args.pack_warmup_steps))
+            for rank, (_process, connection) in enumerate(active):
+                _expect(connection, "ready", 300, rank)
+            start_at = time.time() + 0.5
+            for _process, connection in active:
+                connection.send(("go", start_at, args.pack_seconds))
+            done = [_expect(connection, "done", args.pack_seconds + 300, rank)
+                    for rank, (_process, connection) in enumerate(active)]
+            wall = max(run["seconds"] for run in done)
+            memory = [run["peak_memory_gib"] for run in done]
+            result["rounds"][str(k)] = {
+                "aggregate_sentences_per_second": sum(run["sentences"] for run in done) / wall,
+                "aggregate_tokens_per_second": sum(run["tokens"] for run in done) / wall,
+                "per_run_sentences_per_second": [run["sentences"] / run["seconds"] for run in done],
+                "peak_memory_gib": memory, "runs": done}
+            check.partial("packing", result)
+            row = result["rounds"][str(k)]
+            print(f"[packing] K={k}: {row['aggregate_sentences_per_second']:.1f} sentences/s together, peak memory "
+                  + ("n/a" if memory[0] is None else f"{max(memory):.2f} GiB") + " a process", flush=True)
+    finally:
+        for _process, connection in workers:
+            try:
+                connection.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+        for process, _connection in workers:
+            process.join(10)
+            if process.is_alive():
+                process.terminate()
+    measured = {int(k): row for k, row in result["rounds"].items() if "aggregate_sentences_per_second" in row}
+    if not measured:
+        raise MtbionerError("no packing round was measured")
+    best = max(measured, key=lambda k: measured[k]["aggregate_sentences_per_second"])
+    result["best_k"] = best
+    if 1 in measured:
+        single = measured[1]["aggregate_sentences_per_second"]
+        for k, row in measured.items():
+            row["speedup"] = row["aggregate_sentences_per_second"] / single
+            row["efficiency"] = row["speedup"] / k
+    return result
+
+
+def phase_estimate(check: Check) -> dict:
+    args = check.args
+    step = check.result("step")
+    basis = check.main_precision if check.main_precision in step["precisions"] else "fp32"
+    train_rate = step["precisions"][basis]["sentences_per_second"]
+    eval_entry = check.report["phases"]["eval"]
+    eval_rate = eval_entry["result"]["sentences_per_second"] if eval_entry["status"] == "ok" else None
+    config = copy.deepcopy(check.config)
+    if args.mirror is not None:
+        config["data"]["source"] = str(args.mirror)
+    unpacked = grid_cost(config, args.data_root, train_rate, eval_rate)
+    result: dict = {"params": str(args.params), "runs": len(unpacked.runs), "precision": basis,
+                    "train_sentences_per_second": train_rate, "eval_sentences_per_second": unpacked.eval_throughput,
+                    "eval_measured": eval_rate is not None, "sizes": {name: list(size) for name, size in unpacked.sizes.items()},
+                    "train_sentence_passes": unpacked.train_passes, "eval_sentence_passes": unpacked.eval_passes,
+                    "train_gpu_hours": gpu_hours(unpacked.train_passes, train_rate),
+                    "gpu_hours": unpacked.device_hours,
+                    "cost_command": f"mtbioner cost --train-throughput {train_rate:.0f} --eval-throughput "
+                                    f"{unpacked.eval_throughput:.0f}"}
+    print(f"[estimate] paper preset ({len(unpacked.runs)} runs): {unpacked.train_passes:,} training sentence-passes at "
+          f"{train_rate:,.1f} sentences/s ({basis}) and {unpacked.eval_passes:,} evaluation passes at "
+          f"{unpacked.eval_throughput:,.0f}/s ({'measured' if eval_rate else 'declared'}): "
+          f"{unpacked.device_hours:,.1f} GPU-hours, one run per GPU", flush=True)
+    packing = check.report["phases"]["packing"]
+    if packing["status"] == "ok" and packing["result"]["best_k"] > 1 and "1" in packing["result"]["rounds"]:
+        rounds, best = packing["result"]["rounds"], packing["result"]["best_k"]
+        single, aggregate = rounds["1"]["aggregate_sentences_per_second"], rounds[str(best)]["aggregate_sentences_per_second"]
+        packed = grid_cost(config, args.data_root, single, eval_rate, runs_per_gpu=best,
+                           packed_train_throughput=aggregate)
+        result["packed"] = {"runs_per_gpu": best, "single_sentences_per_second": single,
+                            "aggregate_sentences_per_second": aggregate, "speedup": packed.packing_speedup,
+                            "gpu_hours_unpacked": packed.device_hours, "gpu_hours": packed.packed_device_hours,
+                            "cost_command": f"mtbioner cost --train-throughput {single:.0f} --eval-throughput "
+                                            f"{packed.eval_throughput:.0f} --runs-per-gpu {best} "
+                                            f"--packed-throughput {aggregate:.0f}"}
+        print(f"[estimate] packed, {best} runs per GPU ({packed.packing_speedup:.2f}× one run's throughput): "
+              f"{packed.packed_device_hours:,.1f} GPU-hours (unpacked at the packing phase's K=1 rate: "
+              f"{packed.device_hours:,.1f}); {result['packed']['cost_command']}", flush=True)
+    return result
+
+
+PHASE_FUNCTIONS: dict[str, Callable[[Check], dict]] = {
+    "environment": phase_environment, "data": phase_data, "matmul": phase_matmul, "step": phase_step,
+    "eval": phase_eval, "levers": phase_levers, "ncbi": phase_ncbi, "packing": phase_packing,
+    "estimate": phase_estimate,
+}
 
 
 # ----------------------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=100, help="timed training steps per precision")
-    parser.add_argument("--warmup-steps", type=int, default=10, help="untimed steps before them")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed window")
+    parser.add_argument("--windows", type=int, default=5, help="timed windows per precision (the median is reported)")
+    parser.add_argument("--lever-windows", type=int, default=3, help="timed windows per lever")
+    parser.add_argument("--warmup-steps", type=int, default=10, help="untimed steps before the windows")
+    parser.add_argument("--matmul-size", type=int, default=8192, help="side of the square matmul ceiling")
+    parser.add_argument("--matmul-repeats", type=int, default=10, help="products per matmul window")
+    parser.add_argument("--eval-sentences", type=int, default=2000, help="BC2GM sentences the eval phase tags")
+    parser.add_argument("--pack", default="1,2,4,8", help="concurrent trainings per packing round")
+    parser.add_argument("--pack-seconds", type=float, default=12.0, help="timed seconds of each packing round")
+    parser.add_argument("--pack-warmup-steps", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=420.0,
+                        help="seconds after which long phases are skipped (0: none); gpu_check.sh kills at 480")
     parser.add_argument("--device", default="cuda", help="cuda or cuda:N (ignored with --skip-cuda)")
-    parser.add_argument("--skip-cuda", action="store_true", help="CPU run: no bf16, GPU memory or GPU peak")
-    parser.add_argument("--peak-flops", type=float, help="peak dense bf16 FLOP/s of the GPU (overrides the table)")
-    parser.add_argument("--out", type=Path, help="write every number to this JSON file")
+    parser.add_argument("--skip-cuda", action="store_true", help="CPU run: fp32 only, no GPU memory or GPU peak")
+    parser.add_argument("--peak-bf16", type=float, help="peak dense bf16 FLOP/s of the GPU (overrides the table)")
+    parser.add_argument("--peak-fp32", type=float, help="peak fp32 FLOP/s of the GPU (overrides the table)")
+    parser.add_argument("--out", type=Path, help="the JSON report, rewritten after every phase")
     parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     parser.add_argument("--data-root", type=Path, default=ROOT / "results" / "data",
                         help="prepared data (<dataset>/train.jsonl, ...), used when present")
     parser.add_argument("--mirror", type=Path, default=None, help="corpus mirror data/ with <NAME>-IOB/")
-    parser.add_argument("--train-sentence-passes", type=int, default=None,
-                        help="training sentence-passes of the paper preset (default: computed from --params)")
-    parser.add_argument("--bc2gm-sentences", type=int, default=None, help="first N BC2GM sentences (default all)")
+    parser.add_argument("--bc2gm-sentences", type=int, default=4000, help="first N BC2GM sentences (0: all)")
     parser.add_argument("--ncbi-encoder", default="minilm", help="'minilm', 'tiny' or an encoder directory")
     parser.add_argument("--ncbi-sentences", type=int, default=None,
                         help="first N training and test sentences of NCBI-disease (default: the whole epoch)")
-    parser.add_argument("--skip-ncbi", action="store_true", help="skip part 2")
     parser.add_argument("--seed", type=int, default=13)
     shape = parser.add_argument_group("encoder shape (default BioBERT v1.1's)")
     shape.add_argument("--layers", type=int, default=BIOBERT_SHAPE["layers"])
@@ -312,101 +933,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     shape.add_argument("--vocab-size", type=int, default=BIOBERT_SHAPE["vocab_size"])
     shape.add_argument("--max-positions", type=int, default=BIOBERT_SHAPE["max_positions"])
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.warmup_steps < 0:
-        parser.error("--steps must be at least 1 and --warmup-steps at least 0")
+    args.phases = [name.strip() for name in args.phases.split(",") if name.strip()]
+    unknown = sorted(set(args.phases) - set(PHASES))
+    if unknown:
+        parser.error(f"--phases: unknown {', '.join(unknown)} (known: {', '.join(PHASES)})")
+    try:
+        args.pack = [int(k) for k in args.pack.split(",") if k.strip()]
+    except ValueError:
+        parser.error(f"--pack {args.pack!r}: comma-separated positive integers")
+    if not args.pack or min(args.pack) < 1:
+        parser.error("--pack: at least one count, each at least 1")
+    if args.steps < 1 or args.windows < 1 or args.lever_windows < 1 or args.warmup_steps < 0:
+        parser.error("--steps, --windows and --lever-windows must be at least 1, --warmup-steps at least 0")
+    args.bc2gm_sentences = args.bc2gm_sentences or None
     args.mirror = find_mirror(args.mirror)
     return args
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Run the selected phases; the report (also written to --out after each phase) is returned."""
+    import tempfile
+
     args = parse_args(argv)
-    if args.skip_cuda:
-        device = torch.device("cpu")
-    elif not torch.cuda.is_available():
-        raise SystemExit("CUDA is not available here; --skip-cuda runs the check on the CPU")
-    else:
-        device = torch.device(args.device)
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    if args.peak_flops:
-        peak, peak_source = args.peak_flops, "--peak-flops"
-    else:
-        found = peak_flops_for(gpu) if gpu else None
-        peak, peak_source = (found[0], f"table entry {found[1]!r}") if found else (None, None)
-    shape = {"layers": args.layers, "hidden_size": args.hidden_size, "heads": args.heads,
-             "intermediate_size": args.intermediate_size, "vocab_size": args.vocab_size,
-             "max_positions": args.max_positions}
-    precisions = ["fp32"] if device.type == "cpu" else ["fp32", "bf16"]
-    config = load_params(args.params.parent, validate=False)  # no Snakemake on a bare GPU machine
-    result: dict = {"device": str(device), "gpu": gpu, "peak_flops": peak, "peak_source": peak_source,
-                    "torch": torch.__version__, "shape": shape, "batch_size": args.batch_size,
-                    "max_length": args.max_length, "warmup_steps": args.warmup_steps}
-    print(f"device {device}" + (f": {gpu}" if gpu else "") + (
-        f"; peak dense bf16 {peak / 1e12:.0f} TFLOP/s ({peak_source})" if peak else
-        "; peak FLOP/s unknown (MFU not computed; pass --peak-flops)"), flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="mtbioner-gpu-check-") as tmp:
-        work = Path(tmp)
-        # 1. BERT-base-shaped MultiTaskModel on BC2GM batches, fp32 and bf16 autocast
-        examples, labels = training_examples("BC2GM", args.data_root, args.mirror)
-        tokenizer, batches = bc2gm_batches(examples[:args.bc2gm_sentences], labels, shape, args.batch_size,
-                                           args.max_length, args.warmup_steps + args.steps, args.seed)
-        runs = {}
-        for precision in precisions:
-            model = build_model(shape, tokenizer, labels, args.seed)
-            parameters = sum(parameter.numel() for parameter in model.parameters())
-            embeddings = sum(parameter.numel() for parameter in model.encoder.embeddings.parameters())
-            runs[precision] = measure_training(model, batches, device, precision, args.warmup_steps).as_dict(
-                parameters, peak)
-            del model
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-        result.update(parameters=parameters, embedding_parameters=embeddings, train=runs)
-        print(f"BERT-base-shaped MultiTaskModel ({shape['layers']} layers, hidden {shape['hidden_size']}, "
-              f"{shape['heads']} heads, intermediate {shape['intermediate_size']}, vocabulary "
-              f"{max(shape['vocab_size'], len(tokenizer))}), {parameters / 1e6:.1f} M parameters, 4 heads; "
-              f"BC2GM batches of {args.batch_size}, max length {args.max_length}, {args.steps} timed steps after "
-              f"{args.warmup_steps} warm-up")
-        print(f"  {'precision':9} {'sentences/s':>12} {'tokens/s':>12} {'peak GiB':>9} {'MFU':>7}")
-        for precision, run in runs.items():
-            memory = f"{run['peak_memory_gib']:.2f}" if run["peak_memory_gib"] is not None else "n/a"
-            mfu = f"{run['mfu']:.1%}" if run["mfu"] is not None else "n/a"
-            print(f"  {precision:9} {run['sentences_per_second']:12.1f} {run['tokens_per_second']:12.0f} "
-                  f"{memory:>9} {mfu:>7}", flush=True)
-
-        # 2. one NCBI-disease epoch through the real trainer
-        if not args.skip_ncbi:
-            ncbi = ncbi_epoch(args, config, device, work)
-            result["ncbi"] = ncbi
-            print(f"NCBI-disease, {ncbi['encoder']}, 1 epoch through mtbioner.training.trainer ({ncbi['precision']}, lr "
-                  f"{ncbi['learning_rate']:g}, batch {ncbi['batch_size']}): {ncbi['train_sentences']} training "
-                  f"sentences in {ncbi['train_seconds']:.1f} s ({ncbi['train_sentences_per_second']:.1f} "
-                  f"sentences/s), test NER F1 {ncbi['test_ner_f1']:.4f} on {ncbi['test_sentences']} sentences",
-                  flush=True)
-
-    # 3. GPU-hours of the paper preset
-    if args.train_sentence_passes is not None:
-        passes, source, counts = args.train_sentence_passes, "--train-sentence-passes", None
-    else:  # the counts of `mtbioner cost` (prepared data, else the mirror's files)
-        if args.mirror is not None or find_mirror(None) is not None:
-            config["data"]["source"] = str(find_mirror(args.mirror))
-        estimate = grid_cost(config, args.data_root)
-        passes = estimate.train_passes
-        counts = {dataset: train for dataset, (train, _test) in estimate.sizes.items()}
-        source = f"mtbioner.plan.cost of {args.params.name}: {len(estimate.runs)} runs"
-    basis = "bf16" if "bf16" in runs else "fp32"
-    hours = {precision: gpu_hours(passes, run["sentences_per_second"]) for precision, run in runs.items()}
-    result["paper_estimate"] = {"train_sentence_passes": passes, "source": source, "sentence_counts": counts,
-                                "precision": basis, "sentences_per_second": runs[basis]["sentences_per_second"],
-                                "gpu_hours": hours[basis], "gpu_hours_by_precision": hours}
-    others = ", ".join(f"{value:,.1f} at {precision}" for precision, value in hours.items() if precision != basis)
-    print(f"paper preset: {passes:,} training sentence-passes ({source}) -> {hours[basis]:,.1f} GPU-hours of "
-          f"training steps at the {basis} throughput" + (f" ({others})" if others else "")
-          + "; per-epoch evaluation not included")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
+    check = Check(args)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mtbioner-gpu-check-") as tmp:
+            check.state["work"] = Path(tmp)
+            for name in PHASES:
+                check.run(name, PHASE_FUNCTIONS[name])
+    except Terminated:
+        print(f"terminated after {check.elapsed:.0f} s; the report holds every phase that ended", flush=True)
+        check.report["terminated"] = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        check.write()
+    statuses = {name: entry["status"] for name, entry in check.report["phases"].items()}
+    print("phases: " + ", ".join(f"{name} {status}" for name, status in statuses.items()), flush=True)
+    return check.report
 
 
 if __name__ == "__main__":
-    main()
+    report = main()
+    sys.exit(0 if all(entry["status"] in ("ok", "skipped") for entry in report["phases"].values()) else 1)
