@@ -174,7 +174,7 @@ class GridCost:
         if self.packed_train_throughput is not None:
             return (f"measured: {self.packed_train_throughput:,.0f} training sentences/s of {self.runs_per_gpu} "
                     "runs on one GPU")
-        return f"assumed packing efficiency {self.packing_efficiency:g} (not measured)"
+        return f"assumed packing efficiency {self.packing_efficiency:g}, not measured"
 
     def packed_hours(self, device_hours: float) -> float:
         """GPU-hours of work that takes `device_hours` unpacked, with `runs_per_gpu` runs sharing each GPU."""
