@@ -131,21 +131,28 @@ def test_families_constant_matches_paper_preset(paper: dict) -> None:
 
 # ----------------------------------------------------------------------------------- blocks and cost levers
 def test_cpu_preset_blocks(paper: dict) -> None:
+    """config/cpu.yaml as docs/cpu/PLAN.md pre-registers it: A at 5 seeds on three datasets, the budget axis and
+    the equal-steps control at NCBI-disease 10 % on 3 seeds, each seed its own draw."""
     from mtbioner.params import load_params
 
     cpu = load_params(ROOT, ["config/cpu.yaml"])
     runs = expand_grid(cpu)
-    cells = Counter((run.dataset, run.experiment, run.fraction) for run in runs)
+    cells = Counter((run.dataset, run.label, run.fraction) for run in runs)
     for dataset in ("BC2GM", "BC5CDR-chem", "NCBI-disease"):  # the low-resource claim on all three datasets
-        assert cells[(dataset, "baseline", 10)] == cells[(dataset, "joint-max", 10)] == 3
-    assert cells[("NCBI-disease", "baseline", 100)] == cells[("NCBI-disease", "joint-max", 100)] == 3
-    for experiment in ("joint-cls", "joint-mean", "no-bcls", "no-mcls", "no-mtcls", "alternating"):
-        assert cells[("NCBI-disease", experiment, 10)] == 3  # pooling and ablations at 10 %
-    assert not any(run.dataset != "NCBI-disease" and run.fraction == 100 for run in runs)
-    assert {run.seed for run in runs if run.family == "single"} == {13}
-    # block train overrides win over train and train.per_dataset
-    epochs = {(run.dataset, run.fraction): run.config.epochs for run in runs}
-    assert epochs == {("BC2GM", 10): 6, ("BC5CDR-chem", 10): 8, ("NCBI-disease", 10): 10, ("NCBI-disease", 100): 2}
+        assert cells[(dataset, "baseline", 10)] == cells[(dataset, "joint-max", 10)] == 5
+    for label in ("baseline@x2", "joint-max@x2", "baseline@x4", "joint-max@x4", "alternating"):
+        assert cells[("NCBI-disease", label, 10)] == 3
+    assert len(runs) == 45 and {run.fraction for run in runs} == {10}
+    # block train overrides win over train and train.per_dataset; the steps the plan names
+    epochs = {(run.dataset, run.label): run.config.epochs for run in runs}
+    assert epochs == {("BC2GM", "baseline"): 6, ("BC2GM", "joint-max"): 6, ("BC5CDR-chem", "baseline"): 8,
+                      ("BC5CDR-chem", "joint-max"): 8, ("NCBI-disease", "baseline"): 10,
+                      ("NCBI-disease", "joint-max"): 10, ("NCBI-disease", "baseline@x2"): 20,
+                      ("NCBI-disease", "joint-max@x2"): 20, ("NCBI-disease", "baseline@x4"): 40,
+                      ("NCBI-disease", "joint-max@x4"): 40, ("NCBI-disease", "alternating"): 10}
+    # only Figure 4's runs (the longest budget, NCBI-disease) score every epoch
+    assert {(run.dataset, run.label) for run in runs if run.config.eval_every_epoch} == {("NCBI-disease", "joint-max@x4")}
+    assert all(f"/seed{run.seed}/" in run.config.train_file for run in runs)
 
 
 def test_blocks_refuse_a_run_twice_and_an_unsubsampled_fraction(paper: dict) -> None:

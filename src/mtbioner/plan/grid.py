@@ -279,14 +279,15 @@ def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
     and variant) that trains the most epochs — the longest budget shows convergence best — preferring, on a tie,
     the larger fraction and then the plain run (at the paper's settings: joint-max at 100 %)."""
     best: dict[str, tuple] = {}
+    wanted = config["eval"]["curve_datasets"]
     for cell in cells:
-        if cell.experiment != CURVE_EXPERIMENT:
+        if cell.experiment != CURVE_EXPERIMENT or (wanted is not None and cell.dataset not in wanted):
             continue
         epochs = train_settings(config, cell.dataset, cell.block)["epochs"]
         rank = (epochs, cell.fraction, not cell.variant)
         if cell.dataset not in best or rank > best[cell.dataset][0]:
             best[cell.dataset] = (rank, cell.fraction, cell.variant)
-    return {cell.key for cell in cells if cell.experiment == CURVE_EXPERIMENT
+    return {cell.key for cell in cells if cell.dataset in best and cell.experiment == CURVE_EXPERIMENT
             and best[cell.dataset][1:] == (cell.fraction, cell.variant)}
 
 
