@@ -11,7 +11,9 @@
 # Facts this relies on (measured on this kind of machine, see README "Running on a SLURM cluster"):
 # - slurm.conf must be at /etc/slurm/slurm.conf: the executor plugin's job step drops SLURM_CONF;
 # - without accounting the plugin's default sacct polling never sees a job finish, hence slurmdbd;
-# - cgroup plugins do not work in a container: proctrack/linuxproc, task/none (test cluster only).
+# - cgroup plugins do not work in a container: proctrack/linuxproc, task/none (test cluster only);
+# - the node declares one GPU without a device file (gres.conf Count=1, no File): SLURM schedules and accounts
+#   it (sacct AllocTRES gres/gpu=1), so a test can check what a job asks for; nothing runs on a GPU.
 set -euo pipefail
 
 STATE=${MTBIONER_SLURM_DIR:-/tmp/mtbioner-slurm}
@@ -99,7 +101,9 @@ SQL
 
 # --- slurm configuration ----------------------------------------------------------------------------------
 mem_mb=$(awk '/MemTotal/ {print int($2 / 1024) - 1024}' /proc/meminfo)
-[[ -f /etc/slurm/slurm.conf && ! -f $STATE/slurm.conf.orig ]] && cp /etc/slurm/slurm.conf "$STATE/slurm.conf.orig"
+for conf in slurm.conf gres.conf; do
+    [[ -f /etc/slurm/$conf && ! -f $STATE/$conf.orig ]] && cp "/etc/slurm/$conf" "$STATE/$conf.orig"
+done
 cat > /etc/slurm/slurm.conf <<CONF
 # Written by mtbioner tests/slurm/start-slurm.sh (single-node test cluster); stop-slurm.sh restores the old one.
 ClusterName=mtbioner
@@ -118,6 +122,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
+AccountingStorageTRES=gres/gpu
+GresTypes=gpu
 MinJobAge=600
 StateSaveLocation=$STATE/slurmctld
 SlurmdSpoolDir=$STATE/slurmd
@@ -125,8 +131,12 @@ SlurmctldPidFile=$STATE/slurmctld.pid
 SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=$STATE/slurmctld.log
 SlurmdLogFile=$STATE/slurmd.log
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+CONF
+cat > /etc/slurm/gres.conf <<CONF
+# Written by mtbioner tests/slurm/start-slurm.sh: one schedulable GPU without a device (test cluster only).
+NodeName=$HOST Name=gpu File=/dev/null
 CONF
 cat > /etc/slurm/slurmdbd.conf <<CONF
 AuthType=auth/munge
@@ -155,9 +165,12 @@ echo "slurmctld $(cat "$STATE/slurmctld.pid")" >> "$STATE/pids"
 slurmd
 wait_for 30 slurmd test -s "$STATE/slurmd.pid"
 echo "slurmd $(cat "$STATE/slurmd.pid")" >> "$STATE/pids"
+# A node drained by an earlier start (state is kept in $STATE/slurmctld) stays drained: resume it; a node
+# still failing its checks (e.g. its GPU slot) is drained again at registration and the wait below fails.
+scontrol update NodeName="$HOST" State=RESUME >/dev/null 2>&1 || true
 wait_for 60 "node $HOST idle" bash -c "sinfo -h -N -o %T | grep -qx idle"
 # slurmctld registers the cluster in slurmdbd itself; root needs an association to submit.
 wait_for 30 "cluster registration" bash -c "sacctmgr -n -P list cluster format=cluster | grep -qx mtbioner"
 sacctmgr -i add account mtbioner Cluster=mtbioner Description=tests >/dev/null 2>&1 || true
 sacctmgr -i add user root Account=mtbioner DefaultAccount=mtbioner >/dev/null 2>&1 || true
-log "cluster up: partition $PARTITION on $HOST ($(nproc) CPUs, ${mem_mb} MB); sacct works: $(sacct -n -X | wc -l) jobs"
+log "cluster up: partition $PARTITION on $HOST ($(nproc) CPUs, ${mem_mb} MB, 1 GPU slot); sacct works: $(sacct -n -X | wc -l) jobs"

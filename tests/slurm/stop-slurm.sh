@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the daemons tests/slurm/start-slurm.sh started, by the pids it recorded (newest first), and restore
-# an /etc/slurm/slurm.conf it replaced. Leaves the packages installed.
+# the /etc/slurm/slurm.conf and gres.conf it replaced. Leaves the packages installed.
 set -uo pipefail
 STATE=${MTBIONER_SLURM_DIR:-/tmp/mtbioner-slurm}
 if [[ ! -f $STATE/pids ]]; then
@@ -18,4 +18,10 @@ done
 rm -f "$STATE/pids"
 if [[ -f $STATE/slurm.conf.orig ]]; then
     mv "$STATE/slurm.conf.orig" /etc/slurm/slurm.conf
+fi
+# gres.conf: put back one this script's start replaced, else remove the one it wrote.
+if [[ -f $STATE/gres.conf.orig ]]; then
+    mv "$STATE/gres.conf.orig" /etc/slurm/gres.conf
+elif grep -qs "Written by mtbioner tests/slurm/start-slurm.sh" /etc/slurm/gres.conf; then
+    rm -f /etc/slurm/gres.conf
 fi
