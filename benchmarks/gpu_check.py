@@ -45,7 +45,9 @@ a tiny shape and step count).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import json
 import multiprocessing
 import os
 import platform
@@ -68,7 +70,7 @@ from torch import nn  # noqa: E402
 from transformers import BertConfig, BertModel  # noqa: E402
 
 import mtbioner  # noqa: E402
-from mtbioner.atomicio import write_json  # noqa: E402
+from mtbioner.atomicio import write_text  # noqa: E402
 from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
                                     read_examples, read_label_file, write_examples)
 from mtbioner.data.iob import read_iob  # noqa: E402
@@ -476,8 +478,8 @@ class Check:
 
     def write(self) -> None:
         self.report["elapsed_seconds"] = round(self.elapsed, 2)
-        if self.args.out:
-            write_json(self.args.out, self.report)
+        if self.args.out:  # default=str: a value JSON cannot hold must not cost the other phases' numbers
+            write_text(self.args.out, json.dumps(self.report, indent=2, default=str) + "\n")
 
     def partial(self, name: str, result: dict) -> None:
         """A long phase's results so far, written before it ends."""
@@ -514,7 +516,8 @@ class Check:
             finally:
                 entry["seconds"] = round(time.perf_counter() - started, 2)
                 if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
+                    with contextlib.suppress(Exception):  # a broken CUDA context must not cost the report
+                        torch.cuda.empty_cache()
                 self.write()
             return
         print(f"[{name}] skipped: {entry['reason']}", flush=True)

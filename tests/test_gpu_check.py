@@ -11,8 +11,10 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,6 +132,29 @@ def test_a_failing_phase_keeps_the_others(gpu_check, mirror_data: Path, tmp_path
     assert "cannot count the sentences of BC5CDR-chem" in phases["estimate"]["error"]
     assert phases["packing"] == {"status": "skipped", "reason": "not selected (--phases)"}
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))  # on disk, as returned
+
+
+def test_the_time_limit_keeps_what_was_measured(mirror_data: Path, tmp_path: Path) -> None:
+    # gpu_check.sh's `timeout` sends SIGTERM: the running phase is recorded as terminated, the finished ones stay
+    out = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), *CPU_ARGS, "--phases", "environment,data,packing",
+         "--pack", "1", "--pack-seconds", "600", "--mirror", str(mirror_data), "--data-root", str(tmp_path / "none"),
+         "--out", str(out)], stdout=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        for line in process.stdout:
+            if line.startswith("[data]"):
+                break
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 1
+    finally:
+        process.kill()
+        process.stdout.close()
+    report = json.loads(out.read_text())
+    assert report["terminated"] is True and report["phases"]["data"]["status"] == "ok"
+    assert report["phases"]["data"]["result"]["sentences"] == 64
+    assert report["phases"]["packing"]["status"] == "error" and "terminated" in report["phases"]["packing"]["error"]
 
 
 def test_sync_free_losses_and_padding_change_no_loss(gpu_check) -> None:
