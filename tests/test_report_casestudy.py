@@ -103,13 +103,13 @@ def test_wrong_entity_inside_a_missed_gold_entity_is_shown_too(tmp_path):
     assert checker.open == []
 
     # LaTeX: \\uline only ever holds plain words (ulem), inside the colour of the wrong entity
-    assert ("BC2GM & BioBERT (baseline) & Loss of \\uline{tumour} \\textcolor{red}{\\textbf{\\uline{suppressor p53}}} ."
+    assert ("BC2GM & Baseline (tiny) & Loss of \\uline{tumour} \\textcolor{red}{\\textbf{\\uline{suppressor p53}}} ."
             in tex)
     assert "\\textcolor{green!50!black}{\\textbf{tumour suppressor p53}}" in tex
     assert _balanced_braces(tex)
 
-    assert "| Baseline (BioBERT-style single task) | Loss of _[tumour ~~[suppressor p53]~~✗]_ . |" in md
-    assert "| Ours (joint, MAX) | Loss of **[tumour suppressor p53]✓** . |" in md
+    assert "| Baseline (single-task NER, tiny) | Loss of _[tumour ~~[suppressor p53]~~✗]_ . |" in md
+    assert "| Ours (joint, MAX, tiny) | Loss of **[tumour suppressor p53]✓** . |" in md
 
 
 @pytest.mark.parametrize("predicted,expected", [
@@ -128,3 +128,35 @@ def test_overlapping_wrong_and_missed_entities_nest(predicted, expected):
     tokens = ("The", "BRCA1", "tumour", "suppressor", "gene", "is", "mutated")
     case = Case("BC2GM", 0, "both wrong", tokens, frozenset({("Gene", 2, 4)}), frozenset(predicted), frozenset())
     assert _md_sentence(case, frozenset(predicted)) == expected
+
+
+def test_table5_names_encoder_seed_and_fraction_and_shows_a_mention_once(tmp_path):
+    """The first CPU finding called a MiniLM baseline "BioBERT", did not say which run it showed, and showed
+    "congenital DM" twice (two test sentences, the same mention and error)."""
+    from test_report_fixtures import gold_sentences
+
+    gold = gold_sentences()
+    # sentences 1 and 4 are the same sentence with the same mention: "DM binds tumour protein p1 ."
+    gold[1] = (["DM", *gold[1][0][1:]], gold[1][1])
+    gold[4] = (list(gold[1][0]), list(gold[1][1]))
+    weak = [list(tags) for _, tags in gold]
+    for i in (1, 4, 7):  # the baseline misses the first entity of 1, 4 (the repeat) and 7
+        weak[i][0] = "O"
+    for seed in (42, 13):
+        write_run(tmp_path, "NCBI-disease", "baseline", seed=seed, pred=weak, gold=gold, encoder="minilm")
+        write_run(tmp_path, "NCBI-disease", "joint-max", seed=seed, gold=gold, encoder="minilm")
+    # a variant of joint-max at full data must not be picked instead of the plain runs
+    write_run(tmp_path, "NCBI-disease", "joint-max", seed=1, variant="x4", gold=gold, encoder="minilm",
+              pred=weak)
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    chosen, summary = build_table5(runs, ["NCBI-disease"], wins=3, losses=1)
+    # 1 and 4 dispute the same mention "DM": only the first of them is shown, then 7
+    assert [c.index for c in chosen["NCBI-disease"]] == [1, 7]
+    row = summary.set_index("dataset").loc["NCBI-disease"]
+    assert (row["seed"], row["fraction"], row["encoder"], row["disagreements"]) == (13, 100, "minilm", 3)
+    html, tex, md, csv = (p.read_text(encoding="utf-8") for p in render_table5(chosen, summary, tmp_path / "t5"))
+    for text in (html, tex, md):
+        assert "BioBERT" not in text
+        assert "seed 13, 100" in text and "of the training data, encoder minilm" in text  # (LaTeX escapes the percent sign)
+    assert "Baseline (single-task NER, minilm)" in md and "Baseline (minilm)" in tex
+    assert "**NCBI-disease** — seed 13, 100 % of the training data, encoder minilm" in md

@@ -1,12 +1,15 @@
 """Table 5: test sentences on which the baseline and joint-max disagree, mined automatically.
 
-For each dataset, the first seed both models share, full training data. A sentence qualifies when the two
-predicted entity sets differ. Categories, in display order:
+For each dataset, the first seed both models share, full training data (plain runs); the table says which
+seed and fraction it shows and names the encoder from the runs' config (the baseline is "BioBERT" only when
+the encoder is). A sentence qualifies when the two predicted entity sets differ. Categories, in display order:
   "joint-max right"  — joint-max finds exactly the gold entities, the baseline does not (the paper's examples);
   "baseline right"   — the reverse (shown too: the paper only shows wins);
   "both wrong"       — they differ and neither is exact (counted, not shown).
 Within a category, sentences rank by how many entities the loser gets wrong (most instructive first), then by
-length (short sentences read better), then by position. Predicted entities are coloured green when they match
+length (short sentences read better), then by position; a case whose disputed mentions (the gold entities one
+model finds and the other does not, or else the disputed predictions) were all shown already is skipped, so
+the same mention (e.g. one phrase repeated across test sentences) is not shown twice. Predicted entities are coloured green when they match
 a gold entity exactly (type and boundaries) and red otherwise; gold entities the model misses are underlined,
 also where a wrong predicted entity overlaps them (gold words 2-4, predicted 3-4: both are shown, nested).
 """
@@ -29,8 +32,13 @@ from mtbioner.report.predictions import Entity, PredictedSentence, check_same_te
 from mtbioner.run.directory import FinishedRun
 
 CATEGORIES = ("joint-max right", "baseline right", "both wrong")
-DISPLAY_LABELS = {"baseline": "Baseline (BioBERT-style single task)", "joint-max": "Ours (joint, MAX)"}
-LATEX_LABELS = {"baseline": "BioBERT (baseline)", "joint-max": "Ours (MAX)"}
+def display_labels(encoder: str) -> dict[str, str]:
+    """Markdown/HTML model names, naming the encoder both models fine-tune (from the runs' config)."""
+    return {"baseline": f"Baseline (single-task NER, {encoder})", "joint-max": f"Ours (joint, MAX, {encoder})"}
+
+
+def latex_labels(encoder: str) -> dict[str, str]:
+    return {"baseline": f"Baseline ({latex_escape(encoder)})", "joint-max": f"Ours (MAX, {latex_escape(encoder)})"}
 
 #: The HTML page and the LaTeX table around the rendered sentences: mtbioner/resources/table5.{html,tex}.j2.
 _LAYOUT = {"loader": jinja2.PackageLoader("mtbioner", "resources"), "trim_blocks": True, "lstrip_blocks": True,
@@ -77,10 +85,36 @@ def mine_cases(dataset: str, baseline: list[PredictedSentence], ours: list[Predi
     return cases
 
 
+def disputed_mentions(case: Case) -> frozenset[tuple[str, str]]:
+    """(type, words) of the gold entities one model finds and the other does not; where there are none (the
+    models differ only in wrong predictions), those of the predictions they disagree on."""
+    def text(entity: Entity) -> tuple[str, str]:
+        return entity[0], " ".join(case.tokens[entity[1]: entity[2] + 1]).lower()
+
+    gold = {text(e) for e in case.gold if (e in case.baseline) != (e in case.ours)}
+    return frozenset(gold or {text(e) for e in case.baseline ^ case.ours})
+
+
+def distinct_cases(cases: list[Case], limit: int) -> list[Case]:
+    """The first `limit` cases, skipping any whose disputed mentions were all shown already."""
+    chosen, shown = [], set()
+    for case in cases:
+        if len(chosen) == limit:
+            break
+        mentions = disputed_mentions(case)
+        if mentions and mentions <= shown:
+            continue
+        chosen.append(case)
+        shown |= mentions
+    return chosen
+
+
 def pick_pair(runs: list[FinishedRun], dataset: str) -> tuple[FinishedRun, FinishedRun] | None:
-    """Baseline and joint-max runs of `dataset` (full data) with the lowest seed they share."""
-    base = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "baseline" and r.fraction == 100}
-    ours = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "joint-max" and r.fraction == 100}
+    """Baseline and joint-max runs of `dataset` (full data, plain runs) with the lowest seed they share."""
+    base = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "baseline" and r.fraction == 100
+            and not r.variant}
+    ours = {r.seed: r for r in runs if r.dataset == dataset and r.experiment == "joint-max" and r.fraction == 100
+            and not r.variant}
     shared = sorted(set(base) & set(ours))
     return (base[shared[0]], ours[shared[0]]) if shared else None
 
@@ -193,7 +227,8 @@ def _entities_text(tokens: tuple[str, ...], entities: frozenset[Entity]) -> str:
 
 def build_table5(runs: list[FinishedRun], datasets: list[str], wins: int = CASESTUDY_WINS,
                  losses: int = CASESTUDY_LOSSES) -> tuple[dict[str, list[Case]], pd.DataFrame]:
-    """Chosen cases per dataset and a summary (disagreements per category and the seed used)."""
+    """Chosen cases per dataset and a summary (per dataset the seed, fraction and encoder shown, and the
+    disagreements per category)."""
     chosen: dict[str, list[Case]] = {}
     summary = []
     for dataset in datasets:
@@ -205,9 +240,11 @@ def build_table5(runs: list[FinishedRun], datasets: list[str], wins: int = CASES
         check_same_test_set(baseline, ours, str(base_run.files.predictions), str(ours_run.files.predictions))
         cases = mine_cases(dataset, baseline, ours)
         counts = {category: sum(c.category == category for c in cases) for category in CATEGORIES}
-        chosen[dataset] = ([c for c in cases if c.category == "joint-max right"][:wins]
-                           + [c for c in cases if c.category == "baseline right"][:losses])
-        summary.append({"dataset": dataset, "seed": base_run.seed, "test_sentences": len(baseline),
+        chosen[dataset] = (distinct_cases([c for c in cases if c.category == "joint-max right"], wins)
+                           + distinct_cases([c for c in cases if c.category == "baseline right"], losses))
+        encoders = sorted({base_run.config.encoder, ours_run.config.encoder})
+        summary.append({"dataset": dataset, "seed": base_run.seed, "fraction": base_run.fraction,
+                        "encoder": " / ".join(encoders), "test_sentences": len(baseline),
                         "disagreements": len(cases), **counts})
     if not summary:
         raise MtbionerError("Table 5 needs a baseline and a joint-max run (fraction 100, a shared seed) of some dataset")
@@ -215,9 +252,10 @@ def build_table5(runs: list[FinishedRun], datasets: list[str], wins: int = CASES
 
 
 def _rendered(chosen: dict[str, list[Case]], sentence: Callable[[Case, frozenset[Entity]], str],
-              labels: dict[str, str]) -> list[tuple[str, list[tuple[Case, list[tuple[str, str]]]]]]:
-    """Per dataset, per case, the (model label, rendered sentence) rows: the baseline's, then joint-max's."""
-    return [(dataset, [(case, [(labels[key], sentence(case, predicted))
+              labels: Callable[[str], dict[str, str]]) -> list[tuple[str, list[tuple[Case, list[tuple[str, str]]]]]]:
+    """Per dataset, per case, the (model label, rendered sentence) rows: the baseline's, then joint-max's;
+    `labels(dataset)` names the two models."""
+    return [(dataset, [(case, [(labels(dataset)[key], sentence(case, predicted))
                                for key, predicted in (("baseline", case.baseline), ("joint-max", case.ours))])
                        for case in cases])
             for dataset, cases in chosen.items()]
@@ -225,26 +263,34 @@ def _rendered(chosen: dict[str, list[Case]], sentence: Callable[[Case, frozenset
 
 def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
     prefix = Path(out_prefix)
+    shown = summary.set_index("dataset")
+    encoder = {str(d): str(row["encoder"]) for d, row in shown.iterrows()}
+    which = "; ".join(f"{d}: seed {int(row['seed'])}, {int(row['fraction'])} % of the training data, encoder "
+                      f"{row['encoder']}" for d, row in shown.iterrows())
     legend = ("Green: predicted entity that matches a gold entity (type and boundaries); red: wrong predicted "
-              "entity; underlined: gold entity the model misses.")
+              f"entity; underlined: gold entity the model misses. Runs shown: {which}.")
     counts_md = summary.to_markdown(index=False)
     # HTML (escaped by Jinja) and LaTeX (needs xcolor and ulem; escaped by `latex_escape`) from templates
     page = _HTML.get_template("table5.html.j2").render(
         legend=legend, summary=Markup(summary.to_html(index=False)),
-        datasets=_rendered(chosen, lambda case, predicted: Markup(_html_sentence(case, predicted)), DISPLAY_LABELS))
+        datasets=_rendered(chosen, lambda case, predicted: Markup(_html_sentence(case, predicted)),
+                           lambda dataset: display_labels(encoder[dataset])))
     tex = _LATEX.get_template("table5.tex.j2").render(
-        legend=legend, datasets=_rendered(chosen, _latex_sentence, LATEX_LABELS))
+        legend=legend, datasets=_rendered(chosen, _latex_sentence, lambda dataset: latex_labels(encoder[dataset])))
     # Markdown and CSV
     md = ["### Table 5: sentences where the baseline and joint-max disagree", "",
           "Mined automatically (ranked as described in `mtbioner.report.casestudy`). In Markdown: **[correct]✓**, "
-          "~~[wrong]~~✗, _[missed gold]_; the HTML and LaTeX versions are coloured (green / red).", ""]
+          "~~[wrong]~~✗, _[missed gold]_; the HTML and LaTeX versions are coloured (green / red). "
+          "A mention is shown once (cases repeating one already shown are skipped).", ""]
     rows = []
     for dataset, cases in chosen.items():
-        md.append(f"**{dataset}**\n")
+        row = shown.loc[dataset]
+        md.append(f"**{dataset}** — seed {int(row['seed'])}, {int(row['fraction'])} % of the training data, "
+                  f"encoder {row['encoder']}\n")
         md.append("| case | model | result |\n|---|---|---|")
         for case in cases:
             for key, predicted in (("baseline", case.baseline), ("joint-max", case.ours)):
-                md.append(f"| {case.category} (#{case.index + 1}) | {DISPLAY_LABELS[key]} | "
+                md.append(f"| {case.category} (#{case.index + 1}) | {display_labels(encoder[dataset])[key]} | "
                           f"{_md_sentence(case, predicted).replace('|', '&#124;')} |")
             rows.append({"dataset": dataset, "category": case.category, "test_sentence": case.index + 1,
                          "text": " ".join(case.tokens), "gold": _entities_text(case.tokens, case.gold),
