@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mtbioner.plan import grid
@@ -55,3 +56,50 @@ def test_report_settings_defaults_and_overrides():
     assert targets.settings({})["bootstrap_samples"] == 1000
     assert targets.settings({"report": {"alpha": 0.01}})["alpha"] == 0.01
     assert targets.beside("results/report.md", "tables") == "results/tables"
+
+
+def _params_with_budget_axis() -> dict:
+    """The paper preset (schema defaults filled in) plus a named block: joint-max and baseline at NCBI-disease
+    10 % with 400 epochs, run directories <experiment>@x4, beside the plain runs."""
+    from mtbioner.params import load_params
+
+    config = load_params(ROOT)
+    block = {"name": "x4", "datasets": ["NCBI-disease"], "experiments": ["baseline", "joint-max"],
+             "fractions": [10], "train": {"epochs": 400}}
+    plain = {"experiments": list(config["grid"]["experiments"])}
+    config["grid"]["blocks"] = [plain, block]
+    return config
+
+
+def test_verdicts_are_a_product_only_with_claims_and_read_the_runs_they_name():
+    from mtbioner.errors import MtbionerError
+
+    config = _params_with_budget_axis()
+    assert targets.settings(config)["claims"] == [] and targets.settings({})["verdict_samples"] == 10000
+    assert "verdicts" not in targets.report_products(config)
+    config["report"] = {**config.get("report", {}), "claims": [
+        {"name": "budget", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max@x4", "b": "baseline@x4",
+         "paper_delta": 3.29, "family": True},
+        {"name": "low resource", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max", "b": "baseline",
+         "paper_delta": 3.29, "family": True}]}
+    products = targets.report_products(config)
+    assert products["verdicts"] == ["results/tables/verdicts.csv", "results/tables/verdicts.md"]
+    assert set(products["verdicts"]) <= set(targets.page_inputs(config))
+    inputs = targets.verdict_metrics(config)
+    assert len(inputs) == 4 * 3  # two claims × two cells × three seeds, each run once
+    assert "results/runs/NCBI-disease/joint-max@x4/frac10/seed13/metrics.json" in inputs
+    assert "results/runs/NCBI-disease/baseline/frac10/seed87/metrics.json" in inputs
+    # Tables 2-4 and Table 5 read the plain runs only
+    assert not [path for path in targets.table_metrics(config) + targets.casestudy_metrics(config) if "@" in path]
+    config["report"]["claims"][0]["a"] = "joint-max@x2"
+    with pytest.raises(MtbionerError, match="claim 'budget': no run of joint-max@x2 on NCBI-disease at 10 %"):
+        targets.verdict_metrics(config)
+
+
+def test_figure4_reads_the_longest_budget_and_taskemb_every_dataset_with_single_runs():
+    config = _params_with_budget_axis()
+    figure4 = targets.figure4_metrics(config)
+    ncbi = [path for path in figure4 if "/NCBI-disease/" in path]
+    assert ncbi and all("/joint-max@x4/frac10/" in path for path in ncbi)  # 400 epochs beat 100
+    assert {path.split("/")[2] for path in figure4} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}
+    assert {path.split("/")[2] for path in targets.taskemb_outputs(config)} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}

@@ -56,7 +56,17 @@ def test_report_verbs_end_to_end(tmp_path):
     _run(["report", "tables", *metrics_files, "--out-dir", str(out / "tables"), "--samples", "200"])
     _run(["report", "metrics", *metrics_files, "--out", str(out / "metrics" / "summary.json")])
     _run(["report", "casestudy", *metrics_files, "--out-prefix", str(out / "tables" / "table5")])
-    _run(["report", "figure4", *metrics_files, "--out-prefix", str(out / "figures" / "figure4")])
+    curves, drawn = [], []
+    for dataset in ("BC2GM", "NCBI-disease"):
+        seeds = [path for path in metrics_files if f"/{dataset}/joint-max/" in path]
+        curves.append(str(out / "metrics" / "curves" / f"{dataset}.csv"))
+        _run(["curves", *seeds, "--out", curves[-1]])
+        drawn += [arg for path in seeds for arg in ("--run", path)]
+    _run(["report", "figure4", *curves, "--out-prefix", str(out / "figures" / "figure4"), *drawn])
+    claims = [{"name": "joint beats alternating", "dataset": "BC2GM", "fraction": 100, "a": "joint-max",
+               "b": "alternating", "paper_delta": 1.31, "family": True}]
+    _run(["report", "verdicts", *metrics_files, "--claims-json", json.dumps(claims), "--out-prefix",
+          str(out / "tables" / "verdicts"), "--samples", "300"])
 
     embeddings = []
     for task in TASKS[:2]:
@@ -91,7 +101,9 @@ def test_report_verbs_end_to_end(tmp_path):
     page = (out / "report.md").read_text()
     assert "## Configuration" in page and "| seeds | 1, 2 |" in page
     assert "![Figure 4" in page and "(figures/figure4.png)" in page and "(figures/figure6.png)" in page
-    assert "### Table 2" in page and "### Table 5" in page
+    assert "### Table 2" in page and "### Table 5" in page and "### Verdicts on the pre-registered claims" in page
+    assert "- joint beats alternating — joint-max − alternating, BC2GM 100%: Δ" in page
+    assert "seed pairs (p" not in page and "seed noise" not in page
     assert "\n# " not in page.split("# mtbioner report", 1)[1]  # embedded files never open a new top level
     assert "*Figure 5: pair-wise gains over the single-task model: not produced in this configuration.*" in page
     assert "**MAX pooling is the best pooling (paper Table 2).**" in page and "BC2GM (100%): MAX" in page

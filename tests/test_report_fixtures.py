@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mtbioner.run.config import RunConfig
+from mtbioner.run.directory import RUNS_ROOT, run_path
 from mtbioner.training.evaluate import false_positive_sentence_rate, sequence_metrics
 
 N_SENTENCES = 30
@@ -45,15 +47,19 @@ def predictions(miss: set[int] = frozenset(), spurious: set[int] = frozenset()) 
 
 def write_run(root: Path, dataset: str, experiment: str, fraction: int = 100, seed: int = 13,
               pred: list[list[str]] | None = None, metrics: dict | None = None, epochs: list[dict] | None = None,
-              tasks: tuple[str, ...] = ("ner", "mt", "bcls", "mcls"), gold=None) -> Path:
+              tasks: tuple[str, ...] = ("ner", "mt", "bcls", "mcls"), gold=None, variant: str = "",
+              encoder: str = "tiny", epochs_configured: int = 3) -> Path:
+    """A run directory under root/runs/ laid out as the workflow's (`run_path`: a variant's runs beside the
+    plain ones as experiment@variant); its config.json is checked by RunConfig."""
     gold = gold or gold_sentences()
     pred = pred if pred is not None else [tags for _, tags in gold]
-    run_dir = root / "runs" / dataset / experiment / f"frac{fraction}" / f"seed{seed}"
+    run_dir = root / run_path(dataset, experiment, fraction, seed, variant).replace(RUNS_ROOT, "runs", 1)
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {"dataset": dataset, "experiment": experiment, "fraction": fraction, "seed": seed,
-              "encoder": "tiny", "tasks": list(tasks), "main_task": tasks[0], "epochs": 3, "learning_rate": 5e-5,
+    config = {"dataset": dataset, "experiment": experiment, "variant": variant, "fraction": fraction, "seed": seed,
+              "encoder": encoder, "tasks": list(tasks), "main_task": tasks[0], "epochs": epochs_configured, "learning_rate": 5e-5,
               "batch_size": 32, "max_length": 64, "loss_weights": {t: 1.0 for t in tasks},
               "train_file": "train.jsonl", "test_file": "test.jsonl", "labels_file": "labels.json"}
+    RunConfig.validated(config, origin=str(run_dir / "config.json"))  # a valid run config, as the trainer writes
     (run_dir / "config.json").write_text(json.dumps(config), encoding="utf-8")
     if metrics is None:
         metrics = {}

@@ -1,4 +1,5 @@
-# Report stage: Tables 2-5, Figures 4-6 (with TaskEmb), the DVC metrics summary and results/report.md.
+# Report stage: the verdicts on the pre-registered claims, Tables 2-5, Figures 4-6 (with TaskEmb), the DVC
+# metrics summary and results/report.md.
 # Tables and figures are also marked for Snakemake's own report (in_report, captions in workflow/report/):
 # `snakemake --report results/report.zip` after a run.
 # Inputs come from the grid through mtbioner.plan.targets (no hand-written run lists); each rule runs one
@@ -24,6 +25,7 @@ rule report_tables:
             "False-positive sentences",
             "fp_rates",
         ),
+        in_report("results/tables/fp_mcnemar.csv", "Tables", "False-positive sentences", "fp_rates"),
         in_report("results/tables/significance.csv", "Tables", "Significance", "significance"),
     params:
         out_dir=subpath(output[0], parent=True),
@@ -42,6 +44,32 @@ rule report_tables:
     shell:
         "mtbioner report tables {input:q} --out-dir {params.out_dir:q} --samples {params.samples}"
         " --seed {params.seed} --alpha {params.alpha} > {log} 2>&1"
+
+
+# The verdict on each pre-registered claim (report.claims): its inputs are the runs the claims name, paired
+# by seed; the claims travel as a param, so editing one reruns this rule (and says so in the log).
+rule report_verdicts:
+    input:
+        report_targets_module.verdict_metrics(config),
+    output:
+        in_report(multiext(report_targets_module.VERDICTS, ".csv", ".md"), "Tables", "Verdicts", "verdicts"),
+    params:
+        prefix=output_prefix,
+        claims=lambda wildcards: shell_quote(json.dumps(REPORT["claims"], sort_keys=True)),
+        samples=REPORT["verdict_samples"],
+        seed=REPORT["bootstrap_seed"],
+    conda:
+        "../envs/mtbioner.yaml"
+    log:
+        "results/logs/report/verdicts.log",
+    benchmark:
+        "results/benchmarks/report/verdicts.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "mtbioner report verdicts {input:q} --claims-json {params.claims} --out-prefix {params.prefix:q}"
+        " --samples {params.samples} --seed {params.seed} > {log} 2>&1"
 
 
 rule report_metrics:
@@ -85,14 +113,18 @@ rule report_casestudy:
         " --losses {params.losses} > {log} 2>&1"
 
 
+# Figure 4 from the learning curves of each dataset's longest joint-max budget (grid.curve_runs); the runs
+# themselves only label the panels (label, fraction, seeds).
 rule report_figure4:
     input:
-        curve_files(),
+        curves=curve_files(),
+        runs=report_targets_module.figure4_metrics(config),
     output:
         in_report(multiext("results/figures/figure4", ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
     params:
         prefix=output_prefix,
         metric=REPORT["sentence_metric"],
+        runs=lambda wildcards, input: " ".join(f"--run {shell_quote(path)}" for path in input.runs),
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -103,8 +135,8 @@ rule report_figure4:
         mem_mb=2000,
         runtime=10,
     shell:
-        "mtbioner report figure4 {input:q} --out-prefix {params.prefix:q} --sentence-metric {params.metric}"
-        " > {log} 2>&1"
+        "mtbioner report figure4 {input.curves:q} --out-prefix {params.prefix:q} --sentence-metric {params.metric}"
+        " {params.runs} > {log} 2>&1"
 
 
 rule report_figure5:

@@ -14,7 +14,7 @@ import typer
 from mtbioner.cli import app
 from mtbioner.report.defaults import (ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CASESTUDY_LOSSES, CASESTUDY_WINS,
                                       SENTENCE_METRIC, TASKEMB_BATCH_SIZE, TASKEMB_MAX_EXAMPLES,
-                                      TSNE_PERPLEXITY)
+                                      TSNE_PERPLEXITY, VERDICT_SAMPLES)
 
 report_app = typer.Typer(help="Tables 2-5, Figures 4-6, TaskEmb and the report page.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -39,6 +39,34 @@ def tables_cmd(
 
     significance = write_tables(load_runs(runs), out_dir, samples=samples, seed=seed, alpha=alpha)
     typer.echo(f"wrote Tables 2-4, fp_rates and significance.csv ({len(significance)} seed pairs) to {out_dir}")
+
+
+@report_app.command("verdicts")
+def verdicts_cmd(
+    runs: RunsArg,
+    claims_json: Annotated[str, typer.Option(help="report.claims as a JSON list (what the workflow passes)")],
+    out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.csv and <prefix>.md")],
+    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
+    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+) -> None:
+    """The verdict on each pre-registered claim: Δ over seeds with an interval counting seeds and test
+    sentences, one-sided p, Holm over the family, MDE and the pre-registered rule."""
+    import json
+
+    from mtbioner.errors import MtbionerError
+    from mtbioner.report.claims import parse_claims, write_verdicts
+    from mtbioner.run.directory import load_runs
+
+    try:
+        entries = json.loads(claims_json)
+    except json.JSONDecodeError as error:
+        raise MtbionerError(f"--claims-json: not valid JSON ({error.msg} at character {error.pos})") from None
+    if not isinstance(entries, list):
+        raise MtbionerError("--claims-json: expected a JSON list of claims")
+    frame = write_verdicts(load_runs(runs), parse_claims(entries, origin="--claims-json"), out_prefix,
+                           samples=samples, seed=seed)
+    typer.echo(f"wrote {out_prefix}.csv/.md ({len(frame)} claims: "
+               + ", ".join(f"{name}: {verdict}" for name, verdict in zip(frame["claim"], frame["verdict"])) + ")")
 
 
 @report_app.command("metrics")
@@ -75,13 +103,19 @@ def figure4_cmd(
     curves: Annotated[list[Path], typer.Argument(help="the curve files `mtbioner curves` wrote (<dataset>.csv)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     sentence_metric: SentenceMetric = SENTENCE_METRIC,
+    run: Annotated[Optional[list[Path]], typer.Option(
+        help="the runs the curves come from (repeat): each panel then names their label, fraction and seeds")] = None,
 ) -> None:
-    """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset."""
+    """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset (the epochs shown and,
+    with --run, the runs drawn are in each panel's title)."""
     from mtbioner.report.curves import read_curve
-    from mtbioner.report.figures import figure4_from_curves
+    from mtbioner.report.figures import describe_curve_runs, figure4_from_curves
+    from mtbioner.run.directory import load_runs
 
+    described = describe_curve_runs(load_runs(run)) if run else None
     # results/metrics/curves/<dataset>.csv, as rule epoch_curves names them: the panel is the file's stem
-    figure4_from_curves({path.stem: read_curve(path) for path in curves}, out_prefix, sentence_metric=sentence_metric)
+    figure4_from_curves({path.stem: read_curve(path) for path in curves}, out_prefix, sentence_metric=sentence_metric,
+                        described=described)
     typer.echo(f"wrote {out_prefix}.png/.pdf")
 
 
@@ -125,15 +159,19 @@ def figure6_cmd(
     embeddings: Annotated[list[Path], typer.Argument(help="TaskEmb .json files (the .npy lies beside each)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     similarity_out: Annotated[Path, typer.Option(help="cosine-similarity matrix as CSV")],
-    perplexity: Annotated[Optional[float], typer.Option(help="t-SNE perplexity (< number of embeddings); "
-                                                             "default min(5, n-1)")] = TSNE_PERPLEXITY,
+    perplexity: Annotated[Optional[float], typer.Option(help="t-SNE perplexity (3 x perplexity < number of "
+                                                             "embeddings); default min(5, (n-1)/3)")] = TSNE_PERPLEXITY,
     seed: Annotated[int, typer.Option(help="t-SNE random state")] = 0,
 ) -> None:
-    """Figure 6: t-SNE of the task embeddings; also their cosine-similarity matrix and the 2-D coordinates."""
-    from mtbioner.report.figures import write_figure6
+    """Figure 6: the cosine-similarity matrix of the task embeddings and, from 8 embeddings on, their t-SNE
+    (with its 2-D coordinates)."""
+    import math
+
+    from mtbioner.report.figures import MIN_TSNE_POINTS, write_figure6
 
     count, chosen = write_figure6(embeddings, out_prefix, similarity_out, perplexity=perplexity, seed=seed)
-    typer.echo(f"wrote {out_prefix}.png/.pdf and {similarity_out} ({count} embeddings, perplexity {chosen:g})")
+    tsne = (f"no t-SNE below {MIN_TSNE_POINTS} embeddings" if math.isnan(chosen) else f"t-SNE perplexity {chosen:g}")
+    typer.echo(f"wrote {out_prefix}.png/.pdf and {similarity_out} ({count} embeddings, {tsne})")
 
 
 @report_app.command("page")

@@ -2,7 +2,10 @@
 workflow/rules/report.smk, so no list of run directories is written by hand.
 
 A product is only a target when the configured grid has the runs it needs (a preset that drops the pair-wise
-family simply has no Figure 5), so `snakemake` never asks for a figure it cannot draw.
+family simply has no Figure 5; one without `report.claims` has no verdicts), so `snakemake` never asks for a
+figure it cannot draw. Tables 2-5, Figure 5 and TaskEmb read the plain runs only; a variant's runs (a named
+grid block, `joint-max@x4`) enter the report through the claims that name them and through Figure 4, which
+is drawn from the longest budget (`mtbioner.plan.grid.curve_runs`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mtbioner.errors import MtbionerError
 from mtbioner.plan import grid
+from mtbioner.report.claims import claim_runs, parse_claims
 from mtbioner.run.directory import RunFiles
 from mtbioner.report.defaults import REPORT_DEFAULTS
 from mtbioner.report.tables import TABLE_SPECS
@@ -21,6 +26,7 @@ FIGURES_DIR = "results/figures"
 TASKEMB_DIR = "results/taskemb"
 SUMMARY_JSON = "results/metrics/summary.json"
 REPORT_MD = "results/report.md"
+VERDICTS = f"{TABLES_DIR}/verdicts"
 
 TABLE_EXPERIMENTS = tuple(dict.fromkeys(e for spec in TABLE_SPECS.values() for e in spec.experiments))
 
@@ -34,9 +40,14 @@ def _metrics(runs: list[grid.Run]) -> list[str]:
     return [run.metrics_file for run in runs]
 
 
+def _plain(config: dict[str, Any], **fields: Any) -> list[grid.Run]:
+    """The grid's plain runs (no variant) that match `fields`."""
+    return grid.runs_for(config, variant="", **fields)
+
+
 def table_metrics(config: dict[str, Any]) -> list[str]:
-    """Runs of Tables 2-4 (baseline, joint-*, ablations, alternating), every fraction and seed."""
-    return _metrics([r for r in grid.expand_grid(config) if r.experiment in TABLE_EXPERIMENTS])
+    """Plain runs of Tables 2-4 (baseline, joint-*, ablations, alternating), every fraction and seed."""
+    return _metrics([r for r in _plain(config) if r.experiment in TABLE_EXPERIMENTS])
 
 
 def ner_metrics(config: dict[str, Any]) -> list[str]:
@@ -50,23 +61,41 @@ def all_metrics(config: dict[str, Any]) -> list[str]:
 
 
 def casestudy_metrics(config: dict[str, Any]) -> list[str]:
-    return _metrics([r for r in grid.expand_grid(config)
-                     if r.experiment in ("baseline", "joint-max") and r.fraction == grid.FULL])
+    return _metrics([r for r in _plain(config, fraction=grid.FULL) if r.experiment in ("baseline", "joint-max")])
 
 
 def figure5_metrics(config: dict[str, Any]) -> list[str]:
-    return _metrics([r for r in grid.expand_grid(config) if r.family in ("pair", "single")])
+    return _metrics([r for r in _plain(config) if r.family in ("pair", "single")])
+
+
+def figure4_metrics(config: dict[str, Any]) -> list[str]:
+    """The runs whose learning curves Figure 4 draws (every dataset's longest joint-max budget): the figure
+    names them (label, fraction, seeds) beside the epochs it shows."""
+    return _metrics([run for dataset in grid.datasets(config) for run in grid.curve_runs(config, dataset)])
+
+
+def claims(config: dict[str, Any]) -> list:
+    """`report.claims` as `mtbioner.report.claims.Claim`s (checked)."""
+    return parse_claims(settings(config)["claims"])
+
+
+def verdict_metrics(config: dict[str, Any]) -> list[str]:
+    """The runs the pre-registered claims name, paired by seed (each once); MtbionerError naming a claim whose
+    runs the grid lacks, so a pre-registered claim is never dropped silently."""
+    runs = grid.expand_grid(config)
+    paths: dict[str, None] = {}
+    for claim in claims(config):
+        a_runs, b_runs = claim_runs(claim, runs)
+        paths.update(dict.fromkeys(run.metrics_file for run in a_runs + b_runs))
+    return list(paths)
 
 
 def taskemb_run(config: dict[str, Any], dataset: str, task: str) -> grid.Run:
     """The single-task run TaskEmb starts from: single-<task>, full data, the first configured seed."""
     experiment = f"single-{task}"
-    runs = sorted(grid.runs_for(config, dataset=dataset, experiment=experiment,
-                                fraction=grid.largest_fraction(config, dataset, experiment)),
-                  key=lambda r: r.seed)
+    fraction = max((r.fraction for r in _plain(config, dataset=dataset, experiment=experiment)), default=None)
+    runs = sorted(_plain(config, dataset=dataset, experiment=experiment, fraction=fraction), key=lambda r: r.seed)
     if not runs:
-        from mtbioner.errors import MtbionerError
-
         raise MtbionerError(f"no single-{task} run of {dataset} in the grid (TaskEmb needs the 'single' family)")
     return runs[0]
 
@@ -76,13 +105,13 @@ def taskemb_outputs(config: dict[str, Any]) -> list[str]:
     out = []
     for dataset in grid.datasets(config):
         for task in TASKS:
-            if grid.runs_for(config, dataset=dataset, experiment=f"single-{task}"):
+            if _plain(config, dataset=dataset, experiment=f"single-{task}"):
                 out.append(f"{TASKEMB_DIR}/{dataset}/{task}.json")
     return out
 
 
 def _has(config: dict[str, Any], **fields: Any) -> bool:
-    return bool(grid.runs_for(config, **fields))
+    return bool(_plain(config, **fields))
 
 
 def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
@@ -91,12 +120,14 @@ def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
     if _has(config, experiment="baseline"):
         products["tables"] = [f"{TABLES_DIR}/table{n}.{ext}" for n in (2, 3, 4) for ext in ("md", "tex", "csv")]
         products["tables"] += [f"{TABLES_DIR}/fp_rates.md", f"{TABLES_DIR}/fp_rates.csv",
-                               f"{TABLES_DIR}/significance.csv"]
+                               f"{TABLES_DIR}/fp_mcnemar.csv", f"{TABLES_DIR}/significance.csv"]
         if _has(config, experiment="joint-max", fraction=grid.FULL):
             products["casestudy"] = [f"{TABLES_DIR}/table5.{ext}" for ext in ("html", "tex", "md", "csv")]
+    if claims(config):
+        products["verdicts"] = [f"{VERDICTS}.csv", f"{VERDICTS}.md"]
     if ner_metrics(config):
         products["metrics"] = [SUMMARY_JSON]
-    if _has(config, experiment="joint-max", fraction=grid.FULL):
+    if figure4_metrics(config):
         products["figure4"] = [f"{FIGURES_DIR}/figure4.png", f"{FIGURES_DIR}/figure4.pdf"]
     if _has(config, family="pair") and _has(config, family="single"):
         products["figure5"] = [f"{FIGURES_DIR}/figure5.png", f"{FIGURES_DIR}/figure5.pdf",

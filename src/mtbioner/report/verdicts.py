@@ -35,12 +35,11 @@ import numpy as np
 from scipy import stats
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.defaults import BOOTSTRAP_SEED
+from mtbioner.report.defaults import BOOTSTRAP_SEED, VERDICT_SAMPLES
 from mtbioner.report.predictions import PredictedSentence, entity_counts, prf_from_counts
 
-#: Resamples of the verdict's bootstrap. 10,000, not the per-seed-pair 1,000: at 1,000 the Monte-Carlo
-#: standard error of a p near 0.05 is ~0.007, enough to move a claim across the line.
-VERDICT_SAMPLES = 10_000
+# VERDICT_SAMPLES (report.verdict_samples, default 10,000): not the per-seed-pair 1,000, because at 1,000 the
+# Monte-Carlo standard error of a p near 0.05 is ~0.007, enough to move a claim across the line.
 #: Two-sided coverage of every interval; the MDE uses the matching α = 1 − LEVEL.
 LEVEL = 0.95
 #: Power at which the minimal detectable effect is stated.
@@ -116,7 +115,7 @@ class Comparison:
     samples: int
     direction: int  # +1: the paper says A > B; -1: A < B
     paper_delta: float | None
-    verdict: str | None  # None when no paper Δ was given
+    verdict: str  # the pre-registered rule (`verdict`); without a paper Δ only the direction is judged
     per_seed: tuple[float, ...]  # the per-seed Δs, seed order as given
     p_holm: float | None = None
 
@@ -224,7 +223,8 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
     With one seed the t interval is (NaN, NaN) and is left out of the union, so the verdict then counts the
     test sentences only (the quick preset's case); `n_seeds` in the row says so.
 
-    The verdict (`verdict`) is taken from the verdict's interval when `paper_delta` is given.
+    The verdict (`verdict`) is taken from the verdict's interval; without a paper Δ it is holds /
+    contradicted / inconclusive in `direction` (no size to reject).
     Replicates are drawn from numpy's default_rng(seed): the same inputs give the same numbers.
     """
     a = _stack(a_runs, "system A")
@@ -267,7 +267,7 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
         t_low=t_low, t_high=t_high, sentence_low=sent_low, sentence_high=sent_high, p_one_sided=float(p),
         se=float(se), mde=float(mde), n_seeds=k, n_sentences=n, samples=samples, direction=direction,
         paper_delta=None if paper_delta is None else float(paper_delta),
-        verdict=None if paper_delta is None else verdict(low, high, paper_delta),
+        verdict=verdict(low, high, paper_delta, direction),
         per_seed=tuple(float(d) for d in per_seed))
 
 
@@ -294,7 +294,7 @@ def with_holm(results: Sequence[Comparison]) -> list[Comparison]:
     return [dataclasses.replace(r, p_holm=float(q)) for r, q in zip(results, adjusted)]
 
 
-def verdict(low: float, high: float, paper_delta: float) -> str:
+def verdict(low: float, high: float, paper_delta: float | None, direction: int | None = None) -> str:
     """The pre-registered rule on a closed interval [low, high] (F1 points) and the paper's Δ:
 
     - **holds**: the interval excludes 0 on the paper's side (low > 0 for a positive paper Δ, high < 0 for a
@@ -305,7 +305,18 @@ def verdict(low: float, high: float, paper_delta: float) -> str:
 
     Edge cases: the interval is closed, so a bound touching 0 (or the paper's Δ) includes it — a touch never
     counts as evidence. A paper Δ of 0 has no direction: an interval that excludes 0 then rejects the paper's
-    size (SIZE_REJECTED) and one that includes 0 is INCONCLUSIVE (an interval cannot show "no effect")."""
+    size (SIZE_REJECTED) and one that includes 0 is INCONCLUSIVE (an interval cannot show "no effect").
+
+    Without a paper Δ (`paper_delta` None: the paper states a direction but no size), `direction` (+1 / -1)
+    stands for the paper's side: HOLDS, CONTRADICTED or INCONCLUSIVE, never SIZE_REJECTED."""
+    if paper_delta is None:
+        if direction not in (1, -1):
+            raise MtbionerError(f"a verdict without the paper's Δ needs direction +1 or -1, got {direction}")
+        if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+            raise MtbionerError(f"verdict needs finite low <= high, got [{low}, {high}]")
+        if low <= 0 <= high:
+            return INCONCLUSIVE
+        return HOLDS if (low > 0) == (direction > 0) else CONTRADICTED
     if not (np.isfinite(low) and np.isfinite(high) and np.isfinite(paper_delta)) or low > high:
         raise MtbionerError(f"verdict needs finite low <= high and paper Δ, got [{low}, {high}] and {paper_delta}")
     includes_zero = low <= 0 <= high

@@ -1,0 +1,160 @@
+"""The pre-registered claims: parsed from report.claims, paired by seed, judged into verdicts.{csv,md} with Holm
+over the family only, through the CLI verb, and quoted by the report page (never "k of 3 seed pairs")."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from mtbioner.cli import main
+from mtbioner.errors import MtbionerError
+from mtbioner.report.claims import Claim, claim_runs, parse_claims, write_verdicts
+from mtbioner.report.verdicts import HOLDS, INCONCLUSIVE, SIZE_REJECTED, holm
+from mtbioner.run.directory import load_runs
+from test_report_fixtures import gold_sentences, predictions, write_run
+
+#: Entity sentences of the fixture test set in order (every third sentence has no entity).
+ENTITY_SENTENCES = [i for i in range(30) if i % 3]
+
+
+def _claim(**fields) -> dict:
+    return {"name": "c", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max", "b": "baseline",
+            "paper_delta": 3.29, "family": True, **fields}
+
+
+def test_parse_claims_takes_direction_from_the_paper_and_checks_what_a_schema_cannot():
+    [claim] = parse_claims([_claim(paper_delta=-1.5)])
+    assert claim == Claim("c", "NCBI-disease", 10, "joint-max", "baseline", -1.5, -1, True)
+    [claim] = parse_claims([_claim(paper_delta=None, direction=1, family=False)])
+    assert claim.direction == 1 and claim.paper_delta is None and not claim.family
+    assert parse_claims(None) == [] and parse_claims([]) == []
+    with pytest.raises(MtbionerError, match=r"report.claims\[0\] \(c\): paper_delta is None and gives no direction"):
+        parse_claims([_claim(paper_delta=None)])
+    with pytest.raises(MtbionerError, match="paper_delta is 0 and gives no direction"):
+        parse_claims([_claim(paper_delta=0)])
+    with pytest.raises(MtbionerError, match="direction -1 contradicts the sign of paper_delta 3.29"):
+        parse_claims([_claim(direction=-1)])
+    with pytest.raises(MtbionerError, match=r"report.claims\[1\] \(c\): a second claim of that name"):
+        parse_claims([_claim(), _claim()])
+    with pytest.raises(MtbionerError, match="a and b are both"):
+        parse_claims([_claim(b="joint-max")])
+
+
+def _budget_runs(tmp_path):
+    """joint-max@x4 perfect; baseline@x4 misses the first entity of the first 3 / 4 / 5 entity sentences
+    (seeds 1 / 2 / 3), so its F1 is 2TP / (2TP + FN) = 54/57, 52/56, 50/55; the plain joint-max and baseline
+    predict the same. baseline@x4 also ran seed 4, which joint-max@x4 did not: it is left out of the pairs."""
+    for seed, misses in zip((1, 2, 3), (3, 4, 5)):
+        write_run(tmp_path, "NCBI-disease", "joint-max", fraction=10, seed=seed, variant="x4", pred=predictions())
+        write_run(tmp_path, "NCBI-disease", "baseline", fraction=10, seed=seed, variant="x4",
+                  pred=predictions(miss=set(ENTITY_SENTENCES[:misses])))
+        same = predictions(miss={ENTITY_SENTENCES[seed]})
+        write_run(tmp_path, "NCBI-disease", "joint-max", fraction=10, seed=seed, pred=same)
+        write_run(tmp_path, "NCBI-disease", "baseline", fraction=10, seed=seed, pred=same)
+    write_run(tmp_path, "NCBI-disease", "baseline", fraction=10, seed=4, variant="x4", pred=predictions())
+    return load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+
+
+CLAIMS = [
+    _claim(name="budget x4", a="joint-max@x4", b="baseline@x4"),
+    _claim(name="low resource"),
+    _claim(name="exploratory", a="baseline", b="joint-max", paper_delta=None, direction=-1, family=False),
+]
+
+
+def test_claim_runs_pair_by_seed_and_name_what_is_missing(tmp_path):
+    runs = _budget_runs(tmp_path)
+    claims = parse_claims(CLAIMS)
+    a, b = claim_runs(claims[0], runs)
+    assert [r.seed for r in a] == [r.seed for r in b] == [1, 2, 3]
+    assert {r.label for r in a} == {"joint-max@x4"} and {r.label for r in b} == {"baseline@x4"}
+    with pytest.raises(MtbionerError, match="claim 'x': no run of joint-max@x2 on NCBI-disease at 10 %"):
+        claim_runs(parse_claims([_claim(name="x", a="joint-max@x2")])[0], runs)
+    with pytest.raises(MtbionerError, match="no run of joint-max on NCBI-disease at 100 %"):
+        claim_runs(parse_claims([_claim(name="x", fraction=100)])[0], runs)
+
+
+def test_verdicts_table_by_hand(tmp_path):
+    runs = _budget_runs(tmp_path)
+    frame = write_verdicts(runs, parse_claims(CLAIMS), tmp_path / "tables" / "verdicts", samples=2000, seed=0)
+    rows = frame.set_index("claim")
+    budget = rows.loc["budget x4"]
+    per_seed = [100 - 100 * f for f in (54 / 57, 52 / 56, 50 / 55)]
+    assert budget["delta"] == pytest.approx(sum(per_seed) / 3)
+    assert [float(x) for x in budget["per_seed"].split(";")] == pytest.approx(per_seed, rel=1e-5)
+    assert budget["f1_a"] == pytest.approx(100.0) and budget["seeds"] == "1;2;3" and budget["n_seeds"] == 3
+    assert budget["n_sentences"] == 30 and budget["samples"] == 2000
+    # the verdict's interval contains the other two and excludes 0 on the paper's side
+    assert budget["low"] <= min(budget["t_low"], budget["sentence_low"], budget["two_level_low"])
+    assert budget["high"] >= max(budget["t_high"], budget["sentence_high"], budget["two_level_high"])
+    assert budget["low"] > 0 and budget["verdict"] == HOLDS and budget["p_one_sided"] < 0.05
+    # identical predictions: Δ = 0 exactly, a zero-width interval at 0 rejects the paper's +3.29
+    low_resource = rows.loc["low resource"]
+    assert low_resource["delta"] == 0 and low_resource["verdict"] == SIZE_REJECTED
+    assert low_resource["p_one_sided"] == 1.0  # ties count against the claim
+    # Holm over the two family claims only; the exploratory claim has none
+    assert [budget["p_holm"], low_resource["p_holm"]] == pytest.approx(
+        holm([budget["p_one_sided"], low_resource["p_one_sided"]]).tolist())
+    assert budget["p_holm"] == pytest.approx(min(1.0, 2 * budget["p_one_sided"]))
+    exploratory = rows.loc["exploratory"]
+    assert pd.isna(exploratory["p_holm"]) and exploratory["verdict"] == INCONCLUSIVE
+    assert pd.isna(exploratory["paper_delta"]) and exploratory["direction"] == -1
+
+    written = pd.read_csv(tmp_path / "tables" / "verdicts.csv")
+    assert list(written["claim"]) == ["budget x4", "low resource", "exploratory"]
+    assert written.loc[0, "delta"] == pytest.approx(budget["delta"], abs=1e-6)
+    markdown = (tmp_path / "tables" / "verdicts.md").read_text(encoding="utf-8")
+    assert "### Verdicts on the pre-registered claims" in markdown and "2,000 resamples" in markdown
+    assert "| budget x4 " in markdown and "| joint-max@x4 − baseline@x4 (NCBI-disease, 10%) |" in markdown
+    assert "not in family" in markdown and "| < 0 " in markdown and "paper's size rejected" in markdown
+
+
+def test_verdicts_refuse_runs_on_different_test_sets(tmp_path):
+    write_run(tmp_path, "BC2GM", "joint-max", fraction=10, seed=1)
+    gold = gold_sentences()[:-1]  # one sentence fewer
+    write_run(tmp_path, "BC2GM", "baseline", fraction=10, seed=1, gold=gold)
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    with pytest.raises(MtbionerError, match="not the same test set"):
+        write_verdicts(runs, parse_claims([_claim(dataset="BC2GM")]), tmp_path / "v", samples=100, seed=0)
+
+
+def _run(args: list[str]) -> None:
+    try:
+        main(args)
+    except SystemExit as stop:
+        assert stop.code in (0, None), f"mtbioner {' '.join(args)} exited {stop.code}"
+
+
+def test_verdicts_verb_and_the_page_quote_the_verdicts(tmp_path, capsys):
+    runs = _budget_runs(tmp_path)
+    paths = [str(r.files.metrics) for r in runs]
+    out = tmp_path / "results"
+    _run(["report", "verdicts", *paths, "--claims-json", json.dumps(CLAIMS), "--out-prefix",
+          str(out / "tables" / "verdicts"), "--samples", "500"])
+    assert "3 claims: budget x4: holds, low resource: paper's size rejected" in capsys.readouterr().out
+    _run(["report", "tables", *paths, "--out-dir", str(out / "tables"), "--samples", "200"])
+    _run(["report", "page", *paths, "--out", str(out / "report.md"), "--tables-dir", str(out / "tables"),
+          "--figures-dir", str(out / "figures")])
+    page = (out / "report.md").read_text(encoding="utf-8")
+    assert "### Verdicts on the pre-registered claims" in page
+    assert "- budget x4 — joint-max@x4 − baseline@x4, NCBI-disease 10%: Δ +7.17 F1, 95 % interval" in page
+    assert "→ **holds**." in page and "Pre-registered family (2 claims): 1 holds, 1 paper's size rejected." in page
+    assert "joint-max@x4" in page.split("## Configuration", 1)[1].split("## Summary", 1)[0]
+    for banned in ("seed noise", "seed pairs (p =", "in 1/3 seed pairs"):
+        assert banned not in page
+    # Tables 2-4 keep to the plain runs: no variant row
+    assert "x4" not in (out / "tables" / "table3.md").read_text(encoding="utf-8")
+
+
+def test_verdicts_verb_user_errors_are_one_line(tmp_path, capsys):
+    run = write_run(tmp_path, "BC2GM", "baseline")
+    for claims, message in (("{not json", "--claims-json: not valid JSON"),
+                            ('{"a": 1}', "expected a JSON list"),
+                            (json.dumps([_claim(dataset="BC2GM", fraction=100)]), "no run of joint-max on BC2GM")):
+        with pytest.raises(SystemExit) as stop:
+            main(["report", "verdicts", str(run), "--claims-json", claims, "--out-prefix", str(tmp_path / "v")])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and "\n" not in err
