@@ -1,7 +1,9 @@
 """Per-run metrics as one tidy frame, and their mean / standard deviation over seeds.
 
 Standard deviation = sample std (ddof = 1) over the seeds of a cell; with a single seed it is undefined (NaN)
-and tables print no "±" part rather than a misleading 0.00.
+and tables print no "±" part rather than a misleading 0.00. A cell is (dataset, label, fraction): the label
+is the experiment, or `experiment@variant` for a variant's runs (a named grid block), so a training-budget
+variant never pools with the plain runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pandas as pd
 
 from mtbioner.run.directory import FinishedRun
 
-KEYS = ["dataset", "experiment", "fraction"]
+KEYS = ["dataset", "label", "fraction"]
 
 #: Flat column name -> path in metrics.json (docs/design.md, "Metrics per task").
 METRIC_PATHS: dict[str, tuple[str, ...]] = {
@@ -41,29 +43,36 @@ def metric_value(metrics: dict[str, Any], path: tuple[str, ...]) -> float:
 
 
 def runs_frame(runs: list[FinishedRun]) -> pd.DataFrame:
-    """One row per run: dataset, experiment, fraction, seed and every metric of METRIC_PATHS (NaN if absent;
-    the trainer writes the false-positive-sentence rate of every run with an NER head)."""
+    """One row per run: dataset, experiment, variant, label, fraction, seed and every metric of METRIC_PATHS
+    (NaN if absent; the trainer writes the false-positive-sentence rate of every run with an NER head)."""
     rows = []
     for run in runs:
-        row: dict[str, Any] = {"dataset": run.dataset, "experiment": run.experiment, "fraction": run.fraction,
-                               "seed": run.seed}
+        row: dict[str, Any] = {"dataset": run.dataset, "experiment": run.experiment, "variant": run.variant,
+                               "label": run.label, "fraction": run.fraction, "seed": run.seed}
         for column, path in METRIC_PATHS.items():
             row[column] = metric_value(run.metrics, path)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["dataset", "experiment", "variant", "label", "fraction", "seed",
+                                       *METRIC_PATHS])
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of plain runs (no variant): what Tables 2-4 and the summary's claims compare."""
+    return frame[frame["variant"] == ""]
 
 
 def seed_stats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Mean, sample std and number of seeds of `column` per (dataset, experiment, fraction)."""
+    """Mean, sample std and number of seeds of `column` per (dataset, label, fraction)."""
     data = frame.dropna(subset=[column])
     grouped = data.groupby(KEYS)[column]
     stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.count()})
     return stats
 
 
-def cell(stats: pd.DataFrame, dataset: str, experiment: str, fraction: int) -> tuple[float, float, int]:
-    """(mean, std, n) of one cell; (nan, nan, 0) when no run exists for it."""
-    key = (dataset, experiment, fraction)
+def cell(stats: pd.DataFrame, dataset: str, label: str, fraction: int) -> tuple[float, float, int]:
+    """(mean, std, n) of one cell (`label`: an experiment, or experiment@variant); (nan, nan, 0) when no run
+    exists for it."""
+    key = (dataset, label, fraction)
     if key not in stats.index:
         return math.nan, math.nan, 0
     row = stats.loc[key]

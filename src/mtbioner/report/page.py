@@ -1,7 +1,7 @@
 """results/report.md: the configuration, every table and figure, and the generated summary, on one page.
 
 The page is assembled from the files the other report verbs wrote (tables as Markdown, figures as PNG, the
-significance and pair-wise CSVs, the TaskEmb similarity matrix) plus the runs themselves for the
+verdicts and pair-wise CSVs, the TaskEmb similarity matrix) plus the runs themselves for the
 configuration and the summary; a product the configuration did not build is named as missing, not invented.
 """
 
@@ -19,14 +19,19 @@ from mtbioner.atomicio import write_text
 from mtbioner.report.aggregate import runs_frame
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import FinishedRun
-from mtbioner.report.summary import generated_summary
+from mtbioner.report.summary import VERDICT_COLUMNS, generated_summary
 
-TABLE_FILES = ("table2.md", "table3.md", "table4.md", "fp_rates.md", "table5.md")
+TABLE_FILES = ("verdicts.md", "table2.md", "table3.md", "table4.md", "fp_rates.md", "table5.md")
 FIGURES = (
-    ("figure4", "Figure 4: per-epoch test score of each task (joint-max)"),
+    ("figure4", "Figure 4: per-epoch test score of each task (joint-max, longest training budget)"),
     ("figure5", "Figure 5: pair-wise gains over the single-task model"),
-    ("figure6", "Figure 6: TaskEmb task embeddings, t-SNE"),
+    ("figure6", "Figure 6: TaskEmb task embeddings (cosine similarities; t-SNE from 8 embeddings)"),
 )
+#: Why no cosine of two TaskEmb embeddings is negative, and what to read them against (Figure 6).
+TASKEMB_NOTE = (
+    "TaskEmb vectors are squared gradients (Fisher-like), non-negative in every coordinate, so the cosine of any "
+    "two is positive and 0 is no reference: read each cell against the mean off-diagonal cosine (the typical "
+    "pair), and a pair of tasks as related only where it stands out above it.")
 
 
 def _settings_line(configs: list[RunConfig], key: str) -> str:
@@ -60,7 +65,7 @@ def configuration_section(runs: list[FinishedRun], configfiles: list[str] | None
         f"| datasets | {', '.join(datasets)} |",
         f"| seeds | {', '.join(str(s) for s in sorted({r.seed for r in runs}))} |",
         f"| training fractions (%) | {', '.join(str(f) for f in sorted({r.fraction for r in runs}, reverse=True))} |",
-        f"| experiments | {', '.join(sorted({r.experiment for r in runs}))} |",
+        f"| experiments (experiment@variant: a named grid block) | {', '.join(sorted({r.label for r in runs}))} |",
         f"| runs aggregated | {len(runs)} |",
         f"| batch size | {_settings_line(configs, 'batch_size')} |",
         f"| max length (sub-tokens) | {_settings_line(configs, 'max_length')} |",
@@ -74,6 +79,20 @@ def configuration_section(runs: list[FinishedRun], configfiles: list[str] | None
     if weights:
         lines.append(f"| joint loss weights | {'; '.join(weights)} |")
     return "\n".join(lines)
+
+
+def taskemb_reading(similarity: pd.DataFrame) -> str:
+    """TASKEMB_NOTE with the mean off-diagonal cosine of this matrix and the pairs above it."""
+    names = list(similarity.index)
+    values = similarity.to_numpy(dtype=float)
+    pairs = [(values[i, j], names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
+    if not pairs:
+        return TASKEMB_NOTE
+    mean = sum(v for v, _, _ in pairs) / len(pairs)
+    above = sorted((p for p in pairs if p[0] > mean), reverse=True)
+    listing = ", ".join(f"{a}/{b} {v:.3f}" for v, a, b in above[:6]) or "none"
+    return (f"{TASKEMB_NOTE} Here the mean off-diagonal cosine is {mean:.3f} over {len(pairs)} pairs "
+            f"(range {min(v for v, _, _ in pairs):.3f}–{max(v for v, _, _ in pairs):.3f}); above it: {listing}.")
 
 
 def nest_headings(markdown: str, level: int = 3) -> str:
@@ -96,9 +115,9 @@ def write_report(runs: list[FinishedRun], out: str | Path, tables_dir: str | Pat
     page = Path(out)
     tables_dir, figures_dir = Path(tables_dir), Path(figures_dir)
     frame = runs_frame(runs)
-    significance_file = tables_dir / "significance.csv"
-    significance = pd.read_csv(significance_file) if significance_file.is_file() else pd.DataFrame(
-        columns=["dataset", "experiment", "fraction", "seed", "reference", "p_value", "significant"])
+    verdicts_file = tables_dir / "verdicts.csv"
+    verdicts = (pd.read_csv(verdicts_file, keep_default_na=True) if verdicts_file.is_file()
+                else pd.DataFrame(columns=VERDICT_COLUMNS))
     gains_file = figures_dir / "figure5_gains.csv"
     gains = pd.read_csv(gains_file) if gains_file.is_file() else pd.DataFrame(
         columns=["dataset", "main", "secondary", "gain"])
@@ -115,7 +134,7 @@ def write_report(runs: list[FinishedRun], out: str | Path, tables_dir: str | Pat
         "",
         "## Summary (generated from the numbers)",
         "",
-        generated_summary(frame, significance, gains),
+        generated_summary(frame, verdicts, gains),
         "## Tables",
         "",
     ]
@@ -128,6 +147,9 @@ def write_report(runs: list[FinishedRun], out: str | Path, tables_dir: str | Pat
             if name == "table5.md" and path.with_suffix(".html").is_file():
                 parts += [f"Coloured versions: [HTML]({_relative(path.with_suffix('.html'), page)}), "
                           f"[LaTeX]({_relative(path.with_suffix('.tex'), page)}).", ""]
+        elif name == "verdicts.md":
+            parts += ["*verdicts: not produced in this configuration (no pre-registered claims in report.claims).*",
+                      ""]
         else:
             parts += [f"*{name.removesuffix('.md')}: not produced in this configuration.*", ""]
     parts += ["## Figures", ""]
@@ -140,6 +162,7 @@ def write_report(runs: list[FinishedRun], out: str | Path, tables_dir: str | Pat
             parts += [f"*{title}: not produced in this configuration.*", ""]
     if taskemb_dir is not None and (Path(taskemb_dir) / "similarity.csv").is_file():
         similarity = pd.read_csv(Path(taskemb_dir) / "similarity.csv", index_col=0)
-        parts += ["### TaskEmb cosine similarities", "", similarity.round(3).to_markdown(), ""]
+        parts += ["### TaskEmb cosine similarities", "", similarity.round(3).to_markdown(), "",
+                  taskemb_reading(similarity), ""]
     write_text(page, "\n".join(parts).rstrip() + "\n")
     return page

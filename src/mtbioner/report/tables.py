@@ -1,13 +1,26 @@
 """Tables 2-4 of the paper, reproduced: Markdown, LaTeX and CSV.
 
 Every cell is our mean ± sample std over seeds (in %, as the paper prints), beside the paper's value and
-the delta (our mean − paper). A † on our F1 marks a difference that the one-sided paired bootstrap finds
-significant (p < alpha) in every seed pair; what it is tested against is the table's claim:
+the delta (our mean − paper). The paper's Tables 2 and 4 are full-data results, so at any other training
+fraction their paper column (and Δ) is left empty and the caption says so: like is compared with like (the
+paper's low-resource numbers are Table 3's). Only plain runs are tabulated (no variant: a named grid block
+such as a training-budget axis enters the report through the verdicts, `mtbioner.report.claims`).
+
+A † on our F1 marks a difference that the one-sided paired bootstrap finds significant (p < alpha) in every
+seed pair — per-seed-pair detail, not a verdict (the verdicts count seed and sentence variance together:
+verdicts.md); what it is tested against is the table's claim:
 - Tables 2 and 3: a gain of the model over our baseline (same dataset, fraction and seed);
 - Table 4 (ablations): joint-max, the full model, better than the ablation on whose row the † sits, i.e.
   removing that task (or joint training) hurts; the joint-max row itself carries no †.
 The per-pair p-values of both kinds are in `significance.csv` (column `reference`). The CSV of a table is the
 tidy long form (one row per dataset × model × fraction × metric) for anyone re-plotting the numbers.
+
+fp_rates: the false-positive-sentence rate of every model per dataset and fraction, and (fp_mcnemar.csv) a
+paired test per sentence of baseline against joint-max on the gold entity-free test sentences: the exact
+McNemar test per seed, and pooled over seeds with the sentence as the unit (per sentence, the number of
+seeds in which the baseline predicts an entity minus the number in which joint-max does; exact two-sided
+sign test over the sentences where that is not 0 — McNemar itself with one seed). Pooling by sentence, not
+by summing the seeds' tables, keeps the unit independent: the seeds share the test sentences.
 """
 
 from __future__ import annotations
@@ -19,11 +32,15 @@ from pathlib import Path
 import pandas as pd
 
 from mtbioner.atomicio import write_text
+from mtbioner.errors import MtbionerError
 from mtbioner.report import paper_values
-from mtbioner.report.aggregate import cell, seed_stats
+from mtbioner.report.aggregate import cell, plain, seed_stats
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.run.directory import FinishedRun
 from mtbioner.report.significance import COLUMNS, compare_to_reference
+
+#: The training fraction of the paper's Tables 2 and 4 (and of its false-positive-sentence rates).
+FULL = 100
 
 METRIC_LABELS = {"precision": "P", "recall": "R", "f1": "F1"}
 FP_COLUMN = "false_positive_sentence_rate"
@@ -104,7 +121,9 @@ def table_fractions(spec: TableSpec, runs: pd.DataFrame, dataset: str) -> list[i
 def table_frame(spec: TableSpec, runs: pd.DataFrame, significance: pd.DataFrame,
                 datasets: list[str] | None = None) -> pd.DataFrame:
     """The tidy long form of one table: dataset, fraction, model, experiment, metric, mean, std, n_seeds,
-    paper, delta, significant_pairs, seed_pairs (values in %)."""
+    paper, delta, significant_pairs, seed_pairs (values in %). Plain runs only; the paper column of Tables 2
+    and 4 only at full data (module docstring)."""
+    runs = plain(runs)
     datasets = datasets or sorted(runs["dataset"].unique())
     stats = {metric: seed_stats(runs, f"ner.{metric}") for metric in METRIC_LABELS}
     stats[FP_COLUMN] = seed_stats(runs, FP_COLUMN)
@@ -118,6 +137,8 @@ def table_frame(spec: TableSpec, runs: pd.DataFrame, significance: pd.DataFrame,
                     mean, std, n = cell(stats[metric], dataset, experiment, fraction)
                     if metric == FP_COLUMN:
                         paper = math.nan  # the paper gives one rate per dataset, model unspecified (see notes)
+                    elif not spec.by_fraction and fraction != FULL:
+                        paper = math.nan  # the paper's value is at full data: not beside a subsample's run
                     else:
                         value = paper_values.paper_value(spec.number, experiment, dataset, metric, fraction)
                         paper = math.nan if value is None else value
@@ -149,6 +170,8 @@ def _ours(mean: float, std: float, latex: bool) -> str:
 
 def wide_frame(long: pd.DataFrame, spec: TableSpec, latex: bool = False) -> pd.DataFrame:
     """One display row per dataset (× fraction) × model: P, R, F1 as ours / paper / Δ, FP-sentence rate."""
+    if long.empty:
+        return pd.DataFrame()
     rows = []
     delta = "$\\Delta$" if latex else "Δ"
     dagger = "$^\\dagger$" if latex else " †"
@@ -175,7 +198,8 @@ def wide_frame(long: pd.DataFrame, spec: TableSpec, latex: bool = False) -> pd.D
 
 def dagger_note(spec: TableSpec, alpha: float) -> str:
     """What the table's † means (it depends on the table's claim, see the module docstring)."""
-    test = f"(one-sided paired bootstrap, p < {alpha}) in every seed pair"
+    test = (f"(one-sided paired bootstrap, p < {alpha}) in every seed pair — detail per seed pair, not a verdict "
+            "(verdicts.md counts seeds and sentences together)")
     if not spec.reference_better:
         return f"† = F1 gain over our {spec.reference} significant {test}."
     full = spec.row_names.get(spec.reference, spec.reference)
@@ -184,9 +208,20 @@ def dagger_note(spec: TableSpec, alpha: float) -> str:
             f"itself carries no † here (its gain over the baseline is marked in Tables 2 and 3).")
 
 
-def caption(spec: TableSpec, alpha: float) -> str:
+def paper_column_note(spec: TableSpec, fractions: set[int]) -> str:
+    """Why the paper column is empty at some sizes (Tables 2 and 4 off full data), or nothing."""
+    other = sorted((f for f in fractions if f != FULL), reverse=True)
+    if spec.by_fraction or not other:
+        return ""
+    sizes = ", ".join(f"{f}%" for f in other)
+    return (f"The paper's Table {spec.number} is at full training data, so at {sizes} the paper and Δ columns "
+            "are left empty (the paper's low-resource baseline and joint-max are in Table 3). ")
+
+
+def caption(spec: TableSpec, alpha: float, fractions: set[int] | None = None) -> str:
     return (f"Table {spec.number}: {spec.title}. Ours = mean ± sample std over seeds (test set, entity-level "
             f"seqeval, %); paper = the paper's Table {spec.number}; Δ = our mean − paper. "
+            f"{paper_column_note(spec, fractions or set())}"
             f"{dagger_note(spec, alpha)} FP-sent. = share of "
             "entity-free test sentences in which the model predicts an entity (the paper reports 2.38 / 2.71 / "
             "2.87 % for BC2GM / BC5CDR-chem / NCBI-disease without naming the model).")
@@ -195,13 +230,19 @@ def caption(spec: TableSpec, alpha: float) -> str:
 def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, alpha: float = ALPHA) -> list[Path]:
     """Write `<prefix>.md`, `.tex` and `.csv`; returns the paths written."""
     prefix = Path(out_prefix)
-    text = caption(spec, alpha)
+    text = caption(spec, alpha, {int(f) for f in long["fraction"]} if len(long) else set())
     markdown = f"### {text.split(':', 1)[0]}\n\n{text.split(': ', 1)[1]}\n\n"
-    markdown += wide_frame(long, spec).to_markdown(index=False, disable_numparse=True) + "\n"
+    wide = wide_frame(long, spec)
+    if wide.empty:  # e.g. a grid without this table's models at a size it shows
+        markdown += "*None of this table's models ran at a size it shows (full data, or where its own models ran).*\n"
+    else:
+        markdown += wide.to_markdown(index=False, disable_numparse=True) + "\n"
     latex_caption = (text.replace("%", "\\%").replace("±", "$\\pm$").replace("†", "$^\\dagger$")
                      .replace("Δ", "$\\Delta$").replace("<", "$<$"))
-    latex = wide_frame(long, spec, latex=True).to_latex(
-        index=False, escape=False, caption=latex_caption, label=f"tab:table{spec.number}")
+    wide_latex = wide_frame(long, spec, latex=True)
+    if wide_latex.empty:
+        wide_latex = pd.DataFrame({"Dataset": [], "Model": []})
+    latex = wide_latex.to_latex(index=False, escape=False, caption=latex_caption, label=f"tab:table{spec.number}")
     # plain pdflatex: no Unicode dashes or minus signs
     latex = latex.replace("−", "$-$").replace("–", "--")
     paths = [prefix.with_suffix(".md"), prefix.with_suffix(".tex"), prefix.with_suffix(".csv")]
@@ -212,27 +253,93 @@ def render_table(spec: TableSpec, long: pd.DataFrame, out_prefix: str | Path, al
 
 
 def fp_rate_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """The false-positive-sentence rate of every model that predicts NER, per dataset (full data), in %."""
-    stats = seed_stats(runs[runs["fraction"] == 100], FP_COLUMN)
+    """The false-positive-sentence rate of every model that predicts NER, per dataset and fraction (plain
+    runs), in %; the paper's rate (model not named) beside the full-data rows only."""
+    stats = seed_stats(plain(runs), FP_COLUMN)
     rows = []
-    for (dataset, experiment, _fraction), row in stats.iterrows():
-        paper = paper_values.FALSE_POSITIVE_SENTENCE_RATE.get(str(dataset), math.nan)
-        rows.append({"dataset": dataset, "experiment": experiment, "mean": row["mean"] * 100,
-                     "std": row["std"] * 100, "n_seeds": int(row["n"]), "paper_unspecified_model": paper})
-    return pd.DataFrame(rows)
+    for (dataset, experiment, fraction), row in stats.iterrows():
+        paper = (paper_values.FALSE_POSITIVE_SENTENCE_RATE.get(str(dataset), math.nan) if int(fraction) == FULL
+                 else math.nan)
+        rows.append({"dataset": dataset, "fraction": int(fraction), "experiment": experiment,
+                     "mean": row["mean"] * 100, "std": row["std"] * 100, "n_seeds": int(row["n"]),
+                     "paper_unspecified_model": paper})
+    frame = pd.DataFrame(rows, columns=["dataset", "fraction", "experiment", "mean", "std", "n_seeds",
+                                        "paper_unspecified_model"])
+    return frame.sort_values(["dataset", "fraction", "experiment"], ascending=[True, False, True], ignore_index=True)
 
 
-def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
+#: Columns of fp_mcnemar.csv: per dataset, fraction and seed (or `pooled`), the gold entity-free test
+#: sentences, those where only the baseline predicts an entity, only joint-max does, and the exact p.
+MCNEMAR_COLUMNS = ["dataset", "fraction", "seed", "entity_free_sentences", "fp_baseline_only", "fp_joint_max_only",
+                   "p_value"]
+
+
+def fp_mcnemar_frame(runs: list[FinishedRun], a: str = "baseline", b: str = "joint-max") -> pd.DataFrame:
+    """Paired tests of the false-positive sentences of `a` against `b` (plain runs of one dataset, fraction
+    and seed), per seed and pooled over the seeds by sentence (module docstring)."""
+    import numpy as np
+
+    from mtbioner.report.predictions import check_same_test_set, entity_counts, read_predictions
+    from mtbioner.report.verdicts import false_positive_test, mcnemar
+
+    cells: dict[tuple[str, int], dict[int, dict[str, FinishedRun]]] = {}
+    for run in runs:
+        if not run.variant and run.experiment in (a, b) and "ner" in run.tasks:
+            cells.setdefault((run.dataset, run.fraction), {}).setdefault(run.seed, {})[run.experiment] = run
+    rows = []
+    for (dataset, fraction), by_seed in sorted(cells.items(), key=lambda item: (item[0][0], -item[0][1])):
+        pairs = {seed: pair for seed, pair in sorted(by_seed.items()) if len(pair) == 2}
+        wrong_a, wrong_b = [], []  # per seed: FP on each gold entity-free sentence
+        for seed, pair in pairs.items():
+            sentences_a, sentences_b = (read_predictions(pair[x].files.predictions) for x in (a, b))
+            check_same_test_set(sentences_a, sentences_b, str(pair[a].files.predictions), str(pair[b].files.predictions))
+            counts_a, counts_b = entity_counts(sentences_a), entity_counts(sentences_b)
+            result = false_positive_test(counts_a, counts_b)
+            rows.append({"dataset": dataset, "fraction": fraction, "seed": str(seed),
+                         "entity_free_sentences": result.n, "fp_baseline_only": result.b_only,
+                         "fp_joint_max_only": result.a_only, "p_value": result.p_value})
+            free = counts_a[:, 0] + counts_a[:, 2] == 0
+            wrong_a.append(counts_a[free, 1] > 0)
+            wrong_b.append(counts_b[free, 1] > 0)
+        if len(pairs) > 1:
+            if len({len(w) for w in wrong_a}) != 1:
+                raise MtbionerError(f"{dataset} {fraction}%: the seeds' runs are scored on different test sets")
+            # per sentence: seeds in which a errs minus seeds in which b errs; a "wins" where it errs less
+            difference = np.sum(wrong_a, axis=0).astype(int) - np.sum(wrong_b, axis=0).astype(int)
+            pooled = mcnemar(difference < 0, difference > 0)
+            rows.append({"dataset": dataset, "fraction": fraction, "seed": "pooled",
+                         "entity_free_sentences": pooled.n, "fp_baseline_only": pooled.b_only,
+                         "fp_joint_max_only": pooled.a_only, "p_value": pooled.p_value})
+    return pd.DataFrame(rows, columns=MCNEMAR_COLUMNS)
+
+
+def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path, mcnemar: pd.DataFrame | None = None) -> list[Path]:
+    """`<prefix>.md` (rates, and the paired tests when given) and `<prefix>.csv` (the rates)."""
     prefix = Path(out_prefix)
     display = pd.DataFrame({
-        "Dataset": frame["dataset"], "Experiment": frame["experiment"],
+        "Dataset": frame["dataset"], "Size": [f"{f}%" for f in frame["fraction"]], "Experiment": frame["experiment"],
         "FP-sent. (%)": [_ours(m, s, False) for m, s in zip(frame["mean"], frame["std"])],
-        "paper (model not named)": [_number(v) for v in frame["paper_unspecified_model"]],
+        "paper (model not named, full data)": [_number(v) for v in frame["paper_unspecified_model"]],
         "seeds": frame["n_seeds"],
     })
     markdown = ("### Sentences without entities in which the model predicts an entity\n\n"
                 "Share of the gold entity-free test sentences with at least one predicted entity "
-                "(mean ± std over seeds, full training data).\n\n" + display.to_markdown(index=False, disable_numparse=True) + "\n")
+                "(mean ± std over seeds). The paper's rates are for full training data and do not name the "
+                "model, so they stand beside the 100 % rows only.\n\n"
+                + display.to_markdown(index=False, disable_numparse=True) + "\n")
+    if mcnemar is not None and len(mcnemar):
+        tests = pd.DataFrame({
+            "Dataset": mcnemar["dataset"], "Size": [f"{f}%" for f in mcnemar["fraction"]], "seed": mcnemar["seed"],
+            "entity-free sentences": mcnemar["entity_free_sentences"],
+            "only baseline predicts an entity": mcnemar["fp_baseline_only"],
+            "only joint-max does": mcnemar["fp_joint_max_only"],
+            "p (two-sided, exact)": [f"{p:.4f}" for p in mcnemar["p_value"]],
+        })
+        markdown += ("\nPaired test per sentence, baseline vs joint-max (fp_mcnemar.csv): exact McNemar on the "
+                     "discordant entity-free sentences per seed; `pooled` = over the seeds with the sentence as "
+                     "the unit (per sentence, seeds in which the baseline predicts an entity minus seeds in which "
+                     "joint-max does; exact sign test over the sentences where it is not 0).\n\n"
+                     + tests.to_markdown(index=False, disable_numparse=True) + "\n")
     paths = [prefix.with_suffix(".md"), prefix.with_suffix(".csv")]
     write_text(paths[0], markdown)
     write_text(paths[1], frame.to_csv(index=False, float_format="%.4f"))
@@ -240,15 +347,21 @@ def render_fp_rates(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
 
 
 def write_tables(runs: list[FinishedRun], out_dir: str | Path, *, samples: int, seed: int, alpha: float) -> pd.DataFrame:
-    """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`) and the false-positive-sentence rates
-    (`fp_rates.{md,csv}`) of `runs` into `out_dir`; returns the significance frame (one row per seed pair)."""
+    """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`), the false-positive-sentence rates
+    (`fp_rates.{md,csv}`) and their paired tests (`fp_mcnemar.csv`) of the plain runs among `runs` into
+    `out_dir`; returns the significance frame (one row per seed pair)."""
     from mtbioner.report.aggregate import runs_frame
 
     out = Path(out_dir)
+    runs = [run for run in runs if not run.variant]
+    if not runs:
+        raise MtbionerError("Tables 2-4 need plain runs (no variant); every run given is a variant's")
     frame = runs_frame(runs)
     significance = significance_frame(runs, samples=samples, seed=seed, alpha=alpha)
     write_text(out / "significance.csv", significance.to_csv(index=False, float_format="%.6f"))
     for number, spec in TABLE_SPECS.items():
         render_table(spec, table_frame(spec, frame, significance), out / f"table{number}", alpha=alpha)
-    render_fp_rates(fp_rate_frame(frame), out / "fp_rates")
+    mcnemar = fp_mcnemar_frame(runs)
+    write_text(out / "fp_mcnemar.csv", mcnemar.to_csv(index=False, float_format="%.6g"))
+    render_fp_rates(fp_rate_frame(frame), out / "fp_rates", mcnemar)
     return significance
