@@ -9,7 +9,9 @@ import pytest
 
 from mtbioner.errors import MtbionerError
 from mtbioner.report.curves import runs_curve
-from mtbioner.report.figures import default_perplexity, figure4_from_curves, figure5, figure6, pairwise_gains, tsne_coordinates
+from mtbioner.report.figures import (MIN_TSNE_POINTS, default_perplexity, describe_curve_runs, figure4_from_curves,
+                                     figure5, figure6, mean_off_diagonal, pairwise_gains, tsne_coordinates,
+                                     tsne_drawable, write_figure6)
 from mtbioner.run.directory import load_runs
 from mtbioner.tasks import TASKS
 from test_report_fixtures import write_run
@@ -32,9 +34,20 @@ def test_figure4_per_epoch_curves(tmp_path):
         for seed in (1, 2):
             epochs = [{"epoch": e, "train_loss": 1 / e, **_all_task_metrics(0.5 + 0.1 * e + 0.01 * seed)} for e in (1, 2, 3)]
             write_run(tmp_path, dataset, "joint-max", seed=seed, epochs=epochs, metrics=epochs[-1])
+    # the longest budget of NCBI-disease: a variant at 10 % that trains 4 epochs
+    for seed in (1, 2):
+        epochs = [{"epoch": e, "train_loss": 1 / e, **_all_task_metrics(0.4 + 0.1 * e)} for e in (1, 2, 3, 4)]
+        write_run(tmp_path, "NCBI-disease", "joint-max", fraction=10, seed=seed, variant="x4", epochs=epochs,
+                  metrics=epochs[-1], epochs_configured=4)
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
-    curves = {dataset: runs_curve([r for r in runs if r.dataset == dataset]) for dataset in ("BC2GM", "NCBI-disease")}
-    _assert_written(figure4_from_curves(curves, tmp_path / "fig" / "figure4"))
+    drawn = [r for r in runs if r.dataset == "BC2GM" or r.variant == "x4"]
+    curves = {dataset: runs_curve([r for r in drawn if r.dataset == dataset]) for dataset in ("BC2GM", "NCBI-disease")}
+    described = describe_curve_runs(drawn)
+    assert described == {"BC2GM": "joint-max, 100 % data, 3 epochs configured, seeds 1, 2",
+                         "NCBI-disease": "joint-max@x4, 10 % data, 4 epochs configured, seeds 1, 2"}
+    _assert_written(figure4_from_curves(curves, tmp_path / "fig" / "figure4", described=described))
+    with pytest.raises(MtbionerError, match="one dataset/experiment/fraction"):
+        runs_curve([r for r in runs if r.dataset == "NCBI-disease"])  # plain and variant never pool
 
 
 def test_figure5_gains_and_heatmap(tmp_path):
@@ -77,15 +90,49 @@ def test_figure6_tsne_of_twelve_embeddings(tmp_path):
 
     _assert_written(figure6(labels, coordinates, tmp_path / "fig" / "figure6", perplexity=default_perplexity(12),
                             similarity=cosine_similarity_matrix(np.array(vectors))))
-    _assert_written(figure6(labels, coordinates, tmp_path / "fig" / "figure6-alone", perplexity=5))
+    _assert_written(figure6(labels, coordinates, tmp_path / "fig" / "figure6-alone", perplexity=3))
+    _assert_written(figure6(labels, None, tmp_path / "fig" / "figure6-matrix", perplexity=None,
+                            similarity=cosine_similarity_matrix(np.array(vectors))))
 
 
 def test_perplexity_rule():
-    assert default_perplexity(12) == 5 and default_perplexity(4) == 3 and default_perplexity(2) == 1
-    with pytest.raises(MtbionerError, match="perplexity 12"):
-        tsne_coordinates(np.eye(12), perplexity=12)
-    with pytest.raises(MtbionerError, match="at least 2"):
-        tsne_coordinates(np.ones((1, 3)))
+    # 3 x perplexity neighbours must exist: (n - 1) / 3, at most 5
+    assert default_perplexity(12) == pytest.approx(11 / 3) and default_perplexity(16) == 5
+    assert default_perplexity(8) == pytest.approx(7 / 3)
+    assert MIN_TSNE_POINTS == 8 and not tsne_drawable(4) and not tsne_drawable(7) and tsne_drawable(8)
+    assert tsne_drawable(12) and not tsne_drawable(12, perplexity=4)
+    with pytest.raises(MtbionerError, match="3 x perplexity < 12"):
+        tsne_coordinates(np.eye(12), perplexity=4)
+    with pytest.raises(MtbionerError, match="at least 8"):
+        tsne_coordinates(np.eye(4))
+
+
+def test_figure6_below_eight_embeddings_is_the_cosine_matrix_alone(tmp_path):
+    """Four embeddings of one dataset made a near-square t-SNE in the first CPU finding: now no t-SNE, the
+    cosine matrix with its reference (the mean off-diagonal cosine: squared gradients make every cosine > 0)."""
+    import json
+
+    rng = np.random.default_rng(1)
+    files = []
+    for task in TASKS:
+        prefix = tmp_path / "taskemb" / "NCBI-disease" / task
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        vector = rng.random(32) ** 2  # non-negative, like a squared gradient
+        np.save(prefix.with_suffix(".npy"), (vector / np.linalg.norm(vector)).astype(np.float32))
+        prefix.with_suffix(".json").write_text(json.dumps({"dataset": "NCBI-disease", "task": task}))
+        files.append(prefix.with_suffix(".json"))
+    count, perplexity = write_figure6(files, tmp_path / "fig" / "figure6", tmp_path / "similarity.csv",
+                                      perplexity=None, seed=0)
+    assert count == 4 and math.isnan(perplexity)
+    assert (tmp_path / "fig" / "figure6_tsne.csv").read_text().strip() == "dataset,task,x,y"
+    _assert_written([tmp_path / "fig" / "figure6.png", tmp_path / "fig" / "figure6.pdf"])
+    import pandas as pd
+
+    similarity = pd.read_csv(tmp_path / "similarity.csv", index_col=0).to_numpy()
+    assert (similarity > 0).all()
+    off = similarity[~np.eye(4, dtype=bool)]
+    assert mean_off_diagonal(similarity) == pytest.approx(off.mean(), abs=1e-6)
+    assert mean_off_diagonal(np.array([[1.0, 0.5], [0.5, 1.0]])) == 0.5
 
 
 def test_figures_without_runs_are_user_errors(tmp_path):

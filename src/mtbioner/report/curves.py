@@ -1,7 +1,8 @@
 """Per-epoch learning curves as plain CSV: the data `dvc plots show` / `dvc plots diff` draw, and Figure 4's.
 
 One file per dataset (results/metrics/curves/<dataset>.csv): per epoch, the test scores of every task of the
-four-task model (joint-max at 100 %), averaged over seeds, and their sample standard deviation over seeds
+four-task model (joint-max at the longest training budget the grid has, `mtbioner.plan.grid.curve_runs`),
+averaged over seeds, and their sample standard deviation over seeds
 (`<column>_std`, empty with a single seed) — the numbers behind the paper's Figure 4, which the report draws
 from these files, in a form DVC can overlay across experiments. The seed means are computed here only. The
 aggregated scores for `dvc metrics` are the report's (`mtbioner report metrics` -> results/metrics/summary.json).
@@ -63,10 +64,11 @@ def curve_rows(epoch_histories: Iterable[list[dict[str, Any]]]) -> list[dict[str
 
 
 def runs_curve(runs: list[FinishedRun]) -> list[dict[str, float | int]]:
-    """The seed-mean curve of the given runs, which must be the seeds of one dataset/experiment/fraction."""
-    if len({(run.dataset, run.experiment, run.fraction) for run in runs}) != 1:
+    """The seed-mean curve of the given runs, which must be the seeds of one dataset/label/fraction (a
+    variant's runs, `joint-max@x4`, never pool with the plain ones)."""
+    if len({(run.dataset, run.label, run.fraction) for run in runs}) != 1:
         raise MtbionerError("curves: give the seeds of one dataset/experiment/fraction, got "
-                            + ", ".join(sorted({f"{r.dataset}/{r.experiment}/frac{r.fraction}" for r in runs})))
+                            + ", ".join(sorted({f"{r.dataset}/{r.label}/frac{r.fraction}" for r in runs})))
     return curve_rows(run.epochs() for run in runs)
 
 

@@ -65,12 +65,29 @@ def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
+def describe_curve_runs(runs: Sequence[FinishedRun]) -> dict[str, str]:
+    """Per dataset, what its curve is drawn from, from the runs' config: label(s), fraction(s), seeds and the
+    configured epochs — `joint-max@x4, 10 % of the training data, 40 epochs, seeds 13, 42, 87`."""
+    out = {}
+    for dataset in sorted({r.dataset for r in runs}):
+        mine = [r for r in runs if r.dataset == dataset]
+        labels = ", ".join(sorted({r.label for r in mine}))
+        fractions = ", ".join(f"{f}" for f in sorted({r.fraction for r in mine}, reverse=True))
+        epochs = ", ".join(str(e) for e in sorted({r.config.epochs for r in mine}))
+        seeds = ", ".join(str(s) for s in sorted({r.seed for r in mine}))
+        out[dataset] = f"{labels}, {fractions} % data, {epochs} epochs configured, seeds {seeds}"
+    return out
+
+
 def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out_prefix: str | Path,
-                        sentence_metric: str = SENTENCE_METRIC, experiment: str = "joint-max") -> list[Path]:
+                        sentence_metric: str = SENTENCE_METRIC, experiment: str = "joint-max",
+                        described: Mapping[str, str] | None = None) -> list[Path]:
     """Per dataset (key of `curves`, e.g. read from results/metrics/curves/<dataset>.csv): the test score of
-    each task after every epoch (mean over seeds, band = ± sample std over seeds where there are several)."""
+    each task after every epoch (mean over seeds, band = ± sample std over seeds where there are several).
+    Each panel's title says how many epochs it shows (the curve's rows) and, with `described` (per dataset,
+    `describe_curve_runs`), which runs they come from: the workflow draws the longest budget the grid has."""
     if not curves:
-        raise MtbionerError(f"Figure 4 needs {experiment} runs on the full training data; none given")
+        raise MtbionerError(f"Figure 4 needs the learning curves of {experiment} runs; none given")
     datasets = sorted(curves)
     use_style()
     figure, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False, sharey=True,
@@ -89,12 +106,16 @@ def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out
                     label=score_label(task, sentence_metric))
             if not np.isnan(std).all():
                 ax.fill_between(x, mean - std, mean + std, color=TASK_COLOURS[task], alpha=0.2, linewidth=0)
-        ax.set_title(dataset)
+        shown = len({row["epoch"] for row in rows})
+        detail = (described or {}).get(dataset)
+        ax.set_title(f"{dataset}: {shown} epochs shown" + (f"\n({detail})" if detail else ""), fontsize=9)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("test score (%)")
-    axes[0][-1].legend(loc="lower right")
-    figure.suptitle(f"Figure 4: per-epoch test scores of {experiment}")
+    handles, _ = axes[0][-1].get_legend_handles_labels()
+    if handles:
+        axes[0][-1].legend(loc="lower right")
+    figure.suptitle(f"Figure 4: per-epoch test scores of {experiment} (longest training budget)")
     return save_figure(figure, out_prefix)
 
 
@@ -103,7 +124,7 @@ def pairwise_gains(runs: list[FinishedRun], sentence_metric: str = SENTENCE_METR
     """Rows dataset, main, secondary, pair_score, single_score, gain (percentage points; seed means)."""
     def mean_score(dataset: str, experiment: str, task: str) -> float:
         values = [metric_value(r.metrics, score_path(task, sentence_metric)) for r in runs
-                  if r.dataset == dataset and r.experiment == experiment and r.fraction == 100]
+                  if r.dataset == dataset and r.experiment == experiment and r.fraction == 100 and not r.variant]
         values = [v for v in values if not math.isnan(v)]
         return float(np.mean(values)) * 100 if values else math.nan
 
@@ -175,36 +196,68 @@ def write_figure5(runs: list[FinishedRun], out_prefix: str | Path, *, sentence_m
 
 
 # ------------------------------------------------------------------------------------------------- Figure 6
+#: Fewest task embeddings a t-SNE is drawn from. A t-SNE of a handful of points shows nothing a distance
+#: matrix does not (4 points come out as a near-square, every neighbour at the same distance); below this
+#: Figure 6 shows the cosine matrix only.
+MIN_TSNE_POINTS = 8
+
+
 def default_perplexity(n: int) -> float:
-    """t-SNE needs perplexity < n_samples; with the paper's 12 embeddings we use 5 (≈ n/2.4, so each point's
-    neighbourhood spans the other datasets' version of its task and a few more), and n − 1 for fewer points."""
-    return float(min(5, max(n - 1, 1)))
+    """min(5, (n − 1) / 3): t-SNE's affinities use the 3 × perplexity nearest neighbours, which must exist
+    (3 × perplexity < n); the paper's 12 embeddings get 3.67, so each point's neighbourhood spans the other
+    datasets' version of its task and a few more."""
+    return float(min(5.0, max(n - 1, 1) / 3))
+
+
+def tsne_drawable(n: int, perplexity: float | None = None) -> bool:
+    """Whether a t-SNE of n embeddings is drawn: at least MIN_TSNE_POINTS and 3 × perplexity < n."""
+    chosen = default_perplexity(n) if perplexity is None else perplexity
+    return n >= MIN_TSNE_POINTS and 3 * chosen < n
 
 
 def tsne_coordinates(vectors: np.ndarray, perplexity: float | None = None, seed: int = 0) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     n = len(vectors)
-    if n < 2:
-        raise MtbionerError(f"t-SNE needs at least 2 task embeddings, got {n}")
     perplexity = default_perplexity(n) if perplexity is None else perplexity
-    if not 0 < perplexity < n:
-        raise MtbionerError(f"t-SNE perplexity {perplexity} must be in (0, {n}) for {n} embeddings")
+    if n < MIN_TSNE_POINTS:
+        raise MtbionerError(f"a t-SNE needs at least {MIN_TSNE_POINTS} task embeddings, got {n}")
+    if not 0 < 3 * perplexity < n:
+        raise MtbionerError(f"t-SNE perplexity {perplexity} needs 3 x perplexity < {n} (the number of embeddings)")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine")
     return tsne.fit_transform(np.asarray(vectors, dtype=np.float64))
 
 
-def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_prefix: str | Path,
-            perplexity: float, similarity: np.ndarray | None = None) -> list[Path]:
-    """Scatter of the t-SNE coordinates: colour = task, marker = dataset, each point labelled dataset-task.
+#: Figure 6's note on reading the cosines (squared-gradient vectors: see mtbioner.report.page.TASKEMB_NOTE).
+COSINE_NOTE = ("squared gradients are non-negative, so every cosine is > 0: compare with the mean off-diagonal "
+               "cosine (dashed in the colour bar), not with 0")
 
-    With `similarity` a second panel shows the cosine similarities themselves: t-SNE of a dozen points is only
-    a picture, the matrix is what the distances are made of."""
+
+def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray | None, out_prefix: str | Path,
+            perplexity: float | None, similarity: np.ndarray | None = None) -> list[Path]:
+    """Scatter of the t-SNE coordinates (colour = task, marker = dataset, each point labelled dataset-task)
+    beside the cosine similarities they come from; `coordinates` None (fewer than MIN_TSNE_POINTS
+    embeddings): the cosine matrix alone, and the figure says why."""
     use_style()
     datasets = sorted({d for d, _ in labels})
-    panels = 1 if similarity is None else 2
+    if coordinates is None and similarity is None:
+        raise MtbionerError("Figure 6 needs t-SNE coordinates or a similarity matrix")
+    panels = (coordinates is not None) + (similarity is not None)
     figure, axes = plt.subplots(1, panels, figsize=(6.8 * panels, 5.4), squeeze=False, layout="constrained")
-    ax = axes[0][0]
+    if coordinates is not None:
+        _tsne_panel(axes[0][0], labels, coordinates, datasets, perplexity)
+    if similarity is not None:
+        _cosine_panel(figure, axes[0][-1], labels, similarity)
+    if coordinates is None:
+        figure.suptitle(f"Figure 6: TaskEmb task space — cosine similarities of {len(labels)} task embeddings "
+                        f"(no t-SNE: it needs at least {MIN_TSNE_POINTS})\n{COSINE_NOTE}", fontsize=9)
+    else:
+        figure.suptitle(f"Figure 6: TaskEmb task space\n{COSINE_NOTE}", fontsize=9)
+    return save_figure(figure, out_prefix)
+
+
+def _tsne_panel(ax: Any, labels: Sequence[tuple[str, str]], coordinates: np.ndarray, datasets: list[str],
+                perplexity: float | None) -> None:
     for (dataset, task), (x, y) in zip(labels, coordinates):
         ax.scatter(x, y, s=70, color=TASK_COLOURS[task], marker=DATASET_MARKERS[datasets.index(dataset) % 7],
                    edgecolors="black", linewidths=0.5)
@@ -217,29 +270,41 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray, out_pref
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
     ax.set_title(f"t-SNE (cosine, perplexity {perplexity:g})")
-    if similarity is not None:
-        heat = axes[0][1]
-        names = [f"{d}-{DISPLAY_NAMES[t]}" for d, t in labels]
-        image = heat.imshow(similarity, cmap="viridis", vmin=float(np.min(similarity)), vmax=1.0)
-        heat.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
-        heat.set_yticks(range(len(names)), names, fontsize=7)
-        heat.grid(False)
-        if len(names) <= 16:
-            for i in range(len(names)):
-                for j in range(len(names)):
-                    heat.text(j, i, f"{similarity[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                              color="black" if similarity[i, j] > 0.6 * (1 + float(np.min(similarity))) else "white")
-        heat.set_title("cosine similarity of the task embeddings")
-        figure.colorbar(image, ax=heat, shrink=0.8)
-    figure.suptitle("Figure 6: TaskEmb task space")
-    return save_figure(figure, out_prefix)
+
+
+def mean_off_diagonal(similarity: np.ndarray) -> float:
+    """The mean cosine of two different task embeddings: the reference a cell of Figure 6 is read against."""
+    n = len(similarity)
+    if n < 2:
+        return math.nan
+    return float((np.sum(similarity) - np.trace(similarity)) / (n * (n - 1)))
+
+
+def _cosine_panel(figure: Any, heat: Any, labels: Sequence[tuple[str, str]], similarity: np.ndarray) -> None:
+    names = [f"{d}-{DISPLAY_NAMES[t]}" for d, t in labels]
+    low = float(np.min(similarity))
+    image = heat.imshow(similarity, cmap="viridis", vmin=low, vmax=1.0)
+    heat.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
+    heat.set_yticks(range(len(names)), names, fontsize=7)
+    heat.grid(False)
+    if len(names) <= 16:
+        for i in range(len(names)):
+            for j in range(len(names)):
+                heat.text(j, i, f"{similarity[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                          color="black" if similarity[i, j] > 0.6 * (1 + low) else "white")
+    reference = mean_off_diagonal(similarity)
+    heat.set_title(f"cosine similarity (mean off-diagonal {reference:.3f})")
+    bar = figure.colorbar(image, ax=heat, shrink=0.8)
+    if math.isfinite(reference):
+        bar.ax.axhline(reference, color="white", linestyle="--", linewidth=1.2)
 
 
 def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path, *,
                   perplexity: float | None, seed: int) -> tuple[int, float]:
     """Figure 6 from TaskEmb outputs (`mtbioner.report.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
-    (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`) and the figure (`<prefix>.png`, `.pdf`).
-    Returns the number of embeddings and the perplexity used (None: `default_perplexity`)."""
+    (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`; its header only below MIN_TSNE_POINTS
+    embeddings, where no t-SNE is drawn) and the figure (`<prefix>.png`, `.pdf`). Returns the number of
+    embeddings and the perplexity used (None: `default_perplexity`; NaN: no t-SNE)."""
     from mtbioner.atomicio import write_text
     from mtbioner.report.taskemb import cosine_similarity_matrix, read_task_embeddings
 
@@ -247,10 +312,15 @@ def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path,
     names = [f"{d}-{t}" for d, t in labels]
     cosine = cosine_similarity_matrix(matrix)
     write_text(Path(similarity_out), pd.DataFrame(cosine, index=names, columns=names).to_csv(float_format="%.6f"))
-    chosen = default_perplexity(len(labels)) if perplexity is None else perplexity
-    coordinates = tsne_coordinates(matrix, perplexity=chosen, seed=seed)
-    write_text(Path(f"{out_prefix}_tsne.csv"), pd.DataFrame(
-        {"dataset": [d for d, _ in labels], "task": [t for _, t in labels], "x": coordinates[:, 0],
-         "y": coordinates[:, 1]}).to_csv(index=False, float_format="%.5f"))
+    n = len(labels)
+    if n >= MIN_TSNE_POINTS:
+        chosen = default_perplexity(n) if perplexity is None else perplexity
+        coordinates = tsne_coordinates(matrix, perplexity=chosen, seed=seed)
+        frame = pd.DataFrame({"dataset": [d for d, _ in labels], "task": [t for _, t in labels],
+                              "x": coordinates[:, 0], "y": coordinates[:, 1]})
+    else:  # a t-SNE of so few points would be a picture of nothing: the cosine matrix alone
+        chosen, coordinates = math.nan, None
+        frame = pd.DataFrame(columns=["dataset", "task", "x", "y"])
+    write_text(Path(f"{out_prefix}_tsne.csv"), frame.to_csv(index=False, float_format="%.5f"))
     figure6(labels, coordinates, out_prefix, perplexity=chosen, similarity=cosine)
-    return len(labels), chosen
+    return n, chosen
