@@ -242,3 +242,18 @@ def test_interval_covers_a_known_effect_about_95_percent_of_the_time():
     assert np.mean(widths) < 1.25 * np.mean(t_widths)
     # ignoring the seed variance (the sentence bootstrap alone) covers clearly less often (measured ~86 %)
     assert sentence_only / draws < covered / draws - 0.05
+
+
+def test_verdict_without_the_papers_size_judges_the_direction_only():
+    # the paper states a direction but no Δ (e.g. joint beats alternating at equal steps): no size to reject
+    assert verdict(0.2, 1.5, None, direction=1) == HOLDS
+    assert verdict(-1.5, -0.2, None, direction=1) == CONTRADICTED
+    assert verdict(-1.5, -0.2, None, direction=-1) == HOLDS
+    assert verdict(-0.1, 3.0, None, direction=1) == INCONCLUSIVE
+    assert verdict(0.0, 3.0, None, direction=1) == INCONCLUSIVE  # a touch is no evidence
+    with pytest.raises(MtbionerError, match="needs direction"):
+        verdict(0.2, 1.5, None)
+    rng = np.random.default_rng(5)
+    a, b = _random_runs(rng, 3, 200, 0.9, 0.6, 0.01)
+    r = compare(a, b, None, direction=1, samples=300)
+    assert r.paper_delta is None and r.verdict == HOLDS and r.direction == 1

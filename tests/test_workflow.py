@@ -281,7 +281,7 @@ def test_snakemake_report_holds_every_table_and_figure(built: Path) -> None:
     LaTeX or PDF. The tiny grid has no pair-wise runs, hence no Figure 5."""
     files, categories, page = snakemake_report(built, "--configfile", "config/tiny.yaml")
     tables = {f"{name}.{ext}" for name in ("table1", "table2", "table3", "table4", "fp_rates") for ext in ("md", "csv")}
-    assert files == tables | {"significance.csv", "table5.html", "table5.md", "table5.csv", "figure4.png",
+    assert files == tables | {"significance.csv", "fp_mcnemar.csv", "table5.html", "table5.md", "table5.csv", "figure4.png",
                               "figure6.png", "figure6_tsne.csv", "similarity.csv"}
     assert {category: set(subcategories) for category, subcategories in categories.items()} == {
         "Tables": {"Table 1", "Table 2", "Table 3", "Table 4", "Table 5", "False-positive sentences", "Significance"},
@@ -291,7 +291,7 @@ def test_snakemake_report_holds_every_table_and_figure(built: Path) -> None:
                                                          "results/figures/figure6_tsne.csv",
                                                          "results/taskemb/similarity.csv"]
     for caption in ("Table 2: the baseline", "Table 5: test sentences", "Figure 4: the test score",
-                    "Figure 6: t-SNE", "Paired bootstrap (100 resamples"):
+                    "Figure 6: the cosine-similarity matrix", "a paired bootstrap (100 resamples"):
         assert caption in page, caption
 
 
