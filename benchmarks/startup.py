@@ -108,7 +108,8 @@ def _child(spec_file: Path) -> None:
         Path(spec["result"]).write_text(json.dumps({
             "first_statement_epoch": first_wall, "interpreter_cpu": first_cpu,
             "imports": [imports_wall, imports_cpu], "loaded_modules": loaded, "not_separated": missing,
-            "phases": seconds, "train_run": [run_wall, run_cpu], "end_epoch": time.time()}))
+            "phases": seconds, "train_run": [run_wall, run_cpu], "end_epoch": time.time(),
+            "end_cpu": time.process_time()}))
 
     original_train_run = trainer.train_run
 
@@ -144,13 +145,29 @@ def _run(command: list[str] | str, env: dict, cwd: Path, log: Path | None = None
             + (after.children_system - before.children_system)}
 
 
-def _variant_tree(workdir: Path, name: str, rev: str) -> Path:
-    """src/ of `rev` (git archive of this repository), importable through PYTHONPATH ahead of the editable one."""
+def _variant_tree(workdir: Path, name: str, spec: str) -> Path:
+    """src/ of a variant, importable through PYTHONPATH ahead of the editable install. `spec` is a revision
+    (git archive of this repository), optionally with files taken from another: `REV:PATH@REV2,PATH@REV2`
+    (e.g. the candidate with only the changed modules as they were, so no one else's commits differ)."""
+    rev, _, overrides = spec.partition(":")
     target = workdir / f"src-{name}"
     target.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    for override in filter(None, overrides.split(",")):
+        path, _, source = override.partition("@")
+        content = subprocess.run(["git", "-C", str(ROOT), "show", f"{source}:{path}"], check=True,
+                                 capture_output=True).stdout
+        (target / path).write_bytes(content)
     return target / "src"
+
+
+def _describe(spec: str) -> str:
+    """A variant's spec with its revisions resolved to short hashes."""
+    rev, _, overrides = spec.partition(":")
+    parts = [f"{path}@{_git_rev(source)}" for path, _, source in
+             (item.partition("@") for item in filter(None, overrides.split(",")))]
+    return _git_rev(rev) + (":" + ",".join(parts) if parts else "")
 
 
 def _git_rev(rev: str) -> str:
@@ -211,7 +228,8 @@ def _phase_table(result: dict, wall: float) -> dict[str, dict]:
     phases["process start"] = {"wall": result["first_statement_epoch"] - result["spawned_epoch"],
                                "cpu": result["interpreter_cpu"], "calls": 1}
     phases["imports"] = {"wall": result["imports"][0], "cpu": result["imports"][1], "calls": 1}
-    phases["exit"] = {"wall": result["exited_epoch"] - result["end_epoch"], "cpu": None, "calls": 1}
+    phases["exit"] = {"wall": result["exited_epoch"] - result["end_epoch"],
+                      "cpu": result["child_cpu"] - result["end_cpu"], "calls": 1}
     phases["total"] = {"wall": wall, "cpu": result["child_cpu"], "calls": 1}
     phases["not training"] = {"wall": sum(phases[phase]["wall"] for phase in NOT_TRAINING), "cpu": None,
                               "calls": 1}
@@ -230,11 +248,14 @@ def main() -> None:
     parser.add_argument("--run", default="NCBI-disease/joint-max/frac100/seed13",
                         help="DATASET/EXPERIMENT/fracF/seedS of the preset's grid")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=REV",
-                        help="a source tree to measure (git revision); the first is the baseline, the last the "
-                             "candidate of the ratios (default: before=HEAD~1, after=HEAD)")
+                        help="a source tree to measure: a git revision, optionally REV:PATH@REV2,... (files from "
+                             "another revision); the first is the baseline, the last the candidate of the ratios "
+                             "(default: before=HEAD~1, after=HEAD)")
     parser.add_argument("--repeats", type=int, default=2, help="interleaved repeats per variant")
     parser.add_argument("--epochs", type=int, help="override the run's epochs (stated in the output)")
     parser.add_argument("--snakemake", action="store_true", help="also time the run as a Snakemake job")
+    parser.add_argument("--skip-cli", action="store_true",
+                        help="only the instrumented run per repeat, not also the plain job command (long runs)")
     parser.add_argument("--data-source", help="data.source: a local corpus mirror (…/MTL-Bioinformatics-2016/data)")
     parser.add_argument("--workdir", type=Path, help="where the clone and runs go (default: a new temp dir)")
     parser.add_argument("--out", type=Path, required=False, help="JSON result file")
@@ -246,12 +267,12 @@ def main() -> None:
     variants = [tuple(text.split("=", 1)) for text in (args.variant or ["before=HEAD~1", "after=HEAD"])]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mtbioner-startup-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    revs = {name: _git_rev(rev) for name, rev in variants}
+    revs = {name: _describe(spec) for name, spec in variants}
     trees = {name: _variant_tree(workdir, name, rev) for name, rev in variants}
     candidate = variants[-1][0]
     clone = workdir / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    subprocess.run(["git", "-C", str(clone), "checkout", "-q", revs[candidate]], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", revs[candidate].split(":")[0]], check=True)
     target = f"results/runs/{args.run}/metrics.json"
     dataset, _, fraction, _ = args.run.split("/")
     data_env = _env(trees[candidate], None)
@@ -271,12 +292,13 @@ def main() -> None:
     for repeat in range(args.repeats):
         for name, _ in variants:
             env = _env(trees[name], threads)
-            out_dir = clone / "bench" / f"{name}-cli-{repeat}"
-            print(f"[startup] repeat {repeat + 1}/{args.repeats} {name}: job command", file=sys.stderr)
-            timing = _run(["mtbioner", "train", "--out-dir", str(out_dir), "--config-json", config_json], env,
-                          clone, workdir / f"{name}-cli-{repeat}.log")
-            results[name]["cli"].append({key: round(value, 3) for key, value in timing.items()})
-            metrics[f"{name}-cli-{repeat}"] = _metrics(out_dir)
+            if not args.skip_cli:
+                out_dir = clone / "bench" / f"{name}-cli-{repeat}"
+                print(f"[startup] repeat {repeat + 1}/{args.repeats} {name}: job command", file=sys.stderr)
+                timing = _run(["mtbioner", "train", "--out-dir", str(out_dir), "--config-json", config_json],
+                              env, clone, workdir / f"{name}-cli-{repeat}.log")
+                results[name]["cli"].append({key: round(value, 3) for key, value in timing.items()})
+                metrics[f"{name}-cli-{repeat}"] = _metrics(out_dir)
 
             out_dir = clone / "bench" / f"{name}-phases-{repeat}"
             spec = workdir / f"{name}-phases-{repeat}.json"
@@ -302,14 +324,15 @@ def main() -> None:
             timing = _run(["snakemake", target, "--forcerun", "train", *_snakemake_args(args)],
                           _env(trees[name], None), clone, workdir / f"{name}-snakemake.log")
             header, values = benchmark_file.read_text().splitlines()[:2]
+            cli_median = _median([entry["wall"] for entry in results[name]["cli"]])
             job = dict(zip(header.split("\t"), values.split("\t")))
             results[name]["snakemake"] = {
                 "snakemake_wall": round(timing["wall"], 3), "job_wall": float(job["s"]),
                 "job_cpu": float(job["cpu_time"]), "outside_job": round(timing["wall"] - float(job["s"]), 3),
-                "job_minus_cli_median": round(float(job["s"]) - _median(
-                    [entry["wall"] for entry in results[name]["cli"]]), 3),
-                "epochs_override_applies": args.epochs is None}
-            metrics[f"{name}-snakemake"] = _metrics(clone / job_out_dir)
+                "job_minus_cli_median": round(float(job["s"]) - cli_median, 3) if cli_median is not None else None,
+                "same_config_as_phases": args.epochs is None}  # an epochs override does not reach Snakemake
+            if args.epochs is None:
+                metrics[f"{name}-snakemake"] = _metrics(clone / job_out_dir)
 
     summary = {}
     for name, _ in variants:
@@ -328,7 +351,8 @@ def main() -> None:
     output = {
         "benchmark": "benchmarks/startup.py",
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()}-core dev machine, shared with other agents' work ({platform.processor() or platform.machine()})",
+        "machine": (f"{os.cpu_count()}-core dev machine, shared with other agents' work "
+                    f"({platform.processor() or platform.machine()})"),
         "load_average": {"before": [round(x, 2) for x in load_before],
                          "after": [round(x, 2) for x in os.getloadavg()]},
         "preset": args.preset, "run": args.run, "epochs": config["epochs"],
