@@ -63,6 +63,8 @@ from mtbioner.model.tokenization import Features, collate, encode_examples
 from mtbioner.training.step import Optimisation, train_step
 
 EVAL_BATCH_SIZE = 64
+#: steps between the progress bar's loss readings (each one is a host sync on a GPU)
+PROGRESS_LOSS_EVERY = 20
 
 log = logging.getLogger("mtbioner.training.trainer")
 
@@ -228,18 +230,24 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
         started = time.perf_counter()
         model.train()
         schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
-        loss_sum, task_sums, task_counts = 0.0, {task: 0.0 for task in tasks}, {task: 0 for task in tasks}
+        # The step losses stay tensors until the epoch ends: a per-step `.item()` makes a GPU wait for every
+        # step. Read back at once and summed in step order as Python floats, the means are the same numbers.
+        step_losses: list[torch.Tensor] = []
+        task_losses: dict[str, list[torch.Tensor]] = {task: [] for task in tasks}
         bar = tqdm(schedule, desc=f"epoch {epoch}/{config.epochs}", disable=None if progress is None else not progress,
                    leave=False)
-        for step_task, indices in bar:
+        for step_number, (step_task, indices) in enumerate(bar, 1):
             batch = {key: value.to(device) for key, value in
                      collate([features[index] for index in indices], pad_id).items()}
             loss, losses = train_step(model, batch, step_task, config.loss_weights, optimisation)
-            loss_sum += loss.item()
+            step_losses.append(loss.detach())
             for task, task_loss in losses.items():
-                task_sums[task] += task_loss.item()
-                task_counts[task] += 1
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+                task_losses[task].append(task_loss.detach())
+            if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        loss_sum = _sum_in_order(step_losses)
+        task_sums = {task: _sum_in_order(values) for task, values in task_losses.items()}
+        task_counts = {task: len(values) for task, values in task_losses.items()}
         train_seconds = time.perf_counter() - started
         # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the final
         # metrics unchanged (a test checks this); only curve runs need every epoch's scores.
@@ -272,6 +280,15 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     shutil.rmtree(files.checkpoints, ignore_errors=True)
     log.info("run %s complete", run_dir)
     return final
+
+
+def _sum_in_order(values: list[torch.Tensor]) -> float:
+    """The sum of scalar tensors read back in one device-to-host copy, added one by one as Python floats
+    (what a per-step `total += loss.item()` gives; Python 3.12's `sum()` would round differently)."""
+    total = 0.0
+    for value in torch.stack(values).tolist() if values else []:
+        total += value
+    return total
 
 
 def _summary(record: dict) -> str:
