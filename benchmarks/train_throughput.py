@@ -9,6 +9,13 @@ batch size, maximum length and thread count, one epoch each:
   (a') the same with `train_sampling_strategy="group_by_length"` (transformers 5's `group_by_length=True`)
   (b)  `mtbioner.training.trainer` with NER only
   (c)  `mtbioner.training.trainer` with all four tasks (joint)
+  (a'_bf16) (a') with `bf16=True`: bf16 autocast, as the CPU presets train
+  (b_bf16)  (b) with `precision: bf16`
+
+The bf16 pair runs where the device computes bf16 natively (CUDA, or a CPU with AVX512-BF16/AMX): elsewhere
+our trainer runs fp32 by design (mtbioner.model.precision) while HF's autocast emulates bf16, ~9x slower than
+fp32 on the AVX2-only development machine (an HF bf16 epoch would take ~25 min there), so the pair would compare
+fp32 with emulated bf16. `--bf16 yes` runs it anyway, `--bf16 no` never; `--trainings` picks trainings by key.
 
 After training, each model is scored on the same test sentences (the full test split by default) with seqeval
 entity-level F1 in its default mode, as `mtbioner.training.evaluate` does: HF's models by predicting with the trained
@@ -19,7 +26,7 @@ max_length truncation count as `O` and are reported as a count), ours by the tra
 Then prediction: `mtbioner.model.inference.predict` vs `pipeline("token-classification")` on the same test sentences.
 Times cover the training loop / the prediction only (models are loaded before the clock starts); ours comes
 from the trainer's own `train_seconds` record. Targets (issue 3): b/a >= 1.5, b/a' >= 1.0, c/b >= 0.95,
-predict/pipeline >= 2.
+predict/pipeline >= 2; issue 15: b/a' >= 1.0 and b_bf16/a'_bf16 >= 1.0.
 
 Why a full epoch by default: on a small sample (the old default, 320 sentences = 10 steps) the per-run
 start-up of the training loop is a large share of the time and the ratios mostly measure it (b/a' 1.42 there,
@@ -47,6 +54,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
+import transformers  # noqa: E402
 from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,  # noqa: E402
                           Trainer, TrainerCallback, TrainingArguments, pipeline)
 from transformers.utils import logging as hf_logging  # noqa: E402
@@ -55,6 +63,7 @@ from mtbioner.model.encoders import minilm_path  # noqa: E402
 from mtbioner.training.evaluate import sequence_metrics  # noqa: E402
 from mtbioner.data.examples import Example, entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
 from mtbioner.model.inference import load_trained, predict  # noqa: E402
+from mtbioner.model.precision import autocast_dtype, cpu_supports_bf16  # noqa: E402
 from mtbioner.data.iob import read_iob  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.training.trainer import train_run  # noqa: E402
@@ -138,12 +147,15 @@ def hf_predict_tags(model, tokenizer, examples: list[Example], labels: list[str]
 
 
 def hf_trainer_run(encoder: str, features: list[dict], tokenizer, labels: list[str], args, sampling: str,
-                   work: Path, test: list[Example] | None) -> tuple[Measured, dict[str, int] | None]:
-    """One epoch of HF Trainer; when `test` is given, the trained model's test F1 and its lost-word counts."""
+                   work: Path, test: list[Example] | None,
+                   bf16: bool = False) -> tuple[Measured, dict[str, int] | None]:
+    """One epoch of HF Trainer (`bf16`: with bf16 autocast); when `test` is given, the trained model's test
+    F1 (predicted in fp32) and its lost-word counts."""
     torch.manual_seed(args.seed)
     model = AutoModelForTokenClassification.from_pretrained(encoder, num_labels=len(labels))
     training_args = TrainingArguments(
-        output_dir=str(work / f"hf-{sampling}"), per_device_train_batch_size=args.batch_size, num_train_epochs=1,
+        output_dir=str(work / f"hf-{sampling}{'-bf16' if bf16 else ''}"), bf16=bf16,
+        per_device_train_batch_size=args.batch_size, num_train_epochs=1,
         learning_rate=5e-5, warmup_steps=0.1, weight_decay=0.01, max_grad_norm=1.0, lr_scheduler_type="linear",
         train_sampling_strategy=sampling, logging_strategy="no", save_strategy="no", report_to="none",
         use_cpu=not torch.cuda.is_available(), disable_tqdm=True, seed=args.seed, dataloader_num_workers=0)
@@ -171,15 +183,16 @@ class _LoopClock(TrainerCallback):
         self.seconds = time.perf_counter() - self.started
 
 
-def ours_run(args, data: dict[str, Path], tasks: list[str], work: Path, score: bool) -> Measured:
+def ours_run(args, data: dict[str, Path], tasks: list[str], work: Path, score: bool,
+             precision: str = "fp32") -> Measured:
     """One epoch of our trainer. With `score` the trainer's own evaluation scores the benchmark's test file
     (all of its sentences, after the last = only epoch, outside `train_seconds`); without it the evaluation
     is cut to one sentence (later rounds only time the training)."""
-    run_dir = work / f"ours-{'-'.join(tasks)}"
+    run_dir = work / f"ours-{'-'.join(tasks)}{'' if precision == 'fp32' else '-' + precision}"
     config = RunConfig.model_validate({
         "dataset": args.dataset, "experiment": "benchmark", "seed": args.seed, "encoder": args.encoder,
         "tasks": tasks, "epochs": 1, "batch_size": args.batch_size, "learning_rate": 5e-5,
-        "max_length": args.max_length, "eval_every_epoch": False,
+        "max_length": args.max_length, "precision": precision, "eval_every_epoch": False,
         "checkpoint_every_epoch": False, **({} if score else {"max_test_sentences": 1}),
         **{key: str(path) for key, path in data.items()}})
     torch.set_num_threads(args.threads)
@@ -212,6 +225,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="rounds of the four trainings, best round kept (default 1: a full-scale round takes "
                         "~16 min on 2 cores; use 2-3 for small samples on a shared machine). F1 is scored in "
                         "round 1 only")
+    parser.add_argument("--bf16", choices=("auto", "yes", "no"), default="auto",
+                        help="the bf16 pair (a'_bf16, b_bf16): auto = only where bf16 is native (CUDA, or a CPU "
+                        "with AVX512-BF16/AMX), yes = always, no = never")
+    parser.add_argument("--trainings", default=None,
+                        help="comma-separated keys of the trainings to run (default: all): a,a',b,c,a'_bf16,b_bf16")
+    parser.add_argument("--no-predict", action="store_true",
+                        help="skip the prediction comparison (run by default after the NER-only training (b))")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
 
@@ -224,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     label_ids = {label: index for index, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    native_bf16 = autocast_dtype(torch.device(device), "bf16") == torch.bfloat16
+    run_bf16 = args.bf16 == "yes" or (args.bf16 == "auto" and native_bf16)
     subset = "" if args.sentences is None else f", first {args.sentences}"
     print(f"{args.dataset}: {len(train)} training sentences (train ∪ devel{subset}, "
           f"{math.ceil(len(train) / args.batch_size)} optimizer steps) / {len(test)} test sentences, encoder "
@@ -243,10 +265,10 @@ def main(argv: list[str] | None = None) -> None:
         write_label_file(data["labels_file"], entity_types_of(train + test))
         features = hf_features(train, tokenizer, label_ids, args.max_length)
 
-        def hf(sampling: str, key: str):
+        def hf(sampling: str, key: str, bf16: bool = False):
             def measure(score: bool) -> Measured:
                 measured, lost = hf_trainer_run(encoder_dir, features, tokenizer, labels, args, sampling, work,
-                                                test if score else None)
+                                                test if score else None, bf16=bf16)
                 if lost is not None:
                     hf_lost[key] = lost
                 return measured
@@ -259,6 +281,20 @@ def main(argv: list[str] | None = None) -> None:
             ("c", "mtbioner, 4 tasks joint",
              lambda score: ours_run(args, data, ["ner", "mt", "bcls", "mcls"], work, score)),
         ]
+        if run_bf16:
+            steps += [("a'_bf16", "HF Trainer, group_by_length, bf16", hf("group_by_length", "a'_bf16", bf16=True)),
+                      ("b_bf16", "mtbioner, NER only, precision bf16",
+                       lambda score: ours_run(args, data, ["ner"], work, score, precision="bf16"))]
+        else:
+            print(f"  bf16 pair skipped: {device} has no native bf16 (CPU capability "
+                  f"{torch.backends.cpu.get_cpu_capability()}), so our trainer would run fp32 and HF's autocast "
+                  "would emulate bf16; --bf16 yes runs it anyway", flush=True)
+        if args.trainings is not None:
+            wanted = args.trainings.split(",")
+            unknown = sorted(set(wanted) - {key for key, _, _ in steps})
+            if unknown:
+                parser.error(f"--trainings: unknown or skipped keys {', '.join(unknown)}")
+            steps = [step for step in steps if step[0] in wanted]
         # Rounds interleave the four trainings so a burst of load from other processes hits all of them
         # alike; each keeps its best round (the least disturbed one), as timeit does. Training is deterministic
         # on CPU, so the test F1 is scored once, in round 1.
@@ -280,47 +316,59 @@ def main(argv: list[str] | None = None) -> None:
                   f"max length {args.max_length}, {lost['no_subtoken']} without a sub-token", flush=True)
 
         # prediction: our length-sorted batches vs the HF pipeline, same weights (the NER-only run's model)
-        model, our_tokenizer = load_trained(work / "ours-ner")
-        model.to(device)
-        sentences = [list(example.tokens) for example in test]
-        hf_model = AutoModelForTokenClassification.from_pretrained(encoder_dir, num_labels=len(labels))
-        texts = [" ".join(sentence) for sentence in sentences]
-        taggers = {"pipeline": pipeline("token-classification", model=hf_model, tokenizer=tokenizer, device=device),
-                   "pipeline_batched": pipeline("token-classification", model=hf_model, tokenizer=tokenizer,
-                                                device=device, batch_size=PREDICT_BATCH_SIZE)}
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            predict(model, our_tokenizer, sentences, batch_size=PREDICT_BATCH_SIZE)
-            results["predict"] = max(results.get("predict", 0.0), len(sentences) / (time.perf_counter() - started))
-            # the pipeline as users call it (one sentence at a time), and with the same batch size as ours
-            for key, tagger in taggers.items():
-                started = time.perf_counter()
-                tagger(texts)
-                results[key] = max(results.get(key, 0.0), len(texts) / (time.perf_counter() - started))
-        print(f"  predict mtbioner.model.inference.predict (batch 64)      {results['predict']:8.1f} sentences/s")
-        print(f"  predict pipeline('token-classification') (default) {results['pipeline']:8.1f} sentences/s")
-        print(f"  predict pipeline('token-classification', batch 64) {results['pipeline_batched']:8.1f} sentences/s")
+        if "b" in best and not args.no_predict:
+            predict_throughput(args, work, encoder_dir, test, labels, tokenizer, device, results)
 
-    ratios = {"b/a": results["b"] / results["a"], "b/a'": results["b"] / results["a'"],
-              "c/b": results["c"] / results["b"], "predict/pipeline": results["predict"] / results["pipeline"],
-              "predict/pipeline_batched": results["predict"] / results["pipeline_batched"]}
-    targets = {"b/a": 1.5, "b/a'": 1.0, "c/b": 0.95, "predict/pipeline": 2.0, "predict/pipeline_batched": 1.0}
+    pairs = {"b/a": ("b", "a", 1.5), "b/a'": ("b", "a'", 1.0), "c/b": ("c", "b", 0.95),
+             "b_bf16/a'_bf16": ("b_bf16", "a'_bf16", 1.0), "predict/pipeline": ("predict", "pipeline", 2.0),
+             "predict/pipeline_batched": ("predict", "pipeline_batched", 1.0)}
+    ratios = {key: results[top] / results[bottom] for key, (top, bottom, _) in pairs.items()
+              if top in results and bottom in results}
     print("ratios (target):")
     for key, value in ratios.items():
-        print(f"  {key:25} {value:5.2f}  (>= {targets[key]})  {'ok' if value >= targets[key] else 'MISSED'}")
+        target = pairs[key][2]
+        print(f"  {key:25} {value:5.2f}  (>= {target})  {'ok' if value >= target else 'MISSED'}")
     print(f"test NER F1 (seqeval, {len(test)} sentences):  " + "  ".join(
         f"({key}) {100 * value:.2f}" for key, value in f1.items()))
-    if "a'" in f1 and "b" in f1:
-        difference = 100 * (f1["b"] - f1["a'"])
-        print(f"  (b) - (a') {difference:+.2f} F1 points")
+    for ours, theirs in (("b", "a'"), ("b_bf16", "a'_bf16")):
+        if ours in f1 and theirs in f1:
+            print(f"  ({ours}) - ({theirs}) {100 * (f1[ours] - f1[theirs]):+.2f} F1 points")
     if args.json:
         args.json.write_text(json.dumps({
             # paths relative to the repository, so the recorded file names no machine's directories
             "config": {k: os.path.relpath(v, ROOT) if isinstance(v, Path) else str(v) for k, v in vars(args).items()},
             "data": {"train_sentences": len(train), "test_sentences": len(test),
                      "optimizer_steps": math.ceil(len(train) / args.batch_size)},
+            "device": {"device": device, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                       "cpu_native_bf16": cpu_supports_bf16(), "torch": torch.__version__,
+                       "transformers": transformers.__version__},
             "sentences_per_second": results, "train_seconds": {key: m.seconds for key, m in best.items()},
             "test_ner_f1": f1, "hf_test_words_without_prediction": hf_lost, "ratios": ratios}, indent=2) + "\n")
+
+
+def predict_throughput(args, work: Path, encoder_dir, test: list[Example], labels: list[str], tokenizer,
+                       device: str, results: dict[str, float]) -> None:
+    """Sentences/s of `predict` (the NER-only run's model) and of the HF pipeline, into `results`."""
+    model, our_tokenizer = load_trained(work / "ours-ner")
+    model.to(device)
+    sentences = [list(example.tokens) for example in test]
+    hf_model = AutoModelForTokenClassification.from_pretrained(encoder_dir, num_labels=len(labels))
+    texts = [" ".join(sentence) for sentence in sentences]
+    taggers = {"pipeline": pipeline("token-classification", model=hf_model, tokenizer=tokenizer, device=device),
+               "pipeline_batched": pipeline("token-classification", model=hf_model, tokenizer=tokenizer,
+                                            device=device, batch_size=PREDICT_BATCH_SIZE)}
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        predict(model, our_tokenizer, sentences, batch_size=PREDICT_BATCH_SIZE)
+        results["predict"] = max(results.get("predict", 0.0), len(sentences) / (time.perf_counter() - started))
+        # the pipeline as users call it (one sentence at a time), and with the same batch size as ours
+        for key, tagger in taggers.items():
+            started = time.perf_counter()
+            tagger(texts)
+            results[key] = max(results.get(key, 0.0), len(texts) / (time.perf_counter() - started))
+    print(f"  predict mtbioner.model.inference.predict (batch 64)      {results['predict']:8.1f} sentences/s")
+    print(f"  predict pipeline('token-classification') (default) {results['pipeline']:8.1f} sentences/s")
+    print(f"  predict pipeline('token-classification', batch 64) {results['pipeline_batched']:8.1f} sentences/s")
 
 
 if __name__ == "__main__":
