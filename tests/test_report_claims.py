@@ -10,7 +10,8 @@ import pytest
 
 from mtbioner.cli import main
 from mtbioner.errors import MtbionerError
-from mtbioner.report.claims import Claim, claim_runs, parse_claims, write_verdicts
+from mtbioner.plan.claims import Claim, claim_runs, parse_claims
+from mtbioner.report.claims import write_verdicts
 from mtbioner.report.verdicts import HOLDS, INCONCLUSIVE, SIZE_REJECTED, holm
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import gold_sentences, predictions, write_run

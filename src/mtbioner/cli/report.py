@@ -54,7 +54,8 @@ def verdicts_cmd(
     import json
 
     from mtbioner.errors import MtbionerError
-    from mtbioner.report.claims import parse_claims, write_verdicts
+    from mtbioner.plan.claims import parse_claims
+    from mtbioner.report.claims import write_verdicts
     from mtbioner.run.directory import load_runs
 
     try:

@@ -7,103 +7,25 @@ intervals, the one-sided p, the MDE and the verdict are `mtbioner.report.verdict
 correction runs over the claims with `family: true` exactly (the pre-registered confirmatory family), and
 the others carry no Holm p.
 
-Parsing and run selection (`parse_claims`, `claim_runs`) are light (standard library only): the workflow
-plans the verdict rule's inputs with them (`mtbioner.plan.targets.verdict_metrics`).
+Parsing and run selection (`Claim`, `parse_claims`, `claim_runs`) are planning and live in
+`mtbioner.plan.claims`, which the workflow uses to plan the verdict rule's inputs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from mtbioner.errors import MtbionerError
-from mtbioner.run.directory import RunIdentity, parse_label
+from mtbioner.plan.claims import Claim, claim_runs
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mtbioner.report.verdicts import Comparison
     from mtbioner.run.directory import FinishedRun
-
-R = TypeVar("R", bound=RunIdentity)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One pre-registered comparison: Δ = F1(a) − F1(b) on `dataset` at `fraction` %, paired by seed."""
-
-    name: str
-    dataset: str
-    fraction: int
-    a: str  # label: experiment or experiment@variant
-    b: str
-    paper_delta: float | None  # the paper's Δ in F1 points; None = the paper gives a direction only
-    direction: int  # +1: the claim is a > b; -1: a < b
-    family: bool  # in the Holm family
-
-    def to_row(self) -> dict[str, Any]:
-        return {"claim": self.name, "dataset": self.dataset, "fraction": self.fraction, "a": self.a, "b": self.b,
-                "paper_delta": self.paper_delta, "direction": self.direction, "family": self.family}
-
-
-def parse_claims(entries: Iterable[dict[str, Any]] | None, origin: str = "report.claims") -> list[Claim]:
-    """`report.claims` (already schema-checked by the workflow) as Claims, with what a schema cannot say
-    checked here: unique names, and a `direction` that agrees with the sign of `paper_delta` (or stands in for
-    it where the paper gives none or 0)."""
-    parsed: list[Claim] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries or []):
-        where = f"{origin}[{index}]"
-        try:
-            name, dataset, fraction = str(entry["name"]), str(entry["dataset"]), int(entry["fraction"])
-            a, b, family = str(entry["a"]), str(entry["b"]), bool(entry["family"])
-            paper = entry["paper_delta"]
-        except (KeyError, TypeError, ValueError) as error:
-            raise MtbionerError(f"{where}: needs name, dataset, fraction, a, b, paper_delta and family ({error})") from None
-        where = f"{where} ({name})"
-        if name in seen:
-            raise MtbionerError(f"{where}: a second claim of that name (names must be unique)")
-        seen.add(name)
-        if a == b:
-            raise MtbionerError(f"{where}: a and b are both {a!r}")
-        paper_delta = None if paper is None else float(paper)
-        direction = entry.get("direction")
-        if direction is None:
-            if paper_delta is None or paper_delta == 0 or not math.isfinite(paper_delta):
-                raise MtbionerError(f"{where}: paper_delta is {paper} and gives no direction: set direction: 1 or -1")
-            direction = 1 if paper_delta > 0 else -1
-        if direction not in (1, -1):
-            raise MtbionerError(f"{where}: direction must be 1 or -1, got {direction!r}")
-        if paper_delta is not None and paper_delta != 0 and (paper_delta > 0) != (direction > 0):
-            raise MtbionerError(f"{where}: direction {direction} contradicts the sign of paper_delta {paper_delta}")
-        parsed.append(Claim(name, dataset, fraction, a, b, paper_delta, int(direction), family))
-    return parsed
-
-
-def _cell(runs: Iterable[R], dataset: str, fraction: int, label: str) -> dict[int, R]:
-    experiment, variant = parse_label(label)
-    return {run.seed: run for run in runs if run.dataset == dataset and run.fraction == fraction
-            and run.experiment == experiment and run.variant == variant}
-
-
-def claim_runs(claim: Claim, runs: Iterable[R]) -> tuple[list[R], list[R]]:
-    """The runs of A and of B paired by seed (the seeds both ran, ascending); MtbionerError naming the claim
-    when either cell has no run or they share no seed."""
-    runs = list(runs)
-    a, b = (_cell(runs, claim.dataset, claim.fraction, label) for label in (claim.a, claim.b))
-    for label, cell in ((claim.a, a), (claim.b, b)):
-        if not cell:
-            raise MtbionerError(f"claim {claim.name!r}: no run of {label} on {claim.dataset} at {claim.fraction} % "
-                                "(check report.claims against the grid)")
-    seeds = sorted(set(a) & set(b))
-    if not seeds:
-        raise MtbionerError(f"claim {claim.name!r}: {claim.a} (seeds {sorted(a)}) and {claim.b} (seeds {sorted(b)}) "
-                            "share no seed to pair by")
-    return [a[s] for s in seeds], [b[s] for s in seeds]
-
 
 # ------------------------------------------------------------------------------ the verdicts table
 #: Columns of verdicts.csv, in order (F1 values and intervals in F1 points).

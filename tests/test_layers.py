@@ -1,0 +1,60 @@
+"""The package's layers (docs/design.md, "Package layers"): no module imports a layer above its own.
+
+Read from the source with `ast` (every import, also those inside functions), so a lazy upward import fails too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mtbioner"
+
+#: Layer of each subpackage, lowest first; the foundation modules at the package root are layer 0.
+LAYERS = {"": 0, "data": 1, "run": 1, "model": 2, "training": 3, "plan": 4, "use": 5, "report": 6, "cli": 7}
+#: What a layer may import besides the layers below it: plan reads the step formula, and nothing else, from
+#: training (docs/design.md).
+ALLOWED = {("plan", "mtbioner.training.batching")}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in LAYERS else ""
+
+
+def imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found += [f"{node.module}.{alias.name}" for alias in node.names]
+    return [name for name in found if name.startswith("mtbioner.")]
+
+
+MODULES = sorted(SRC.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(SRC).as_posix())
+def test_no_upward_import(path: Path) -> None:
+    relative = path.relative_to(SRC).with_suffix("")
+    module = "mtbioner." + ".".join(relative.parts)
+    own = layer_of(module) if len(relative.parts) > 1 else ""
+    if module == "mtbioner.__main__":  # `python -m mtbioner`: the command line's entry point
+        own = "cli"
+    upward = []
+    for name in imports(path):
+        target = layer_of(name)
+        # `from mtbioner.report import paper_values` names a subpackage module through its package
+        if LAYERS[target] > LAYERS[own] and (own, name) not in ALLOWED and name.split(".")[1] != own:
+            upward.append(name)
+    assert upward == [], f"{module} ({own or 'foundation'}) imports upward: {upward}"
+
+
+def test_every_subpackage_is_a_layer() -> None:
+    packages = {path.parent.name for path in SRC.glob("*/__init__.py")}
+    assert packages - {"resources"} == set(LAYERS) - {""}
