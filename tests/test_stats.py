@@ -4,7 +4,8 @@ import re
 
 import pandas as pd
 
-from mtbioner.data.stats import dataset_stats, paper_comparison, render_table1, table1_datasets
+from mtbioner.data.corpus import table1_datasets
+from mtbioner.data.stats import dataset_stats, paper_comparison, render_table1
 
 
 def test_totals_equal_the_papers_table1(prepared_paper_datasets):

@@ -10,7 +10,7 @@ import sys
 from mtbioner.plan import grid
 from mtbioner.data.corpus import check_dataset_name, corpus_datasets
 from mtbioner.data.subsample import draw_seed
-from mtbioner.data.stats import table1_datasets
+from mtbioner.data.corpus import table1_datasets
 
 
 # Rules call the `mtbioner` CLI. Put the interpreter running Snakemake first on PATH, so that

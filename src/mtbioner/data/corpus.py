@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
+from collections.abc import Sequence
 import shutil
 import time
 import urllib.error
@@ -191,3 +192,9 @@ def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | P
                                                   "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
                 for split, path in files.items()}
     return write_manifest(out_dir, name, "own corpus", manifest)
+
+
+def table1_datasets(datasets: Sequence[str]) -> list[str]:
+    """Datasets Table 1 reads: the configured ones, plus BC5CDR-disease for the paper's combined BC5CDR row."""
+    extra = ["BC5CDR-disease"] if "BC5CDR-chem" in datasets and "BC5CDR-disease" not in datasets else []
+    return list(datasets) + extra

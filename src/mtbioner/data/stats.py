@@ -44,12 +44,6 @@ PAPER_TABLE1 = (
 )
 
 
-def table1_datasets(datasets: Sequence[str]) -> list[str]:
-    """Datasets Table 1 reads: the configured ones, plus BC5CDR-disease for the paper's combined BC5CDR row."""
-    extra = ["BC5CDR-disease"] if "BC5CDR-chem" in datasets and "BC5CDR-disease" not in datasets else []
-    return list(datasets) + extra
-
-
 @dataclass
 class SplitStats:
     sentences: int = 0
