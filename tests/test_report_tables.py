@@ -359,3 +359,12 @@ def test_false_positive_sentences_mcnemar_per_seed_and_pooled_by_sentence(tmp_pa
     assert "joint-max@x4" not in set(rates["experiment"])
     markdown = render_fp_rates(rates, tmp_path / "fp_rates", fp_mcnemar_frame(runs))[0].read_text(encoding="utf-8")
     assert "Paired test per sentence, baseline vs joint-max" in markdown and "| pooled " in markdown
+
+
+def test_the_summary_explains_the_mtcls_gap_when_mtcls_is_scored(runs):
+    from mtbioner.report.summary import VERDICT_COLUMNS
+
+    frame = runs_frame(runs)  # the fixtures score NER only
+    empty = (pd.DataFrame(columns=VERDICT_COLUMNS), pd.DataFrame(columns=["gain"]))
+    assert "not a scoring defect" not in generated_summary(frame, *empty)
+    assert "not a scoring defect" in generated_summary(frame.assign(**{"mt.f1": 0.58}), *empty)
