@@ -37,16 +37,11 @@ COLUMNS = ["claim", "dataset", "fraction", "a", "b", "family", "seeds", "n_seeds
 
 def judge(claims: Sequence[Claim], runs: Sequence[FinishedRun], *, samples: int, seed: int) -> list[Comparison]:
     """One `Comparison` per claim (in order) from the runs' test predictions, Holm over the family claims."""
-    from mtbioner.report.predictions import check_same_test_set, entity_counts, read_predictions
+    from mtbioner.report.predictions import check_same_test_set, counted_predictions
     from mtbioner.report.verdicts import compare, with_holm
 
-    cache: dict[tuple, tuple] = {}
-
     def counts(run: FinishedRun) -> tuple:
-        if run.key not in cache:
-            sentences = read_predictions(run.files.predictions)
-            cache[run.key] = (sentences, entity_counts(sentences))
-        return cache[run.key]
+        return counted_predictions(run.files.predictions)
 
     results = []
     for claim in claims:

@@ -7,6 +7,7 @@ add up to exactly the precision / recall / F1 in the run's metrics.json.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,23 @@ def entity_counts(sentences: list[PredictedSentence]) -> np.ndarray:
         tp = len(gold & pred)
         counts[i] = (tp, len(pred) - tp, len(gold) - tp)
     return counts
+
+
+def counted_predictions(path: str | Path) -> tuple[list[PredictedSentence], np.ndarray]:
+    """A run's test predictions and their per-sentence entity counts, read once per file version: the same
+    run takes part in many comparisons (memoised on the path, its size and its modification time)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise MtbionerError(f"{path}: missing (is the run finished?)") from None
+    return _counted(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _counted(path: str, size: int, mtime_ns: int) -> tuple[list[PredictedSentence], np.ndarray]:
+    sentences = read_predictions(path)
+    return sentences, entity_counts(sentences)
 
 
 def prf_from_counts(tp: np.ndarray | int, fp: np.ndarray | int, fn: np.ndarray | int) -> tuple:

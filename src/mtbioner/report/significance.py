@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
-from mtbioner.report.predictions import check_same_test_set, entity_counts, prf_from_counts, read_predictions
+from mtbioner.report.predictions import check_same_test_set, counted_predictions, prf_from_counts
 from mtbioner.run.directory import FinishedRun
 
 #: Rows of the resampling-weight matrix drawn at once: bounds memory (chunk x n_sentences int64).
@@ -94,13 +94,9 @@ def compare_to_reference(runs: list[FinishedRun], reference: str, experiments: l
     reference_better=True tests "reference > experiment" (an ablation: does removing a task from joint-max
     hurt?). Every pair must be scored on the same test sentences in the same order (checked)."""
     by_key = {run.key: run for run in runs}
-    cache: dict[tuple, tuple] = {}
 
     def counts_of(run: FinishedRun) -> tuple:
-        if run.key not in cache:
-            sentences = read_predictions(run.files.predictions)
-            cache[run.key] = (sentences, entity_counts(sentences))
-        return cache[run.key]
+        return counted_predictions(run.files.predictions)
 
     rows = []
     for run in runs:
