@@ -372,6 +372,21 @@ class StepLoop:
         return counts
 
 
+def device_seconds(device: torch.device, body) -> float:
+    """Seconds `body()` takes: CUDA events around it on a GPU (the device's own clock, no host sync inside),
+    perf_counter on the CPU."""
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        body()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1000
+    started = time.perf_counter()
+    body()
+    return time.perf_counter() - started
+
+
 def timed_windows(loop: StepLoop, warmup: int, windows: int, steps: int) -> dict:
     """`warmup` untimed steps, then `windows` windows of `steps` steps, each timed with CUDA events (on the
     CPU: perf_counter); rates are the medians over the windows."""
@@ -382,23 +397,16 @@ def timed_windows(loop: StepLoop, warmup: int, windows: int, steps: int) -> dict
     reset_peak_memory(device)
     timed = []
     for _ in range(windows):
-        sentences = tokens = padded = 0
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-        else:
-            started = time.perf_counter()
-        for _ in range(steps):
-            counts = loop.step()
-            sentences, tokens, padded = sentences + counts[0], tokens + counts[1], padded + counts[2]
-        if device.type == "cuda":
-            end.record()
-            end.synchronize()
-            seconds = start.elapsed_time(end) / 1000
-        else:
-            seconds = time.perf_counter() - started
-        timed.append({"seconds": seconds, "steps": steps, "sentences": sentences, "tokens": tokens,
-                      "padded_tokens": padded})
+        totals = [0, 0, 0]  # sentences, tokens, padded tokens
+
+        def window() -> None:
+            for _ in range(steps):
+                for index, count in enumerate(loop.step()):
+                    totals[index] += count
+
+        seconds = device_seconds(device, window)
+        timed.append({"seconds": seconds, "steps": steps, "sentences": totals[0], "tokens": totals[1],
+                      "padded_tokens": totals[2]})
     synchronize(device)
 
     def median(key: str) -> float:
@@ -580,23 +588,11 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, m: int, k: int, n: int
     for _ in range(3):
         torch.matmul(a, b, out=out)
     synchronize(device)
-    rates = []
-    for _ in range(windows):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-        else:
-            started = time.perf_counter()
+    def window() -> None:
         for _ in range(repeats):
             torch.matmul(a, b, out=out)
-        if device.type == "cuda":
-            end.record()
-            end.synchronize()
-            seconds = start.elapsed_time(end) / 1000
-        else:
-            seconds = time.perf_counter() - started
-        rates.append(2.0 * m * k * n * repeats / seconds)
-    return statistics.median(rates)
+
+    return statistics.median(2.0 * m * k * n * repeats / device_seconds(device, window) for _ in range(windows))
 
 
 def phase_matmul(check: Check) -> dict:
