@@ -231,3 +231,13 @@ def test_per_seed_draws_are_shared_within_a_seed_and_differ_across_seeds(paper: 
     for run in runs:
         by_seed.setdefault(run.seed, set()).add(run.config.train_file)
     assert by_seed == {seed: {f"results/data/BC2GM/seed{seed}/train.frac10.jsonl"} for seed in (13, 42, 87)}
+
+
+def test_the_curve_is_one_cell_even_when_every_run_scores_every_epoch(paper: dict) -> None:
+    from mtbioner.plan.grid import curve_runs
+
+    config = copy.deepcopy(paper)
+    config["eval"]["per_epoch"] = "all"
+    runs = curve_runs(config, "NCBI-disease")
+    assert {(run.label, run.fraction) for run in runs} == {("joint-max", 100)}
+    assert sorted(run.seed for run in runs) == [13, 42, 87]

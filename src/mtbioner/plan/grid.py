@@ -292,9 +292,10 @@ def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
 
 
 def curve_runs(config: dict[str, Any], dataset: str) -> list[Run]:
-    """The runs (all seeds) whose per-epoch test scores make `dataset`'s learning curve (Figure 4, dvc plots)."""
-    return [run for run in expand_grid(config) if run.dataset == dataset and run.config.eval_every_epoch
-            and run.experiment == CURVE_EXPERIMENT]
+    """The runs (all seeds) whose per-epoch test scores make `dataset`'s learning curve (Figure 4, dvc plots):
+    the cell `_curve_cells` picks, also when `eval.per_epoch: all` makes every run score every epoch."""
+    curves = _curve_cells(config, _cells(config))
+    return [run for run in expand_grid(config) if run.dataset == dataset and run.key in curves]
 
 
 def runs_for(
