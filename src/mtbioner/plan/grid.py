@@ -88,6 +88,7 @@ class Run(RunIdentity):
     config: RunConfig = field(repr=False)
     family: str
     block: int = -1  # index into grid.blocks whose `train` overrides apply; -1 = no block
+    draws_curve: bool = False  # one of the cell Figure 4 draws (`_curve_cells`), whatever eval.per_epoch says
 
     @property
     def main_task(self) -> str:
@@ -270,7 +271,7 @@ def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
         keeps = keep_all or (not cell.variant and (cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
         every_epoch = config["eval"]["per_epoch"] == "all" or cell.key in curves
-        runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.block))
+        runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.block, cell.key in curves))
     return runs
 
 
@@ -294,8 +295,7 @@ def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
 def curve_runs(config: dict[str, Any], dataset: str) -> list[Run]:
     """The runs (all seeds) whose per-epoch test scores make `dataset`'s learning curve (Figure 4, dvc plots):
     the cell `_curve_cells` picks, also when `eval.per_epoch: all` makes every run score every epoch."""
-    curves = _curve_cells(config, _cells(config))
-    return [run for run in expand_grid(config) if run.dataset == dataset and run.key in curves]
+    return [run for run in expand_grid(config) if run.dataset == dataset and run.draws_curve]
 
 
 def runs_for(
