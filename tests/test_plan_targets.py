@@ -83,7 +83,8 @@ def test_verdicts_are_a_product_only_with_claims_and_read_the_runs_they_name():
         {"name": "low resource", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max", "b": "baseline",
          "paper_delta": 3.29, "family": True}]}
     products = targets.report_products(config)
-    assert products["verdicts"] == ["results/tables/verdicts.csv", "results/tables/verdicts.md"]
+    assert products["verdicts"] == ["results/tables/verdicts.csv", "results/tables/verdicts.md",
+                                    "results/tables/sentence_counts.csv.gz"]
     assert set(products["verdicts"]) <= set(targets.page_inputs(config))
     inputs = targets.verdict_metrics(config)
     assert len(inputs) == 4 * 3  # two claims × two cells × three seeds, each run once

@@ -11,7 +11,7 @@ import pytest
 from mtbioner.cli import main
 from mtbioner.errors import MtbionerError
 from mtbioner.plan.claims import Claim, claim_runs, parse_claims
-from mtbioner.report.claims import write_verdicts
+from mtbioner.report.claims import COUNT_COLUMNS, read_counts, write_counts, write_verdicts
 from mtbioner.report.verdicts import HOLDS, INCONCLUSIVE, SIZE_REJECTED, holm
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import gold_sentences, predictions, write_run
@@ -90,17 +90,26 @@ def test_verdicts_table_by_hand(tmp_path):
     # the verdict's interval contains the other two and excludes 0 on the paper's side
     assert budget["low"] <= min(budget["t_low"], budget["sentence_low"], budget["two_level_low"])
     assert budget["high"] >= max(budget["t_high"], budget["sentence_high"], budget["two_level_high"])
-    assert budget["low"] > 0 and budget["verdict"] == HOLDS and budget["p_one_sided"] < 0.05
+    assert budget["low"] > 0 and budget["p_one_sided"] < 0.05
+    # two claims in the family: the verdict reads the 97.5 % hull, which here still excludes 0
+    assert budget["verdict_level"] == pytest.approx(0.975)
+    assert budget["verdict_low"] <= budget["low"] and budget["verdict_high"] >= budget["high"]
+    assert budget["verdict_low"] > 0 and budget["verdict"] == HOLDS
     # identical predictions: Δ = 0 exactly, a zero-width interval at 0 rejects the paper's +3.29
     low_resource = rows.loc["low resource"]
     assert low_resource["delta"] == 0 and low_resource["verdict"] == SIZE_REJECTED
     assert low_resource["p_one_sided"] == 1.0  # ties count against the claim
     # Holm over the two family claims only; the exploratory claim has none
     assert [budget["p_holm"], low_resource["p_holm"]] == pytest.approx(
-        holm([budget["p_one_sided"], low_resource["p_one_sided"]]).tolist())
-    assert budget["p_holm"] == pytest.approx(min(1.0, 2 * budget["p_one_sided"]))
+        holm([budget["p_two_sided"], low_resource["p_two_sided"]]).tolist())
+    assert budget["p_two_sided"] == pytest.approx(2 * budget["p_one_sided"])
+    assert budget["p_holm"] == pytest.approx(min(1.0, 2 * budget["p_two_sided"]))
     exploratory = rows.loc["exploratory"]
     assert pd.isna(exploratory["p_holm"]) and exploratory["verdict"] == INCONCLUSIVE
+    assert exploratory["verdict_level"] == 0.95  # outside the family: judged at 95 %
+    # the fixture's systems predict no entity in entity-free sentences: both FP-sentence rates are 0
+    assert (budget["fp_rate_a"], budget["fp_rate_b"], budget["fp_delta"]) == (0, 0, 0)
+    assert budget["fp_entity_free"] == 10
     assert pd.isna(exploratory["paper_delta"]) and exploratory["direction"] == -1
 
     written = pd.read_csv(tmp_path / "tables" / "verdicts.csv")
@@ -110,6 +119,72 @@ def test_verdicts_table_by_hand(tmp_path):
     assert "### Verdicts on the pre-registered claims" in markdown and "2,000 resamples" in markdown
     assert "| budget x4 " in markdown and "| joint-max@x4 − baseline@x4 (NCBI-disease, 10%) |" in markdown
     assert "not in family" in markdown and "| < 0 " in markdown and "paper's size rejected" in markdown
+
+
+def test_counts_file_recomputes_the_verdicts_without_the_runs(tmp_path, capsys):
+    runs = _budget_runs(tmp_path)
+    paths = [str(r.files.metrics) for r in runs]
+    tables = tmp_path / "tables"
+    _run(["report", "verdicts", *paths, "--claims-json", json.dumps(CLAIMS), "--out-prefix", str(tables / "verdicts"),
+          "--samples", "500", "--counts-out", str(tables / "sentence_counts.csv.gz")])
+    counts = pd.read_csv(tables / "sentence_counts.csv.gz")
+    assert list(counts.columns) == COUNT_COLUMNS
+    # every run a claim names (4 cells x 3 paired seeds; baseline@x4's unpaired seed 4 is not read), 30 sentences
+    assert len(counts) == 4 * 3 * 30
+    assert set(counts["system"]) == {"joint-max@x4", "baseline@x4", "joint-max", "baseline"}
+    seed1 = counts[(counts["system"] == "baseline@x4") & (counts["seed"] == 1)]
+    assert list(seed1["sentence"]) == list(range(1, 31))
+    assert seed1["fn"].sum() == 3 and seed1["tp"].sum() == 27  # F1 54/57 = 2TP / (2TP + FN)
+    # deterministic bytes (no time stamp in the gzip header)
+    first = (tables / "sentence_counts.csv.gz").read_bytes()
+    write_counts(read_counts(tables / "sentence_counts.csv.gz"), tmp_path / "again.csv.gz")
+    assert (tmp_path / "again.csv.gz").read_bytes() == first
+    # re-judged from the counts alone, with the claims read back from verdicts.csv: the same table
+    capsys.readouterr()
+    _run(["report", "rejudge", str(tables / "sentence_counts.csv.gz"), "--claims-from", str(tables / "verdicts.csv"),
+          "--out-prefix", str(tmp_path / "again" / "verdicts"), "--samples", "500"])
+    assert "budget x4: holds" in capsys.readouterr().out
+    original = pd.read_csv(tables / "verdicts.csv")
+    again = pd.read_csv(tmp_path / "again" / "verdicts.csv")
+    pd.testing.assert_frame_equal(original, again)
+    assert (tmp_path / "again" / "verdicts.md").read_text() == (tables / "verdicts.md").read_text()
+    # ... or by another family: the budget claim alone is judged at 95 %
+    alone = [dict(CLAIMS[0]), {**CLAIMS[1], "family": False}]
+    _run(["report", "rejudge", str(tables / "sentence_counts.csv.gz"), "--claims-json", json.dumps(alone),
+          "--out-prefix", str(tmp_path / "alone"), "--samples", "500"])
+    assert pd.read_csv(tmp_path / "alone.csv")["verdict_level"].tolist() == [0.95, 0.95]
+
+
+def test_rejudge_errors_are_one_line(tmp_path, capsys):
+    good = tmp_path / "good.csv"
+    good.write_text("dataset,fraction,system,seed,sentence,tp,fp,fn,fp_sentence\n"
+                    "BC2GM,10,baseline,1,1,0,1,0,1\nBC2GM,10,baseline,1,2,1,0,0,0\n")
+    verdicts = tmp_path / "verdicts.csv"
+    verdicts.write_text("claim,dataset,fraction,a,b,paper_delta,direction,family\n"
+                        "c,BC2GM,10,joint-max,baseline,0.71,1,True\n")
+    cases = [
+        (["nowhere.csv.gz", "--claims-from", str(verdicts)], "no such counts file"),
+        ([str(good)], "exactly one of --claims-from"),
+        ([str(good), "--claims-from", str(verdicts)], "no counts of joint-max on BC2GM at 10 %"),
+    ]
+    bad_flag = tmp_path / "flag.csv"
+    bad_flag.write_text(good.read_text().replace("0,1,0,1\n", "0,1,0,0\n", 1))
+    cases.append(([str(bad_flag), "--claims-from", str(verdicts)], "fp_sentence disagrees with TP/FP/FN"))
+    negative = tmp_path / "negative.csv"
+    negative.write_text(good.read_text().replace("baseline,1,2,1,", "baseline,1,2,-1,"))
+    cases.append(([str(negative), "--claims-from", str(verdicts)], "column 'tp' must hold non-negative integers"))
+    gap = tmp_path / "gap.csv"
+    gap.write_text(good.read_text().replace("baseline,1,2,", "baseline,1,3,"))
+    cases.append(([str(gap), "--claims-from", str(verdicts)], "sentences must be numbered 1..n"))
+    columns = tmp_path / "columns.csv"
+    columns.write_text("dataset,system\nBC2GM,baseline\n")
+    cases.append(([str(columns), "--claims-from", str(verdicts)], "missing columns"))
+    for args, message in cases:
+        with pytest.raises(SystemExit) as stop:
+            main(["report", "rejudge", *args, "--out-prefix", str(tmp_path / "v")])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "Traceback" not in err and len(err.splitlines()) == 1, err
 
 
 def test_verdicts_refuse_runs_on_different_test_sets(tmp_path):

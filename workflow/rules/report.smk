@@ -53,6 +53,7 @@ rule report_verdicts:
         report_targets_module.verdict_metrics(config),
     output:
         in_report(multiext(report_targets_module.VERDICTS, ".csv", ".md"), "Tables", "Verdicts", "verdicts"),
+        counts=report_targets_module.SENTENCE_COUNTS,
     params:
         prefix=output_prefix,
         claims=lambda wildcards: shell_quote(json.dumps(REPORT["claims"], sort_keys=True)),
@@ -69,7 +70,7 @@ rule report_verdicts:
         runtime=30,
     shell:
         "mtbioner report verdicts {input:q} --claims-json {params.claims} --out-prefix {params.prefix:q}"
-        " --samples {params.samples} --seed {params.seed} > {log} 2>&1"
+        " --samples {params.samples} --seed {params.seed} --counts-out {output.counts:q} > {log} 2>&1"
 
 
 rule report_metrics:

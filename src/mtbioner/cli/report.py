@@ -41,22 +41,11 @@ def tables_cmd(
     typer.echo(f"wrote Tables 2-4, fp_rates and significance.csv ({len(significance)} seed pairs) to {out_dir}")
 
 
-@report_app.command("verdicts")
-def verdicts_cmd(
-    runs: RunsArg,
-    claims_json: Annotated[str, typer.Option(help="report.claims as a JSON list (what the workflow passes)")],
-    out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.csv and <prefix>.md")],
-    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
-    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
-) -> None:
-    """The verdict on each pre-registered claim: Δ over seeds with an interval counting seeds and test
-    sentences, one-sided p, Holm over the family, MDE and the pre-registered rule."""
+def _claims_from_json(claims_json: str) -> list:
     import json
 
     from mtbioner.errors import MtbionerError
     from mtbioner.plan.claims import parse_claims
-    from mtbioner.report.claims import write_verdicts
-    from mtbioner.run.directory import load_runs
 
     try:
         entries = json.loads(claims_json)
@@ -64,10 +53,55 @@ def verdicts_cmd(
         raise MtbionerError(f"--claims-json: not valid JSON ({error.msg} at character {error.pos})") from None
     if not isinstance(entries, list):
         raise MtbionerError("--claims-json: expected a JSON list of claims")
-    frame = write_verdicts(load_runs(runs), parse_claims(entries, origin="--claims-json"), out_prefix,
-                           samples=samples, seed=seed)
+    return parse_claims(entries, origin="--claims-json")
+
+
+def _echo_verdicts(out_prefix: Path, frame) -> None:
     typer.echo(f"wrote {out_prefix}.csv/.md ({len(frame)} claims: "
                + ", ".join(f"{name}: {verdict}" for name, verdict in zip(frame["claim"], frame["verdict"])) + ")")
+
+
+@report_app.command("verdicts")
+def verdicts_cmd(
+    runs: RunsArg,
+    claims_json: Annotated[str, typer.Option(help="report.claims as a JSON list (what the workflow passes)")],
+    out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.csv and <prefix>.md")],
+    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
+    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+    counts_out: Annotated[Optional[Path], typer.Option(
+        help="also write the per-sentence TP/FP/FN counts the verdicts come from (.csv.gz) for `report rejudge`")] = None,
+) -> None:
+    """The verdict on each pre-registered claim: Δ over seeds with an interval counting seeds and test
+    sentences (read at the family's Bonferroni level), two-sided p with Holm over the family, MDE, the
+    pre-registered rule, and the false-positive-sentence rates compared the same way."""
+    from mtbioner.report.claims import write_verdicts
+    from mtbioner.run.directory import load_runs
+
+    frame = write_verdicts(load_runs(runs), _claims_from_json(claims_json), out_prefix, samples=samples, seed=seed,
+                           counts_out=counts_out)
+    _echo_verdicts(out_prefix, frame)
+
+
+@report_app.command("rejudge")
+def rejudge_cmd(
+    counts: Annotated[Path, typer.Argument(help="a published sentence_counts.csv.gz (per system, seed, sentence)")],
+    out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.csv and <prefix>.md")],
+    claims_from: Annotated[Optional[Path], typer.Option(
+        help="a verdicts.csv whose claims to judge again (its name, cells, paper Δ, direction and family)")] = None,
+    claims_json: Annotated[Optional[str], typer.Option(help="or the claims as a JSON list (report.claims)")] = None,
+    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
+    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+) -> None:
+    """Recompute verdicts.csv/.md from published per-sentence counts, without the runs: check a finding, or
+    judge it by another rule or another family."""
+    from mtbioner.errors import MtbionerError
+    from mtbioner.report.claims import claims_of_verdicts, read_counts, write_verdicts_from_counts
+
+    if (claims_from is None) == (claims_json is None):
+        raise MtbionerError("give the claims by exactly one of --claims-from VERDICTS.csv and --claims-json")
+    claims = claims_of_verdicts(claims_from) if claims_from is not None else _claims_from_json(claims_json)
+    frame = write_verdicts_from_counts(read_counts(counts), claims, out_prefix, samples=samples, seed=seed)
+    _echo_verdicts(out_prefix, frame)
 
 
 @report_app.command("metrics")

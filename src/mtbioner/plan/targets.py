@@ -26,6 +26,8 @@ TASKEMB_DIR = "results/taskemb"
 SUMMARY_JSON = "results/metrics/summary.json"
 REPORT_MD = "results/report.md"
 VERDICTS = f"{TABLES_DIR}/verdicts"
+#: The per-sentence counts every verdict is computed from (`mtbioner report rejudge` reads them back).
+SENTENCE_COUNTS = f"{TABLES_DIR}/sentence_counts.csv.gz"
 
 #: The experiments each of the paper's Tables 2-4 shows, in row order (mtbioner.report.tables renders them):
 #: what the tables rule reads.
@@ -130,7 +132,7 @@ def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
         if _has(config, experiment="joint-max", fraction=grid.FULL):
             products["casestudy"] = [f"{TABLES_DIR}/table5.{ext}" for ext in ("html", "tex", "md", "csv")]
     if claims(config):
-        products["verdicts"] = [f"{VERDICTS}.csv", f"{VERDICTS}.md"]
+        products["verdicts"] = [f"{VERDICTS}.csv", f"{VERDICTS}.md", SENTENCE_COUNTS]
     if ner_metrics(config):
         products["metrics"] = [SUMMARY_JSON]
     if figure4_metrics(config):

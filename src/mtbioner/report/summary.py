@@ -68,16 +68,25 @@ def _present(value: Any) -> bool:
 
 
 def verdict_line(row: pd.Series) -> str:
-    """One claim's verdict in words, every number from its verdicts.csv row."""
-    holm = f"Holm p = {_p(float(row['p_holm']))}" if bool(row["family"]) and _present(row["p_holm"]) else (
-        "not in the Holm family")
+    """One claim's verdict in words, every number from its verdicts.csv row: the 95 % interval, the interval
+    the verdict read (at the family's Bonferroni level), p and Holm p (two-sided), the MDE and the FP-sentence
+    rate difference with its interval."""
+    family = bool(row["family"]) and _present(row["p_holm"])
+    holm = f"Holm p = {_p(float(row['p_holm']))} (two-sided)" if family else "not in the Holm family"
     paper = (f"paper Δ {float(row['paper_delta']):+.2f}" if _present(row["paper_delta"])
              else f"paper: {row['a']} {'>' if int(row['direction']) > 0 else '<'} {row['b']}, no Δ given")
     widened = ", widened to the t / sentence intervals" if bool(row["widened"]) else ""
+    level = float(row["verdict_level"])
+    read = ("" if abs(level - 0.95) < 1e-12 else f"; the verdict reads the family's {100 * level:.4g} % interval "
+            f"[{float(row['verdict_low']):+.2f}, {float(row['verdict_high']):+.2f}]")
+    fp = (f" False-positive sentences, {row['a']} − {row['b']}: {float(row['fp_delta']):+.2f} percentage points, 95 % "
+          f"interval [{float(row['fp_low']):+.2f}, {float(row['fp_high']):+.2f}]."
+          if "fp_delta" in row and _present(row["fp_delta"]) else "")
     return (f"{row['claim']} — {row['a']} − {row['b']}, {row['dataset']} {int(row['fraction'])}%: Δ "
             f"{float(row['delta']):+.2f} F1, 95 % interval [{float(row['low']):+.2f}, {float(row['high']):+.2f}]"
-            f"{widened} ({int(row['n_seeds'])} seeds × {int(row['n_sentences'])} test sentences), one-sided p = "
-            f"{_p(float(row['p_one_sided']))}, {holm}, MDE {float(row['mde']):.2f}; {paper} → **{row['verdict']}**.")
+            f"{widened} ({int(row['n_seeds'])} seeds × {int(row['n_sentences'])} test sentences){read}, two-sided p = "
+            f"{_p(float(row['p_two_sided']))}, {holm}, MDE {float(row['mde']):.2f}; {paper} → **{row['verdict']}**."
+            f"{fp}")
 
 
 def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
@@ -258,7 +267,8 @@ def claim_ablations(frame: pd.DataFrame, datasets: list[str], verdicts: Verdicts
 
 #: Columns the summary reads from verdicts.csv (`mtbioner.report.claims.COLUMNS`).
 VERDICT_COLUMNS = ["claim", "dataset", "fraction", "a", "b", "family", "n_seeds", "n_sentences", "delta", "low",
-                   "high", "widened", "p_one_sided", "p_holm", "mde", "verdict", "paper_delta", "direction"]
+                   "high", "widened", "verdict_level", "verdict_low", "verdict_high", "p_one_sided", "p_two_sided",
+                   "p_holm", "mde", "verdict", "paper_delta", "direction", "fp_delta", "fp_low", "fp_high"]
 
 
 def generated_summary(frame: pd.DataFrame, verdicts: pd.DataFrame, gains: pd.DataFrame) -> str:

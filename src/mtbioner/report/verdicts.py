@@ -1,6 +1,8 @@
 """Verdicts on the paper's claims from seed-replicated comparisons: one interval that counts both sources of
-variance (training seeds and test sentences), a one-sided p-value per claim, Holm's correction over the
-pre-registered family, the minimal detectable effect, and the pre-registered four-way verdict rule.
+variance (training seeds and test sentences), stated at 95 % and read by the verdict at the family's
+Bonferroni level (so the verdicts of a pre-registered family keep a 5 % family-wise error in both
+directions), two-sided p-values with Holm's correction over the family, the minimal detectable effect, the
+pre-registered four-way verdict rule, and the false-positive-sentence rate compared the same way.
 
 Pure functions on arrays (no file I/O). The unit of data is a run's per-sentence entity counts: an
 (n_sentences, 3) integer array of true positives, false positives and false negatives, as
@@ -17,7 +19,7 @@ Typical use (the report wires this to run directories):
 
     a = [entity_counts(read_predictions(run.predictions_file)) for run in joint_max_runs]   # seeds in order
     b = [entity_counts(read_predictions(run.predictions_file)) for run in baseline_runs]    # same seeds
-    results = [compare(a, b, paper_delta=3.29), ...]   # one per claim, A/B oriented so + = the paper's claim
+    results = [compare(a, b, paper_delta=3.29, family_size=3), ...]   # one per claim; + = the paper's claim
     results = with_holm(results)            # Holm over the pre-registered family (exactly it)
     rows = [r.to_row() for r in results]    # one CSV row per claim
 
@@ -92,30 +94,37 @@ def _stack(runs: Sequence[np.ndarray] | np.ndarray, name: str) -> np.ndarray:
 # ------------------------------------------------------------------------------ the comparison
 @dataclass(frozen=True)
 class Comparison:
-    """A vs B over seeds, in F1 points. `low`/`high` is the verdict's interval; `p_holm` is filled by
-    `with_holm` (None until the family is known)."""
+    """A vs B over seeds, in F1 points. `low`/`high` is the 95 % interval (every claim states it);
+    `verdict_low`/`verdict_high` is the interval the verdict reads, at `verdict_level` — 95 % for a claim
+    outside the family, 1 − 0.05/m (Bonferroni-simultaneous) for each of the m claims of the family, so that
+    the chance of any wrong "holds", "contradicted" or "paper's size rejected" in the family is at most 5 %.
+    `p_holm` is filled by `with_holm` (None until the family is known)."""
 
     delta: float  # mean over seeds of F1(A_s) - F1(B_s), full test set
     f1_a: float  # mean over seeds of F1(A_s)
     f1_b: float
-    low: float  # the verdict's 95 % interval (two-level bootstrap, widened if needed)
+    low: float  # 95 % interval: the hull of the three below (two-level, widened when needed)
     high: float
-    widened: bool  # True when the two-level interval did not contain both others and was replaced by the union
-    two_level_low: float  # two-level bootstrap percentile interval (seeds, then sentences)
+    widened: bool  # True when the 95 % two-level interval did not contain both others and was replaced by the hull
+    two_level_low: float  # two-level bootstrap percentile interval (seeds, then sentences), 95 %
     two_level_high: float
-    t_low: float  # paired-by-seed t interval of the per-seed Δs (k - 1 d.f.; NaN with one seed)
+    t_low: float  # paired-by-seed t interval of the per-seed Δs (k - 1 d.f.; NaN with one seed), 95 %
     t_high: float
-    sentence_low: float  # sentence bootstrap of the seed-mean Δ (seeds fixed)
+    sentence_low: float  # sentence bootstrap of the seed-mean Δ (seeds fixed), 95 %
     sentence_high: float
+    verdict_level: float  # coverage of the verdict's interval (0.95 / m in the family's Bonferroni split)
+    verdict_low: float  # the hull of the same three intervals at verdict_level: what the verdict reads
+    verdict_high: float
     p_one_sided: float  # in the paper's direction (see `compare`)
-    se: float  # standard error implied by the verdict's interval
-    mde: float  # minimal detectable effect, F1 points
+    p_two_sided: float  # both directions: what Holm runs over
+    se: float  # standard error implied by the 95 % interval
+    mde: float  # minimal detectable effect, F1 points, at the verdict's level (two-sided) and power 0.8
     n_seeds: int
     n_sentences: int
     samples: int
     direction: int  # +1: the paper says A > B; -1: A < B
     paper_delta: float | None
-    verdict: str  # the pre-registered rule (`verdict`); without a paper Δ only the direction is judged
+    verdict: str  # the pre-registered rule (`verdict`) on the verdict's interval
     per_seed: tuple[float, ...]  # the per-seed Δs, seed order as given
     p_holm: float | None = None
 
@@ -126,16 +135,18 @@ class Comparison:
         return row
 
 
-def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of the seed-mean Δ: (two-level, sentence-only), each of length `samples`.
+def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generator,
+              statistic=_f1_of_totals) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of the seed-mean Δ of `statistic` (a function of per-seed column totals (..., c)):
+    (two-level, sentence-only), each of length `samples`. `a`, `b`: (k, n, c) per-sentence columns.
 
     Replicate r draws k seed indices with replacement and one vector of n sentence indices with replacement;
     the sentence vector is shared by A and B and by every resampled seed of the replicate (so the pairing by
     sentence is kept everywhere). The sentence-only replicate reuses the same sentence vector with the seeds
     fixed (common random numbers: it costs nothing extra)."""
-    k, n, _ = a.shape
-    # (n, 2k*3): one matrix product gives every seed's resampled totals of both systems at once.
-    design = np.concatenate([a, b], axis=0).transpose(1, 0, 2).reshape(n, 2 * k * 3).astype(np.float64)
+    k, n, c = a.shape
+    # (n, 2k*c): one matrix product gives every seed's resampled totals of both systems at once.
+    design = np.concatenate([a, b], axis=0).transpose(1, 0, 2).reshape(n, 2 * k * c).astype(np.float64)
     two_level = np.empty(samples)
     sentence = np.empty(samples)
     chunk = max(1, _CHUNK_ELEMENTS // n)
@@ -146,8 +157,8 @@ def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generat
         indices = rng.integers(0, n, size=(size, n))
         # How often each sentence is drawn in each replicate (bincount of the index vectors, row-offset).
         weights = np.bincount((indices + n * np.arange(size)[:, None]).ravel(), minlength=size * n)
-        totals = (weights.reshape(size, n).astype(np.float64) @ design).reshape(size, 2, k, 3)
-        per_seed = _f1_of_totals(totals[:, 0]) - _f1_of_totals(totals[:, 1])  # (size, k)
+        totals = (weights.reshape(size, n).astype(np.float64) @ design).reshape(size, 2, k, c)
+        per_seed = statistic(totals[:, 0]) - statistic(totals[:, 1])  # (size, k)
         two_level[done:done + size] = np.take_along_axis(per_seed, seeds, axis=1).mean(axis=1)
         sentence[done:done + size] = per_seed.mean(axis=1)
         done += size
@@ -171,6 +182,10 @@ def _t_p(per_seed: np.ndarray, direction: int) -> float:
     return float(stats.t.sf(direction * mean / (sd / np.sqrt(k)), k - 1))
 
 
+def _two_sided(one_sided_up: float, one_sided_down: float) -> float:
+    return float(min(1.0, 2 * min(one_sided_up, one_sided_down)))
+
+
 def paired_t_interval(per_seed: Sequence[float] | np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     """mean ± t_{(1+level)/2, k-1} · sd / √k of the per-seed Δs (sd with k − 1); (NaN, NaN) with one seed."""
     d = np.asarray(per_seed, dtype=np.float64)
@@ -181,46 +196,93 @@ def paired_t_interval(per_seed: Sequence[float] | np.ndarray, level: float = LEV
     return float(d.mean() - half), float(d.mean() + half)
 
 
+@dataclass(frozen=True)
+class _Intervals:
+    """The three intervals at one level and their hull."""
+
+    two_level: tuple[float, float]
+    t: tuple[float, float]
+    sentence: tuple[float, float]
+
+    @property
+    def hull(self) -> tuple[float, float]:
+        lows = [x for x in (self.two_level[0], self.t[0], self.sentence[0]) if np.isfinite(x)]
+        highs = [x for x in (self.two_level[1], self.t[1], self.sentence[1]) if np.isfinite(x)]
+        return min(lows), max(highs)
+
+
+def _intervals(per_seed: np.ndarray, two_level: np.ndarray, sentence: np.ndarray, level: float) -> _Intervals:
+    tails = [(1 - level) / 2, (1 + level) / 2]
+    return _Intervals(tuple(float(x) for x in np.quantile(two_level, tails)),
+                      paired_t_interval(per_seed, level),
+                      tuple(float(x) for x in np.quantile(sentence, tails)))
+
+
+def _p_values(per_seed: np.ndarray, two_level: np.ndarray, sentence: np.ndarray, direction: int) -> tuple[float, float]:
+    """(one-sided in `direction`, two-sided): the largest of the two-level bootstrap's, the paired t test's and
+    the sentence bootstrap's, so p agrees with the hull of their intervals (the hull excludes 0 at level L only
+    when each of the three does, i.e. when each p is below 1 − L two-sided)."""
+    def largest(values: Sequence[float]) -> float:
+        return max(x for x in values if np.isfinite(x))
+
+    up = largest([_bootstrap_p(two_level, 1), _t_p(per_seed, 1), _bootstrap_p(sentence, 1)])
+    down = largest([_bootstrap_p(two_level, -1), _t_p(per_seed, -1), _bootstrap_p(sentence, -1)])
+    return (up if direction > 0 else down), _two_sided(up, down)
+
+
+def family_level(family_size: int, level: float = LEVEL) -> float:
+    """Coverage of each claim's verdict interval when `family_size` claims are judged together: the
+    Bonferroni split 1 − (1 − level)/m, so that all m intervals cover their true Δ together with probability
+    ≥ `level` (any pattern of dependence between the claims). Outside a family (m = 1): `level`."""
+    if family_size < 1:
+        raise MtbionerError(f"a family has at least one claim, got {family_size}")
+    return 1 - (1 - level) / family_size
+
+
 def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray,
             paper_delta: float | None = None, *, direction: int | None = None, samples: int = VERDICT_SAMPLES,
-            seed: int = BOOTSTRAP_SEED, level: float = LEVEL, power: float = POWER) -> Comparison:
+            seed: int = BOOTSTRAP_SEED, level: float = LEVEL, power: float = POWER,
+            family_size: int = 1) -> Comparison:
     """System A against system B over k seeds, paired by seed: a_runs[s] and b_runs[s] are the (n, 3)
     TP/FP/FN per test sentence of seed s (the same n sentences in the same order for every run).
 
-    Δ = mean over seeds of F1(A_s) − F1(B_s), in F1 points. Three intervals at `level` (95 %):
+    Δ = mean over seeds of F1(A_s) − F1(B_s), in F1 points. Three intervals:
 
-    - **two-level bootstrap** (the verdict's): each of `samples` replicates resamples the k seeds with
-      replacement, then the test sentences with one index vector shared by both systems and by every
-      resampled seed; the statistic is the seed-mean Δ; percentile interval. It counts both the training-seed
-      variance and the test-sentence variance. Like Owen's (2007) pigeonhole bootstrap of a crossed design
-      it is mildly conservative (the seed x sentence interaction is counted in both stages): in this
-      module's simulation with 5 seeds it is ~5 % wider than the t interval and covers the true Δ in
-      nearly every draw.
+    - **two-level bootstrap**: each of `samples` replicates resamples the k seeds with replacement, then the
+      test sentences with one index vector shared by both systems and by every resampled seed; the statistic
+      is the seed-mean Δ; percentile interval. It counts both the training-seed variance and the
+      test-sentence variance. Like Owen's (2007) pigeonhole bootstrap of a crossed design it is mildly
+      conservative (the seed x sentence interaction is counted in both stages): in the test suite's
+      simulation (5 seeds, 250 sentences, 150 draws) it covered the true Δ in all 150 draws, where the t
+      interval covered 95 %, and the hull of the three was ~12 % wider than the t interval.
     - **paired-by-seed t**: the per-seed Δs (full test set), mean ± t_{k−1} · sd/√k. Counts seed variance
       (and, through the per-seed Δs, the sentence noise that differs between seeds), not the shared test set.
     - **sentence bootstrap of the seed-mean Δ**: seeds fixed, sentences resampled (shared indices). Counts
       only the test-set variance.
 
-    The verdict's interval must not claim more than either of the other two. With few seeds the two-level
-    percentile interval can be too narrow: a bootstrap over k = 3-5 seeds sees at most k distinct values and
-    underestimates the seed variance by (k − 1)/k, where the t interval pays for the small k with its t
-    quantile. So when the two-level interval does not contain both other intervals, it is replaced by their
-    union (the hull of all three) and `widened` is set. Containment, not just width, is required: a wider but
-    shifted interval could still exclude 0 where the t interval does not.
+    An interval that a claim reads is the **hull** of the three at its level, so it never claims more than
+    either: with few seeds the two-level percentile interval can be too narrow (a bootstrap over k = 3-5
+    seeds sees at most k distinct values and underestimates the seed variance by (k − 1)/k, where the t
+    interval pays for the small k with its t quantile). `widened` says the 95 % hull is wider than the
+    two-level interval. Containment, not just width, is required: a wider but shifted interval could still
+    exclude 0 where the t interval does not.
 
-    p (one-sided, H1: the paper's direction) = (1 + #{direction·Δ* ≤ 0}) / (1 + B) over the two-level
-    replicates Δ*: the bootstrap share on the wrong side of 0 (ties count against the claim), with +1 so it is
-    never 0 and is a valid Monte-Carlo p. It is the p dual to the percentile interval (p < 0.025 about when
-    the 95 % interval excludes 0 on the paper's side). When the interval was widened, p is the largest of
-    that, the one-sided paired t-test p and the same-rule p of the sentence bootstrap, so p and the verdict's
-    interval cannot disagree. `direction` defaults to the sign of `paper_delta`; give it when the paper's Δ
-    is 0 or unknown.
+    Two levels: `low`/`high` is the hull at `level` (95 %), which every claim states; `verdict_low`/
+    `verdict_high` is the hull at `family_level(family_size)` — 1 − 0.05/m for a claim judged as one of m in a
+    family — which the verdict reads, so that the family-wise error of every verdict (holds, contradicted and
+    paper's size rejected alike, in either direction) is at most 5 %.
 
-    SE = (high − low) / (2 z_{(1+level)/2}) of the verdict's interval (so widening counts), and the minimal
-    detectable effect at `power` with a two-sided α = 1 − level (the α of the interval) is
-    MDE = (z_{1−α/2} + z_{power}) · SE ≈ 2.80 · SE for 95 % and 0.8.
+    p-values are the largest of the three methods' (so p and the hull agree): the bootstrap ones are
+    (1 + #{direction·Δ* ≤ 0}) / (1 + B) — the share on the wrong side of 0, ties against the claim, never 0.
+    `p_one_sided` is in the paper's direction; `p_two_sided` = 2 × the smaller one-sided p (both directions:
+    what Holm's correction runs over, so that "contradicted" is tested family-wise too). `direction` defaults
+    to the sign of `paper_delta`; give it when the paper's Δ is 0 or unknown.
 
-    With one seed the t interval is (NaN, NaN) and is left out of the union, so the verdict then counts the
+    SE = (high − low) / (2 z_{(1+level)/2}) of the 95 % hull (so widening counts), and the minimal
+    detectable effect at `power` at the verdict's level (two-sided) is
+    MDE = (z_{(1+verdict_level)/2} + z_{power}) · SE ≈ 2.80 · SE for one claim at 95 % and 0.8.
+
+    With one seed the t interval is (NaN, NaN) and is left out of the hull, so the verdict then counts the
     test sentences only (the quick preset's case); `n_seeds` in the row says so.
 
     The verdict (`verdict`) is taken from the verdict's interval; without a paper Δ it is holds /
@@ -246,29 +308,81 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
     per_seed = f1_a - f1_b
     delta = float(per_seed.mean())
     two_level, sentence = _resample(a, b, samples, np.random.default_rng(seed))
-    tails = [(1 - level) / 2, (1 + level) / 2]
-    two_low, two_high = (float(x) for x in np.quantile(two_level, tails))
-    sent_low, sent_high = (float(x) for x in np.quantile(sentence, tails))
-    t_low, t_high = paired_t_interval(per_seed, level)
-
-    lows = [x for x in (two_low, t_low, sent_low) if np.isfinite(x)]
-    highs = [x for x in (two_high, t_high, sent_high) if np.isfinite(x)]
-    low, high = min(lows), max(highs)
-    widened = low < two_low or high > two_high
-    p = _bootstrap_p(two_level, direction)
-    if widened:
-        p = max(x for x in (p, _t_p(per_seed, direction), _bootstrap_p(sentence, direction)) if np.isfinite(x))
+    stated = _intervals(per_seed, two_level, sentence, level)
+    low, high = stated.hull
+    widened = low < stated.two_level[0] or high > stated.two_level[1]
+    verdict_level = family_level(family_size, level)
+    verdict_low, verdict_high = _intervals(per_seed, two_level, sentence, verdict_level).hull
+    p_one, p_two = _p_values(per_seed, two_level, sentence, direction)
 
     z = stats.norm.ppf((1 + level) / 2)
     se = (high - low) / (2 * z)
-    mde = (z + stats.norm.ppf(power)) * se
+    mde = (stats.norm.ppf((1 + verdict_level) / 2) + stats.norm.ppf(power)) * se
     return Comparison(
-        delta=delta, f1_a=float(f1_a.mean()), f1_b=float(f1_b.mean()), low=low, high=high, widened=bool(widened), two_level_low=two_low, two_level_high=two_high,
-        t_low=t_low, t_high=t_high, sentence_low=sent_low, sentence_high=sent_high, p_one_sided=float(p),
-        se=float(se), mde=float(mde), n_seeds=k, n_sentences=n, samples=samples, direction=direction,
+        delta=delta, f1_a=float(f1_a.mean()), f1_b=float(f1_b.mean()), low=low, high=high, widened=bool(widened),
+        two_level_low=stated.two_level[0], two_level_high=stated.two_level[1], t_low=stated.t[0],
+        t_high=stated.t[1], sentence_low=stated.sentence[0], sentence_high=stated.sentence[1],
+        verdict_level=float(verdict_level), verdict_low=verdict_low, verdict_high=verdict_high,
+        p_one_sided=float(p_one), p_two_sided=float(p_two), se=float(se), mde=float(mde), n_seeds=k,
+        n_sentences=n, samples=samples, direction=direction,
         paper_delta=None if paper_delta is None else float(paper_delta),
-        verdict=verdict(low, high, paper_delta, direction),
+        verdict=verdict(verdict_low, verdict_high, paper_delta, direction),
         per_seed=tuple(float(d) for d in per_seed))
+
+
+# ------------------------------------------------------------------------------ false-positive sentences
+@dataclass(frozen=True)
+class RateComparison:
+    """The false-positive-sentence rate of A against B over seeds (in percentage points of the gold
+    entity-free test sentences), with the same three intervals as `Comparison` at 95 % and their hull."""
+
+    rate_a: float  # mean over seeds of A's FP-sentence rate, %
+    rate_b: float
+    delta: float  # mean over seeds of rate(A_s) − rate(B_s), percentage points
+    low: float  # hull of the two-level, paired-t and sentence intervals, 95 %
+    high: float
+    p_two_sided: float
+    n_seeds: int
+    n_entity_free: int  # gold entity-free test sentences: the denominator
+    per_seed: tuple[float, ...]
+
+
+def _rate_statistic(totals: np.ndarray) -> np.ndarray:
+    """FP-sentence rate in % from (entity-free, FP-sentence) totals (..., 2)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(totals[..., 0] > 0, 100.0 * totals[..., 1] / totals[..., 0], 0.0)
+
+
+def fp_sentence_columns(counts: np.ndarray) -> np.ndarray:
+    """(n, 2) per sentence: gold entity-free (TP + FN = 0), and entity-free with a predicted entity (FP > 0)."""
+    counts = np.asarray(counts)
+    free = (counts[..., 0] + counts[..., 2]) == 0
+    return np.stack([free, free & (counts[..., 1] > 0)], axis=-1).astype(np.int64)
+
+
+def compare_fp_rates(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray, *,
+                     samples: int = VERDICT_SAMPLES, seed: int = BOOTSTRAP_SEED,
+                     level: float = LEVEL) -> RateComparison:
+    """A's false-positive-sentence rate against B's over k seeds, paired by seed, from the same (n, 3) TP/FP/FN
+    counts `compare` takes: over the gold entity-free sentences, the share where the system predicts an entity.
+    The interval counts the seeds and the sentences (the two-level bootstrap, hulled with the paired t and the
+    sentence bootstrap, as in `compare`); it is the seed-level answer that a McNemar test per seed, or one over
+    sentences pooled across seeds, cannot give (both treat the trained models as fixed)."""
+    a = _stack(a_runs, "system A")
+    b = _stack(b_runs, "system B")
+    if a.shape != b.shape:
+        raise MtbionerError(f"system A has (seeds, sentences) {a.shape[:2]} but system B has {b.shape[:2]}")
+    if not np.array_equal(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]):
+        raise MtbionerError("the runs' gold entity counts differ per sentence: not the same test set")
+    ca, cb = fp_sentence_columns(a), fp_sentence_columns(b)
+    rate_a, rate_b = _rate_statistic(ca.sum(axis=1)), _rate_statistic(cb.sum(axis=1))
+    per_seed = rate_a - rate_b
+    two_level, sentence = _resample(ca, cb, samples, np.random.default_rng(seed), statistic=_rate_statistic)
+    low, high = _intervals(per_seed, two_level, sentence, level).hull
+    _, p_two = _p_values(per_seed, two_level, sentence, 1)
+    return RateComparison(rate_a=float(rate_a.mean()), rate_b=float(rate_b.mean()), delta=float(per_seed.mean()),
+                          low=low, high=high, p_two_sided=p_two, n_seeds=a.shape[0],
+                          n_entity_free=int(ca[0, :, 0].sum()), per_seed=tuple(float(d) for d in per_seed))
 
 
 # ------------------------------------------------------------------------------ family and verdicts
@@ -288,9 +402,10 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 def with_holm(results: Sequence[Comparison]) -> list[Comparison]:
-    """The family's results with `p_holm` filled in (Holm over all of them: pass exactly the pre-registered
-    family, nothing more or less)."""
-    adjusted = holm([r.p_one_sided for r in results])
+    """The family's results with `p_holm` filled in: Holm over their two-sided p (pass exactly the
+    pre-registered family, nothing more or less). Two-sided, because the family's verdicts can go either way
+    (holds or contradicted): a one-sided p in the paper's direction would leave "contradicted" untested."""
+    adjusted = holm([r.p_two_sided for r in results])
     return [dataclasses.replace(r, p_holm=float(q)) for r, q in zip(results, adjusted)]
 
 
