@@ -85,15 +85,33 @@ def test_mirror_root_counts_as_its_data_folder(paper: dict, mirror_data: Path, t
     assert dataset_sizes(config, "NCBI-disease", tmp_path / "no-prepared-data") == (6347, 940)
 
 
-def test_checkpoint_setting_defaults_to_the_schema(paper: dict, tmp_path: Path) -> None:
+def test_checkpoint_writes_are_counted_by_time(paper: dict, tmp_path: Path) -> None:
     config = copy.deepcopy(paper)
     config["data"].update(datasets=["NCBI-disease"], fractions=[10])
     config["grid"].update(seeds=[1], experiments=["baseline"])
-    config["train"].pop("checkpoint_every_epoch", None)
-    assert grid_cost(config, tmp_path).checkpoint_every_epoch is param_default("train", "checkpoint_every_epoch")
-    config["train"]["checkpoint_every_epoch"] = False
-    cost = grid_cost(config, tmp_path, parallel_jobs=4)
-    assert cost.checkpoint_every_epoch is False and cost.checkpoint_disk_gb == 0.0
+    config["train"].pop("checkpoint_every_minutes", None)
+    cost = grid_cost(config, tmp_path, train_throughput=10.0, eval_throughput=940.0, parallel_jobs=4)
+    assert cost.checkpoint_every_minutes == param_default("train", "checkpoint_every_minutes") == 30
+    # one run: NCBI-disease 10 % = 635 sentences x 100 epochs (the paper's NCBI-disease setting) at 10/s =
+    # 6,350 s, + 940 test sentences at 940/s = 1 s: 6,351 s = 105.85 min -> 3 checkpoints of 30 minutes
+    [run] = cost.runs
+    assert (run.train_passes, run.eval_passes) == (63_500, 940)
+    assert cost.run_minutes(run) == pytest.approx(6351 / 60)
+    assert cost.checkpoint_writes == 3
+    assert cost.checkpoint_gb == pytest.approx(3 * 433 / 1000)  # BERT-base + AdamW's two moments
+    assert cost.checkpoint_write_gb == pytest.approx(3 * 3 * 433 / 1000)
+    assert cost.checkpoint_disk_gb == pytest.approx(4 * 3 * 433 / 1000)  # one per running job
+    # packed 2 per GPU at an assumed efficiency of 0.5: each run takes twice as long -> 7 writes
+    packed = grid_cost(config, tmp_path, train_throughput=10.0, eval_throughput=940.0, runs_per_gpu=2,
+                       packing_efficiency=0.5)
+    assert packed.checkpoint_writes == 7
+    # at the default throughput the run lasts under two minutes: no checkpoint is written
+    assert grid_cost(config, tmp_path).checkpoint_writes == 0
+    config["train"]["checkpoint_every_minutes"] = None
+    never = grid_cost(config, tmp_path, train_throughput=10.0)
+    assert never.checkpoint_writes == 0 and never.checkpoint_disk_gb == 0.0
+    assert "only when a job is told to stop" in cost_table(never)
+    assert "3 writes of 1.30 GB" in cost_table(cost)
 
 
 def test_packed_runs_divide_the_gpu_hours(paper: dict, tmp_path: Path) -> None:
@@ -131,3 +149,16 @@ def test_cost_command_takes_the_packing(mirror_data: Path, tmp_path: Path) -> No
     assert numbers["packed_device_hours"] == pytest.approx(numbers["device_hours"] / 2.5, abs=0.01)
     bad = subprocess.run([*command[:-4], "--packed-throughput", "2500"], capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "needs K > 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_cpu_preset_is_priced_at_the_cpu_rate(mirror_data: Path, tmp_path: Path) -> None:
+    # the quick preset asks for no GPU (resources.train_gpus: 0): its hours are CPU job-hours at the measured CPU
+    # rate, not GPU hours at the GPU figure (which printed "device-hours: 0.0")
+    config = load_params(Path(__file__).resolve().parents[1], ["config/quick.yaml"])
+    config["data"]["source"] = str(mirror_data)
+    cost = grid_cost(config, tmp_path)
+    assert cost.on_cpu and cost.train_throughput == 13.7 and cost.eval_throughput == 41.1
+    expected = (cost.train_passes / 13.7 + cost.eval_passes / 41.1) / 3600
+    assert cost.device_hours == pytest.approx(expected) and cost.device_hours > 0.1
+    assert "per 1-thread CPU job (a CPU preset)" in cost_table(cost)
+    assert json.loads(cost_json(cost))["on_cpu"] is True

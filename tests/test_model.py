@@ -121,3 +121,22 @@ def test_unknown_encoder_is_a_one_line_user_error():
 
     with pytest.raises(MtbionerError, match="cannot load encoder"):
         load_encoder("/nonexistent/encoder-dir")
+
+
+def test_an_fp16_checkpoint_loads_as_fp32_weights(tokenizer, tmp_path):
+    """transformers 5 loads with dtype="auto": without an explicit dtype an fp16 file (the GPU bundle's MiniLM)
+    would give fp16 weights and fp16 AdamW state. Both ways in load fp32: an encoder by path, a trained model."""
+    half = build_tiny_encoder(tokenizer, 0).half()
+    half.save_pretrained(tmp_path / "encoder")
+    tokenizer.save_pretrained(tmp_path / "encoder")
+    assert AutoModel.from_pretrained(tmp_path / "encoder").embeddings.word_embeddings.weight.dtype == torch.float16
+    encoder, _ = load_encoder(str(tmp_path / "encoder"))
+    assert {p.dtype for p in encoder.parameters()} == {torch.float32}
+    # the values are the fp16 ones, widened
+    assert torch.equal(encoder.embeddings.word_embeddings.weight, half.embeddings.word_embeddings.weight.float())
+
+    model = make_model(tokenizer)
+    model.encoder.half()
+    model.save_pretrained(tmp_path / "model", tokenizer)
+    loaded = MultiTaskModel.from_pretrained(tmp_path / "model")
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}

@@ -112,7 +112,7 @@ def test_run_config_defaults_come_from_the_schema() -> None:
     fields = {("model", "encoder"), ("model", "dropout"), ("model", "max_length"), ("model", "lowercase"),
               ("eval", "max_test_sentences")} | {("train", key) for key in (
                   "batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip",
-                  "deterministic", "checkpoint_every_epoch", "precision", "loss_weights")}
+                  "deterministic", "checkpoint_every_minutes", "precision", "loss_weights")}
     for section, key in fields:
         assert getattr(config, key) == param_default(section, key), f"{section}.{key}"
     source = (SRC / "run" / "config.py").read_text(encoding="utf-8")

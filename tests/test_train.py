@@ -15,7 +15,8 @@ import torch
 
 from mtbioner.training.batching import bucketed_batches, epoch_schedule, steps_per_epoch
 from mtbioner.run.directory import RunFiles
-from mtbioner.training.checkpoints import STATE_FILE, latest_checkpoint
+from mtbioner.training.checkpoints import STATE_FILE, Progress, latest_checkpoint
+from mtbioner.training.trainer import _checkpoint_differs
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
 from mtbioner.run.config import RunConfig
@@ -170,37 +171,73 @@ def _run_cli(args: list[str], **kwargs) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+def _same_run(run_dir: Path, reference_dir: Path, reference: dict) -> None:
+    """run_dir ended exactly as the uninterrupted reference: metrics, every epoch line, predictions."""
+    final = json.loads((run_dir / "metrics.json").read_text())
+    assert without_timings(final) == without_timings(reference)
+    epochs = [json.loads(line) for line in (run_dir / "epochs.jsonl").read_text().splitlines()]
+    reference_epochs = [json.loads(line) for line in (reference_dir / "epochs.jsonl").read_text().splitlines()]
+    assert [without_timings(record) for record in epochs] == [without_timings(record) for record in reference_epochs]
+    assert (run_dir / "test_predictions.tsv").read_text() == (reference_dir / "test_predictions.tsv").read_text()
+    assert not (RunFiles(run_dir).checkpoints).exists()
+
+
+def _wait_for(condition, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, f"run ended before it could be stopped: {process.communicate()}"
+
+
 @pytest.mark.slow
 def test_run_killed_mid_training_resumes_to_the_same_metrics(tiny_run_config, tmp_path):
-    config = {**tiny_run_config, "epochs": 4}
+    # a checkpoint after (nearly) every step, so the kill lands inside an epoch: the resumed run must skip the
+    # steps done, restore the RNGs and the epoch's losses so far, and end exactly as the uninterrupted one
+    config = {**tiny_run_config, "epochs": 4, "checkpoint_every_minutes": 1e-5}
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
-    reference = train_run(RunConfig.model_validate(config), tmp_path / "reference", device="cpu", progress=False)
+    reference = train_run(RunConfig.model_validate({**config, "checkpoint_every_minutes": None}),
+                          tmp_path / "reference", device="cpu", progress=False)
 
     run_dir = tmp_path / "killed"
     process = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
-    first_checkpoint = RunFiles(run_dir).checkpoints / "epoch-1" / STATE_FILE
-    deadline = time.monotonic() + 120
-    while not first_checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, f"run ended before it could be killed: {process.communicate()}"
-    process.send_signal(signal.SIGKILL)  # no chance to clean up: as an OOM kill or a pre-empted job
+    _wait_for(lambda: latest_checkpoint(run_dir) is not None, process)
+    process.send_signal(signal.SIGKILL)  # no chance to clean up: as an OOM kill or a lost node
     process.wait()
     assert not (run_dir / "metrics.json").exists()
     killed_after = latest_checkpoint(run_dir)
-    assert killed_after is not None and killed_after.name in {"epoch-1", "epoch-2", "epoch-3"}
+    assert killed_after is not None and killed_after.name.startswith("step-")
 
     resumed = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
     _, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
     assert "resuming" in stderr
-    final = json.loads((run_dir / "metrics.json").read_text())
-    assert without_timings(final) == without_timings(reference)
-    epochs = [json.loads(line) for line in (run_dir / "epochs.jsonl").read_text().splitlines()]
-    reference_epochs = [json.loads(line) for line in (tmp_path / "reference" / "epochs.jsonl").read_text().splitlines()]
-    assert [without_timings(record) for record in epochs] == [without_timings(record) for record in reference_epochs]
-    assert (run_dir / "test_predictions.tsv").read_text() == (tmp_path / "reference" / "test_predictions.tsv").read_text()
-    assert not (RunFiles(run_dir).checkpoints).exists()
+    _same_run(run_dir, tmp_path / "reference", reference)
+
+
+@pytest.mark.slow
+def test_sigterm_writes_a_checkpoint_stops_and_the_run_resumes_exactly(tiny_run_config, tmp_path):
+    # SLURM's time limit (or --signal=TERM@N before it): no checkpoint by time, one when told to stop
+    config = {**tiny_run_config, "epochs": 40, "checkpoint_every_minutes": None}
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    reference = train_run(RunConfig.model_validate(config), tmp_path / "reference", device="cpu", progress=False)
+
+    run_dir = tmp_path / "stopped"
+    process = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
+    _wait_for(lambda: (run_dir / "epochs.jsonl").exists(), process)  # training is under way
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: stopped by SIGTERM: checkpoint") and "run the same command again" in last
+    assert "Traceback" not in stderr
+    assert latest_checkpoint(run_dir) is not None and not (run_dir / "metrics.json").exists()
+
+    resumed = _run_cli(["--out-dir", str(run_dir), "--config", str(config_file), "--device", "cpu"])
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    _same_run(run_dir, tmp_path / "reference", reference)
 
 
 def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_path):
@@ -215,9 +252,12 @@ def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_p
     optimizer = torch.optim.AdamW(model.parameters())
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
-                    1, [], config)
+                    steps_done=1, progress=Progress(epochs_done=1), history=[], config=config)
     with pytest.raises(MtbionerError, match="different configuration.*learning_rate"):
         train_run(config.model_copy(update={"learning_rate": 1e-4}), run_dir, device="cpu", progress=False)
+    # ... but the checkpoint policy is not part of what a run computes: the same checkpoint is accepted
+    assert "checkpoint_every_minutes" not in _checkpoint_differs(
+        config.to_json_dict(), config.model_copy(update={"checkpoint_every_minutes": 5.0}), lowercase=False)
 
 
 # ------------------------------------------------------------------------------------------------- CLI
@@ -246,28 +286,36 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 
 def test_a_partly_written_checkpoint_is_ignored(tmp_path):
-    for epoch in (1, 2):
-        (RunFiles(tmp_path).checkpoints / f"epoch-{epoch}" / "model").mkdir(parents=True)
-    (RunFiles(tmp_path).checkpoints / "epoch-1" / STATE_FILE).write_bytes(b"complete")
-    # epoch-2 has no state file: the process died while writing it, so epoch 1 is where to resume
-    assert latest_checkpoint(tmp_path) == RunFiles(tmp_path).checkpoints / "epoch-1"
+    for steps in (10, 20):
+        (RunFiles(tmp_path).checkpoints / f"step-{steps}" / "model").mkdir(parents=True)
+    (RunFiles(tmp_path).checkpoints / "step-10" / STATE_FILE).write_bytes(b"complete")
+    # step-20 has no state file: the process died while writing it, so step 10 is where to resume
+    assert latest_checkpoint(tmp_path) == RunFiles(tmp_path).checkpoints / "step-10"
+    (RunFiles(tmp_path).checkpoints / "step-9" / "model").mkdir(parents=True)
+    (RunFiles(tmp_path).checkpoints / "step-9" / STATE_FILE).write_bytes(b"complete")
+    assert latest_checkpoint(tmp_path).name == "step-10"  # by number, not by name (step-9 > step-10 as text)
     assert latest_checkpoint(tmp_path / "elsewhere") is None
 
 
-def test_without_epoch_checkpoints_the_run_is_the_same(tiny_run_config, tmp_path, monkeypatch):
-    """`checkpoint_every_epoch: false` (CPU smoke presets) writes no checkpoint and changes no result."""
+def test_checkpoints_by_time_change_no_result(tiny_run_config, tmp_path, monkeypatch):
+    """A checkpoint after every step writes many and changes nothing; None writes none."""
     import mtbioner.training.trainer as train_module
 
     saved = []
     original = train_module.save_checkpoint
-    monkeypatch.setattr(train_module, "save_checkpoint", lambda *args, **kwargs: saved.append(args[0]) or original(*args, **kwargs))
-    config = {**tiny_run_config, "epochs": 1}
-    with_checkpoints = train_run(RunConfig.model_validate(config), tmp_path / "a", device="cpu", progress=False)
-    assert len(saved) == 1
-    without = train_run(RunConfig.model_validate({**config, "checkpoint_every_epoch": False}), tmp_path / "b",
-                        device="cpu", progress=False)
-    assert len(saved) == 1  # no further checkpoint written
-    assert without_timings(without) == without_timings(with_checkpoints)
+    monkeypatch.setattr(train_module, "save_checkpoint",
+                        lambda *args, **kwargs: saved.append(kwargs["steps_done"]) or original(*args, **kwargs))
+    config = {**tiny_run_config, "epochs": 2}
+    often = train_run(RunConfig.model_validate({**config, "checkpoint_every_minutes": 1e-9}), tmp_path / "a",
+                      device="cpu", progress=False)
+    assert saved == list(range(1, len(saved) + 1)) and len(saved) >= 2  # after every step
+    assert not RunFiles(tmp_path / "a").checkpoints.exists()  # removed once the run is complete
+    count = len(saved)
+    never = train_run(RunConfig.model_validate({**config, "checkpoint_every_minutes": None}), tmp_path / "b",
+                      device="cpu", progress=False)
+    assert len(saved) == count  # none written
+    assert without_timings(never) == without_timings(often)
+    assert (tmp_path / "a" / "test_predictions.tsv").read_text() == (tmp_path / "b" / "test_predictions.tsv").read_text()
 
 
 # ----------------------------------------------------------------------------------- cost levers (CPU runs)

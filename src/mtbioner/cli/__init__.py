@@ -25,25 +25,40 @@ from mtbioner.cli import train as _train  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one `error: ...` line and exit status 2, never a traceback."""
+    """Entry point: user errors become one `error: ...` line and exit status 2 (or the error's own `exit_code`:
+    a training stopped by a signal exits 128 + its number), never a traceback."""
     try:
         app(args=argv, standalone_mode=False)
         if argv is None:  # the `mtbioner` process itself (a library caller passes argv and keeps its interpreter)
             _exit_without_teardown()
     except MtbionerError as error:
         print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(getattr(error, "exit_code", 2)) from None
     except (typer.Exit, SystemExit) as stop:
         raise SystemExit(getattr(stop, "exit_code", getattr(stop, "code", 0))) from None
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:  # usage errors arrive here in non-standalone mode
+        if _is_usage_error(error):  # the usage line, a hint and one `Error: ...` line; status 2
             error.show()
             raise SystemExit(error.exit_code) from None
-        if isinstance(error, click.exceptions.Abort):
+        if _is_abort(error):
             raise SystemExit(130) from None
         raise
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """A command-line mistake as typer raises it: typer >= 0.2x carries its own copy of click
+    (typer._click, whose exceptions derive from typer.exceptions.TyperException), older ones click's."""
+    import click
+    from typer.exceptions import TyperException
+
+    return isinstance(error, (click.ClickException, TyperException)) and hasattr(error, "show")
+
+
+def _is_abort(error: Exception) -> bool:
+    import click
+    from typer import exceptions
+
+    return isinstance(error, (click.exceptions.Abort, getattr(exceptions, "Abort", click.exceptions.Abort)))
 
 
 def _exit_without_teardown() -> None:

@@ -35,6 +35,9 @@ from transformers import PreTrainedTokenizerFast
 from mtbioner.errors import MtbionerError
 
 TINY = "tiny"
+#: The dtype every pretrained or trained model is loaded in (mtbioner.model.multitask too): fp32 master
+#: weights, whatever the file stores.
+LOAD_DTYPE = torch.float32
 MINILM = "minilm"
 
 #: Size of the `tiny` encoder: small enough that a CPU epoch over a few hundred sentences takes seconds.
@@ -269,7 +272,10 @@ def load_encoder_with_casing(name: str, *, lowercase: Lowercase = "auto", vocab_
         if normalizer_lowercases(tokenizer) != casing.lowercase:
             tokenizer = AutoTokenizer.from_pretrained(source, do_lower_case=casing.lowercase)
         apply_lowercase(tokenizer, casing.lowercase)  # classes without do_lower_case: set the normalizer
-        encoder = AutoModel.from_pretrained(source)
+        # fp32 weights whatever the checkpoint stores: transformers 5 loads with dtype="auto" by default, so an fp16
+        # copy (the GPU bundle's MiniLM) would train fp16 weights and AdamW state with no scaler. Autocast
+        # (train.precision) decides the compute precision, never the stored one.
+        encoder = AutoModel.from_pretrained(source, dtype=LOAD_DTYPE)
     except (OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise MtbionerError(f"cannot load encoder {name!r}: {first_line}") from None

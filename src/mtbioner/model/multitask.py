@@ -27,6 +27,7 @@ from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
 from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
+from mtbioner.model.encoders import LOAD_DTYPE
 from mtbioner.model.tokenization import IGNORE_INDEX
 
 MODEL_FORMAT_VERSION = 1
@@ -162,7 +163,7 @@ class MultiTaskModel(nn.Module):
         if meta.get("format_version") != MODEL_FORMAT_VERSION:
             raise MtbionerError(f"{path / MTBIONER_FILE}: format_version {meta.get('format_version')!r}, "
                                 f"expected {MODEL_FORMAT_VERSION}")
-        encoder = AutoModel.from_pretrained(path)
+        encoder = AutoModel.from_pretrained(path, dtype=LOAD_DTYPE)  # fp32 whatever was saved
         model = cls(encoder, meta["tasks"], meta["ner_labels"], pooling=meta["pooling"],
                     dropout=meta["dropout"], max_length=meta["max_length"])
         model.heads.load_state_dict(load_file(path / HEADS_FILE))

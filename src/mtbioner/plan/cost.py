@@ -42,6 +42,11 @@ class EncoderCost:
     model_mb: float  # save_pretrained size of encoder + heads + tokenizer (fp32 safetensors)
     train_sentences_per_second: float  # one modern data-centre GPU, bf16 autocast, batch 32, ~45 sub-tokens
     eval_sentences_per_second: float
+    #: One 1-thread training job on a 2-core CPU without native bf16 (fp32), start-up and test scoring
+    #: included: the slowest rate measured (MiniLM, docs/cpu/RUN.md, 2026-12-02); a CPU with native bf16 is
+    #: ~2x faster. None: not measured for this encoder class (a CPU preset then needs --train-throughput).
+    cpu_train_sentences_per_second: float | None = None
+    cpu_eval_sentences_per_second: float | None = None
 
 
 #: BERT-base (BioBERT): 110 M parameters (~85 M of them in matrix products; the rest are embeddings and the
@@ -50,8 +55,9 @@ class EncoderCost:
 #: parameters only), under 2 % of an H100's dense bf16 peak (989 TFLOP/s) and ~6 % of an A100's (312):
 #: batches of 32 short sentences keep a GPU far from its peak. benchmarks/gpu_check.sh measures it.
 BERT_BASE = EncoderCost("bert-base", 433.0, 600.0, 3000.0)
-#: all-MiniLM-L6-v2: 22.7 M parameters, 91 MB.
-MINILM_L6 = EncoderCost("minilm-l6", 91.0, 3000.0, 15000.0)
+#: all-MiniLM-L6-v2: 22.7 M parameters, 91 MB. On a CPU: 13.7 training sentence-passes/s per 1-thread job
+#: (docs/cpu/RUN.md); prediction counted at 3x that (forward only).
+MINILM_L6 = EncoderCost("minilm-l6", 91.0, 3000.0, 15000.0, 13.7, 41.1)
 TINY_BERT = EncoderCost("tiny", 1.5, 20000.0, 60000.0)
 
 #: Aggregate throughput of K runs packed on one GPU over K × one run's: an assumption until gpu_check.sh's
@@ -118,12 +124,13 @@ class GridCost:
     encoder: EncoderCost
     train_throughput: float
     eval_throughput: float
-    checkpoint_jobs: int  # jobs whose per-epoch checkpoints are on disk at once (a bound, = parallel jobs)
-    checkpoint_every_epoch: bool
+    checkpoint_jobs: int  # jobs whose checkpoints are on disk at once (a bound, = parallel jobs)
+    checkpoint_every_minutes: float | None  # train.checkpoint_every_minutes (None: only when told to stop)
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # dataset -> (train ∪ devel, test) sentences
     runs_per_gpu: int = 1  # K runs packed onto one GPU (module docstring)
     packed_train_throughput: float | None = None  # measured aggregate training sentences/s of K packed runs
     packing_efficiency: float = PACKING_EFFICIENCY  # used when packed_train_throughput is not given
+    on_cpu: bool = False  # a CPU preset: the hours are 1-thread CPU job-hours at a CPU rate
 
     @property
     def steps(self) -> int:
@@ -146,9 +153,31 @@ class GridCost:
         return self.models_kept * self.encoder.model_mb / 1000
 
     @property
+    def checkpoint_gb(self) -> float:
+        """One checkpoint: the model + AdamW's two moments (fp32, each the size of the weights)."""
+        return 3 * self.encoder.model_mb / 1000
+
+    def run_minutes(self, run: RunCost) -> float:
+        """Wall minutes of one run at the cost's throughputs, slowed by packing (K runs share a GPU)."""
+        seconds = run.train_passes / self.train_throughput + run.eval_passes / self.eval_throughput
+        return seconds / 60 * self.runs_per_gpu / self.packing_speedup
+
+    @property
+    def checkpoint_writes(self) -> int:
+        """Checkpoints the time policy writes: one per `checkpoint_every_minutes` of each run's wall time
+        (none for a run shorter than that), not counting the one a stop signal asks for."""
+        if self.checkpoint_every_minutes is None:
+            return 0
+        return sum(int(self.run_minutes(run) // self.checkpoint_every_minutes) for run in self.runs)
+
+    @property
+    def checkpoint_write_gb(self) -> float:
+        return self.checkpoint_writes * self.checkpoint_gb
+
+    @property
     def checkpoint_disk_gb(self) -> float:
-        # model + AdamW's two moments (fp32, each the size of the weights) per job that is running
-        return self.checkpoint_jobs * 3 * self.encoder.model_mb / 1000 if self.checkpoint_every_epoch else 0.0
+        """Checkpoints on disk at once: one per running job that writes any (each keeps only its newest)."""
+        return self.checkpoint_jobs * self.checkpoint_gb if self.checkpoint_writes else 0.0
 
     def hours(self, train_passes: int, eval_passes: int) -> float:
         """Device-hours of these sentence-passes at the cost's throughputs."""
@@ -197,11 +226,18 @@ def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", tr
     if not 0 < packing_efficiency <= 1:
         raise MtbionerError(f"--packing-efficiency {packing_efficiency:g}: must be in (0, 1]")
     encoder = encoder_cost(str(config["model"]["encoder"]))
+    on_cpu = config["resources"]["train_gpus"] == 0  # a CPU preset: its jobs ask for no GPU
+    if on_cpu and train_throughput is None:
+        if encoder.cpu_train_sentences_per_second is None:
+            raise MtbionerError(f"no CPU throughput is declared for encoder class {encoder.name}: a CPU preset "
+                                "(resources.train_gpus: 0) needs --train-throughput (sentences/s of one job)")
+        train_throughput = encoder.cpu_train_sentences_per_second
+        eval_throughput = eval_throughput or encoder.cpu_eval_sentences_per_second
     limit = config["data"].get("max_train_sentences")
     max_test = config.get("eval", {}).get("max_test_sentences")
     sizes: dict[str, tuple[int, int]] = {}
     runs = []
-    checkpoints = False
+    every_minutes = None
     for run in grid.expand_grid(config):
         if run.dataset not in sizes:
             sizes[run.dataset] = dataset_sizes(config, run.dataset, data_root)
@@ -214,10 +250,10 @@ def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", tr
         test = min(n_test, max_test) if max_test else n_test
         runs.append(RunCost(run, steps, passes, test * (settings.epochs if settings.eval_every_epoch else 1),
                             settings.save_model))
-        checkpoints = checkpoints or settings.checkpoint_every_epoch  # the RunConfig's: the schema's default
+        every_minutes = settings.checkpoint_every_minutes  # train's, the same for every run of a grid
     return GridCost(runs, encoder, train_throughput or encoder.train_sentences_per_second,
-                    eval_throughput or encoder.eval_sentences_per_second, parallel_jobs, checkpoints, sizes,
-                    runs_per_gpu, packed_train_throughput, packing_efficiency)
+                    eval_throughput or encoder.eval_sentences_per_second, parallel_jobs, every_minutes, sizes,
+                    runs_per_gpu, packed_train_throughput, packing_efficiency, on_cpu)
 
 
 def cost_table(cost: GridCost) -> str:
@@ -239,14 +275,20 @@ def cost_table(cost: GridCost) -> str:
 
     lines += [row(dataset, runs) for dataset, runs in by_dataset.items()]
     lines.append(row("**total**", cost.runs))
-    lines += ["", f"- encoder class: {cost.encoder.name}; throughput assumed: {cost.train_throughput:,.0f} training "
-              f"and {cost.eval_throughput:,.0f} evaluation sentences/s per device",
+    device = "1-thread CPU job (a CPU preset)" if cost.on_cpu else "device"
+    lines += ["", f"- encoder class: {cost.encoder.name}; throughput assumed: {cost.train_throughput:,.1f} training "
+              f"and {cost.eval_throughput:,.1f} evaluation sentences/s per {device}",
               f"- disk: {cost.models_kept} kept models × {cost.encoder.model_mb:,.0f} MB = "
-              f"{cost.model_disk_gb:,.1f} GB" + (f"; per-epoch checkpoints (model + AdamW state) "
-                                                f"{cost.checkpoint_disk_gb:,.1f} GB while {cost.checkpoint_jobs} "
-                                                "job(s) run" if cost.checkpoint_every_epoch else
-                                                "; no per-epoch checkpoints"),
-              f"- device-hours: {cost.device_hours:,.1f} (training + evaluation at the throughputs above)"]
+              f"{cost.model_disk_gb:,.1f} GB",
+              f"- checkpoints: " + (f"every {cost.checkpoint_every_minutes:g} minutes of a run: "
+                                    f"{cost.checkpoint_writes:,} writes of {cost.checkpoint_gb:,.2f} GB (model + "
+                                    f"AdamW state) = {cost.checkpoint_write_gb:,.1f} GB written; "
+                                    f"{cost.checkpoint_disk_gb:,.1f} GB on disk at once while "
+                                    f"{cost.checkpoint_jobs} job(s) run"
+                                    if cost.checkpoint_every_minutes is not None else "only when a job is told to stop")
+              + "; plus one per job stopped by its time limit (SIGTERM)",
+              f"- device-hours: {cost.device_hours:,.1f} (training + evaluation at the throughputs above"
+              + ("; CPU job-hours: divide by the jobs running side by side for the wall time)" if cost.on_cpu else ")")]
     if packed:
         lines.append(f"- packed: {cost.runs_per_gpu} runs share each GPU, {cost.packing_speedup:.2f}× one run's "
                      f"throughput ({cost.packing_basis}): {cost.packed_device_hours:,.1f} GPU-hours")
@@ -258,9 +300,13 @@ def cost_json(cost: GridCost) -> str:
                        "train_sentence_passes": cost.train_passes, "eval_sentence_passes": cost.eval_passes,
                        "models_kept": cost.models_kept, "model_disk_gb": round(cost.model_disk_gb, 2),
                        "checkpoint_disk_gb": round(cost.checkpoint_disk_gb, 2),
+                       "checkpoint_every_minutes": cost.checkpoint_every_minutes,
+                       "checkpoint_writes": cost.checkpoint_writes,
+                       "checkpoint_write_gb": round(cost.checkpoint_write_gb, 1),
                        "train_sentences_per_second": cost.train_throughput,
                        "eval_sentences_per_second": cost.eval_throughput,
                        "device_hours": round(cost.device_hours, 2), "encoder_class": cost.encoder.name,
+                       "on_cpu": cost.on_cpu,
                        "runs_per_gpu": cost.runs_per_gpu, "packed_train_sentences_per_second":
                            cost.packed_train_throughput, "packing_speedup": round(cost.packing_speedup, 4),
                        "packing_basis": cost.packing_basis,

@@ -58,8 +58,8 @@ class RunConfig(BaseModel):
     grad_clip: float = Field(default_factory=lambda: param_default("train", "grad_clip"), gt=0)
     deterministic: bool = Field(default_factory=lambda: param_default("train", "deterministic"), description="torch.use_deterministic_algorithms + a fixed cuBLAS workspace: "
                                 "bit-identical GPU reruns at some speed cost")
-    checkpoint_every_epoch: bool = Field(default_factory=lambda: param_default("train", "checkpoint_every_epoch"), description="write a resumable checkpoint after every epoch; "
-                                         "CPU smoke presets of a few seconds per epoch turn it off")
+    checkpoint_every_minutes: float | None = Field(default_factory=lambda: param_default("train", "checkpoint_every_minutes"), gt=0, description="a resumable checkpoint every this many minutes of training, and "
+                                                   "one when SIGTERM/SIGUSR1 asks the job to stop; None = only then")
     precision: Literal[param_choices("train", "precision")] = Field(default_factory=lambda: param_default("train", "precision"), description="auto: bf16 autocast on CUDA if supported, else fp32")
 
     save_model: bool = Field(True, description="write the trained model to model/ (off for runs whose "

@@ -1,8 +1,9 @@
 """One optimisation step of `MultiTaskModel`: the forward pass under the run's autocast, the combined loss,
 backward, gradient clipping, the optimizer and scheduler updates.
 
-The trainer's epoch loop, `benchmarks/` and the GPU check all call `train_step`, so what they time is what
-the trainer runs (with its GradScaler and its loss weights), not a copy of it.
+The trainer's epoch loop, `benchmarks/` and the GPU check all call `device_batch` and `train_step`, so what
+they time is what the trainer runs (with its GradScaler and its loss weights), not a copy of it; like the
+trainer, they keep the returned losses as tensors (a per-step `.item()` would make a GPU wait every step).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from mtbioner.model.precision import autocast_context, autocast_dtype
+from mtbioner.model.tokenization import Features, collate
 
 
 def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
@@ -65,6 +67,13 @@ class Optimisation:
         scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(warmup_ratio * total_steps), total_steps)
         scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, precision) == torch.float16)
         return cls(optimizer, scheduler, scaler, grad_clip, device, precision)
+
+
+def device_batch(features: list[Features], indices: list[int], pad_id: int,
+                 device: torch.device) -> dict[str, torch.Tensor]:
+    """The batch of a schedule entry, collated (padded to its longest) and moved to the device: what the
+    trainer feeds `train_step`, and what the benchmarks and the GPU check feed it."""
+    return {key: value.to(device) for key, value in collate([features[index] for index in indices], pad_id).items()}
 
 
 def train_step(model: nn.Module, batch: dict[str, torch.Tensor], step_task: str | None,

@@ -16,9 +16,10 @@ native bf16). The seed fixes the encoder/head initialisation, the batch order
 
 After every epoch (`eval_every_epoch`; otherwise after the last epoch only) all enabled tasks are evaluated on
 the test set (or its first `max_test_sentences`); each epoch's line (train loss and, when scored, the test
-metrics) is added to `epochs.jsonl`; a checkpoint (model, optimizer, scheduler, RNG states, history) is
-written to `checkpoints/epoch-N/` (mtbioner.training.checkpoints). A restarted run resumes from the newest complete
-checkpoint and ends with the same metrics as an uninterrupted one. When the run is complete the model (if
+metrics) is added to `epochs.jsonl`. A checkpoint (model, optimizer, scheduler, RNG states, history, the
+position inside the epoch) is written to `checkpoints/step-N/` every `checkpoint_every_minutes` of training and
+when SIGTERM/SIGUSR1 asks the job to stop (mtbioner.training.checkpoints). A restarted run resumes from the
+newest complete checkpoint and ends with the same metrics as an uninterrupted one. When the run is complete the model (if
 `save_model`), predictions and `metrics.json` (last) are written and `checkpoints/` is removed.
 
 The tokenizer's casing (`lowercase`, see `mtbioner.model.encoders.decide_lowercase`) is decided when the encoder is
@@ -48,7 +49,8 @@ from transformers import AutoTokenizer
 
 from mtbioner.atomicio import write_json, write_jsonl
 from mtbioner.training.batching import epoch_schedule, steps_per_epoch
-from mtbioner.training.checkpoints import latest_checkpoint, load_state, save_checkpoint, set_rng_state
+from mtbioner.training.checkpoints import (CheckpointClock, Progress, StopSignals, TrainingStopped, latest_checkpoint,
+                                           load_state, save_checkpoint, set_rng_state)
 from mtbioner.model.encoders import load_encoder_with_casing, normalizer_lowercases
 from mtbioner.errors import MtbionerError
 from mtbioner.training.evaluate import evaluate_predictions
@@ -59,8 +61,8 @@ from mtbioner.data.iob import write_iob
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles
-from mtbioner.model.tokenization import Features, collate, encode_examples
-from mtbioner.training.step import Optimisation, train_step
+from mtbioner.model.tokenization import Features, encode_examples
+from mtbioner.training.step import Optimisation, device_batch, train_step
 
 EVAL_BATCH_SIZE = 64
 #: steps between the progress bar's loss readings (each one is a host sync on a GPU)
@@ -130,7 +132,11 @@ def _checkpoint_differs(saved: dict, requested: RunConfig, lowercase: bool) -> l
     sides = [side.model_copy(update={"lowercase": lowercase}) if side.lowercase == "auto" else side
              for side in (saved_config, requested)]
     old, new = (side.to_json_dict() for side in sides)
-    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key) and key not in _NOT_IDENTITY)
+
+
+#: Settings that do not change what a run computes: a checkpoint written under another value resumes.
+_NOT_IDENTITY = frozenset({"checkpoint_every_minutes"})
 
 
 @dataclass
@@ -181,8 +187,9 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
             raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
                                 f"{', '.join(changed)}); delete {files.checkpoints} to start over")
         model = MultiTaskModel.from_pretrained(checkpoint / "model")
-        log.info("resuming %s from %s (epoch %d done, lowercase %s as the checkpoint's tokenizer)", run_dir,
-                 checkpoint, state["epoch"], str(lowercase).lower())
+        log.info("resuming %s from %s (%d epochs and %d steps of the next done, lowercase %s as the checkpoint's "
+                 "tokenizer)", run_dir, checkpoint, state["epoch"], state.get("steps_in_epoch", 0),
+                 str(lowercase).lower())
     else:
         random.seed(config.seed)
         np.random.seed(config.seed)
@@ -212,12 +219,12 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     optimizer, scheduler, scaler = optimisation.optimizer, optimisation.scheduler, optimisation.scaler
     log.info(describe(device, config.precision))
     history: list[dict] = []
-    start_epoch = 0
+    resumed = Progress()
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        history, start_epoch = list(state["history"]), int(state["epoch"])
+        history, resumed = list(state["history"]), Progress.from_state(state)
         set_rng_state(state["rng"])
     else:
         log.info("run %s: %s on %s, %d training sentences (%d inputs after windowing), %d test sentences, "
@@ -226,46 +233,66 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     evaluation: _Evaluation | None = None
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        started = time.perf_counter()
-        model.train()
-        schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
-        # The step losses stay tensors until the epoch ends: a per-step `.item()` makes a GPU wait for every
-        # step. Read back at once and summed in step order as Python floats, the means are the same numbers.
-        step_losses: list[torch.Tensor] = []
-        task_losses: dict[str, list[torch.Tensor]] = {task: [] for task in tasks}
-        bar = tqdm(schedule, desc=f"epoch {epoch}/{config.epochs}", disable=None if progress is None else not progress,
-                   leave=False)
-        for step_number, (step_task, indices) in enumerate(bar, 1):
-            batch = {key: value.to(device) for key, value in
-                     collate([features[index] for index in indices], pad_id).items()}
-            loss, losses = train_step(model, batch, step_task, config.loss_weights, optimisation)
-            step_losses.append(loss.detach())
-            for task, task_loss in losses.items():
-                task_losses[task].append(task_loss.detach())
-            if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
-        loss_sum = _sum_in_order(step_losses)
-        task_sums = {task: _sum_in_order(values) for task, values in task_losses.items()}
-        task_counts = {task: len(values) for task, values in task_losses.items()}
-        train_seconds = time.perf_counter() - started
-        # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the final
-        # metrics unchanged (a test checks this); only curve runs need every epoch's scores.
-        scored = config.eval_every_epoch or epoch == config.epochs
-        evaluation = _evaluate(model, tokenizer, test, device, config, progress) if scored else None
-        record = {"epoch": epoch, "train_loss": loss_sum / max(len(schedule), 1),
-                  "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
-                                        if task_counts[task]},
-                  **(evaluation.metrics if evaluation is not None else {}),
-                  "train_seconds": round(train_seconds, 3),
-                  "train_sentences_per_second": round(
-                      len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
-                      / max(train_seconds, 1e-9), 2)}
-        history.append(record)
-        write_jsonl(files.epochs, history)
-        log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
-        if config.checkpoint_every_epoch:
-            save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler, epoch, history, config)
+    clock = CheckpointClock(config.checkpoint_every_minutes)
+    steps_done = int(state["steps_done"]) if state is not None else 0
+    with StopSignals() as stop:
+        for epoch in range(resumed.epochs_done + 1, config.epochs + 1):
+            started = time.perf_counter()
+            model.train()
+            schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
+            # A checkpoint inside this epoch: its first steps (and their losses) are done already.
+            carried = resumed if epoch == resumed.epochs_done + 1 else Progress(epochs_done=epoch - 1)
+            # The step losses stay tensors until the epoch ends (or a checkpoint reads them): a per-step
+            # `.item()` makes a GPU wait for every step. Read back at once and summed in step order as Python
+            # floats, the means are the same numbers.
+            done_losses = list(carried.step_losses)
+            done_task_losses = {task: list(carried.task_losses.get(task, [])) for task in tasks}
+            step_losses: list[torch.Tensor] = []
+            task_losses: dict[str, list[torch.Tensor]] = {task: [] for task in tasks}
+            bar = tqdm(schedule[carried.steps_in_epoch:], desc=f"epoch {epoch}/{config.epochs}",
+                       disable=None if progress is None else not progress, leave=False)
+            for step_number, (step_task, indices) in enumerate(bar, carried.steps_in_epoch + 1):
+                batch = device_batch(features, indices, pad_id, device)
+                loss, losses = train_step(model, batch, step_task, config.loss_weights, optimisation)
+                steps_done += 1
+                step_losses.append(loss.detach())
+                for task, task_loss in losses.items():
+                    task_losses[task].append(task_loss.detach())
+                if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
+                if stop.received is not None or clock.due():
+                    done_losses += _floats(step_losses)
+                    for task in tasks:
+                        done_task_losses[task] += _floats(task_losses[task])
+                    step_losses, task_losses = [], {task: [] for task in tasks}
+                    where = Progress(epoch - 1, step_number, done_losses, done_task_losses,
+                                     carried.seconds + time.perf_counter() - started)
+                    written = save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler,
+                                              steps_done=steps_done, progress=where, history=history,
+                                              config=config)
+                    log.info("checkpoint %s (epoch %d, step %d of %d)", written, epoch, step_number, len(schedule))
+                    clock.restart()
+                    if stop.received is not None:
+                        raise TrainingStopped(stop.received, written)
+            all_losses = done_losses + _floats(step_losses)
+            task_sums = {task: _sum_in_order(done_task_losses[task] + _floats(task_losses[task])) for task in tasks}
+            task_counts = {task: len(done_task_losses[task]) + len(task_losses[task]) for task in tasks}
+            train_seconds = carried.seconds + time.perf_counter() - started
+            # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the
+            # final metrics unchanged (a test checks this); only curve runs need every epoch's scores.
+            scored = config.eval_every_epoch or epoch == config.epochs
+            evaluation = _evaluate(model, tokenizer, test, device, config, progress) if scored else None
+            record = {"epoch": epoch, "train_loss": _sum_in_order(all_losses) / max(len(schedule), 1),
+                      "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
+                                            if task_counts[task]},
+                      **(evaluation.metrics if evaluation is not None else {}),
+                      "train_seconds": round(train_seconds, 3),
+                      "train_sentences_per_second": round(
+                          len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
+                          / max(train_seconds, 1e-9), 2)}
+            history.append(record)
+            write_jsonl(files.epochs, history)
+            log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
 
     if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
         write_jsonl(files.epochs, history)
@@ -282,11 +309,16 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     return final
 
 
-def _sum_in_order(values: list[torch.Tensor]) -> float:
-    """The sum of scalar tensors read back in one device-to-host copy, added one by one as Python floats
-    (what a per-step `total += loss.item()` gives; Python 3.12's `sum()` would round differently)."""
+def _floats(values: list[torch.Tensor]) -> list[float]:
+    """Scalar tensors read back in one device-to-host copy."""
+    return torch.stack(values).tolist() if values else []
+
+
+def _sum_in_order(values: list[float]) -> float:
+    """Floats added one by one in order (what a per-step `total += loss.item()` gives; Python 3.12's `sum()`
+    would round differently)."""
     total = 0.0
-    for value in torch.stack(values).tolist() if values else []:
+    for value in values:
         total += value
     return total
 
