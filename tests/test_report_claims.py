@@ -12,7 +12,7 @@ from mtbioner.cli import main
 from mtbioner.errors import MtbionerError
 from mtbioner.plan.claims import Claim, claim_runs, parse_claims
 from mtbioner.report.claims import COUNT_COLUMNS, read_counts, write_counts, write_verdicts
-from mtbioner.report.verdicts import HOLDS, INCONCLUSIVE, SIZE_REJECTED, holm
+from mtbioner.report.verdicts import HOLDS, NOT_ESTIMABLE, holm
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import gold_sentences, predictions, write_run
 
@@ -95,9 +95,10 @@ def test_verdicts_table_by_hand(tmp_path):
     assert budget["verdict_level"] == pytest.approx(0.975)
     assert budget["verdict_low"] <= budget["low"] and budget["verdict_high"] >= budget["high"]
     assert budget["verdict_low"] > 0 and budget["verdict"] == HOLDS
-    # identical predictions: Δ = 0 exactly, a zero-width interval at 0 rejects the paper's +3.29
+    # identical predictions: Δ = 0 exactly with a zero-width interval — no variance, so no verdict
     low_resource = rows.loc["low resource"]
-    assert low_resource["delta"] == 0 and low_resource["verdict"] == SIZE_REJECTED
+    assert low_resource["delta"] == 0 and low_resource["verdict"] == NOT_ESTIMABLE
+    assert "no variance" in low_resource["note"]
     assert low_resource["p_one_sided"] == 1.0  # ties count against the claim
     # Holm over the two family claims only; the exploratory claim has none
     assert [budget["p_holm"], low_resource["p_holm"]] == pytest.approx(
@@ -105,7 +106,8 @@ def test_verdicts_table_by_hand(tmp_path):
     assert budget["p_two_sided"] == pytest.approx(2 * budget["p_one_sided"])
     assert budget["p_holm"] == pytest.approx(min(1.0, 2 * budget["p_two_sided"]))
     exploratory = rows.loc["exploratory"]
-    assert pd.isna(exploratory["p_holm"]) and exploratory["verdict"] == INCONCLUSIVE
+    # the plain joint-max and baseline predict the same: no variance, so no verdict (outside the family too)
+    assert pd.isna(exploratory["p_holm"]) and exploratory["verdict"] == NOT_ESTIMABLE
     assert exploratory["verdict_level"] == 0.95  # outside the family: judged at 95 %
     # the fixture's systems predict no entity in entity-free sentences: both FP-sentence rates are 0
     assert (budget["fp_rate_a"], budget["fp_rate_b"], budget["fp_delta"]) == (0, 0, 0)
@@ -118,7 +120,7 @@ def test_verdicts_table_by_hand(tmp_path):
     markdown = (tmp_path / "tables" / "verdicts.md").read_text(encoding="utf-8")
     assert "### Verdicts on the pre-registered claims" in markdown and "2,000 resamples" in markdown
     assert "| budget x4 " in markdown and "| joint-max@x4 − baseline@x4 (NCBI-disease, 10%) |" in markdown
-    assert "not in family" in markdown and "| < 0 " in markdown and "paper's size rejected" in markdown
+    assert "not in family" in markdown and "| < 0 " in markdown and "not estimable (no variance" in markdown
 
 
 def test_counts_file_recomputes_the_verdicts_without_the_runs(tmp_path, capsys):
@@ -209,14 +211,15 @@ def test_verdicts_verb_and_the_page_quote_the_verdicts(tmp_path, capsys):
     out = tmp_path / "results"
     _run(["report", "verdicts", *paths, "--claims-json", json.dumps(CLAIMS), "--out-prefix",
           str(out / "tables" / "verdicts"), "--samples", "500"])
-    assert "3 claims: budget x4: holds, low resource: paper's size rejected" in capsys.readouterr().out
+    assert "3 claims: budget x4: holds, low resource: not estimable" in capsys.readouterr().out
     _run(["report", "tables", *paths, "--out-dir", str(out / "tables"), "--samples", "200"])
     _run(["report", "page", *paths, "--out", str(out / "report.md"), "--tables-dir", str(out / "tables"),
           "--figures-dir", str(out / "figures")])
     page = (out / "report.md").read_text(encoding="utf-8")
     assert "### Verdicts on the pre-registered claims" in page
     assert "- budget x4 — joint-max@x4 − baseline@x4, NCBI-disease 10%: Δ +7.17 F1, 95 % interval" in page
-    assert "→ **holds**." in page and "Pre-registered family (2 claims): 1 holds, 1 paper's size rejected." in page
+    assert "→ **holds**." in page and "Pre-registered family (2 claims): 1 holds, 1 not estimable." in page
+    assert "low resource — joint-max − baseline, NCBI-disease 10%: **not estimable** (no variance" in page
     assert "joint-max@x4" in page.split("## Configuration", 1)[1].split("## Summary", 1)[0]
     for banned in ("seed noise", "seed pairs (p =", "in 1/3 seed pairs"):
         assert banned not in page

@@ -211,13 +211,17 @@ def test_summary_quotes_each_verdict_and_attaches_it_to_its_comparison(runs):
 
     row = {"claim": "low-resource BC2GM", "dataset": "BC2GM", "fraction": 10, "a": "joint-max", "b": "baseline",
            "family": True, "n_seeds": 5, "n_sentences": 5038, "delta": 0.71, "low": -0.2, "high": 1.6,
-           "widened": True, "p_one_sided": 0.061, "p_holm": 0.183, "mde": 1.3, "verdict": "inconclusive",
-           "paper_delta": 0.71, "direction": 1}
+           "widened": True, "verdict_level": 1 - 0.05 / 3, "verdict_low": -0.5, "verdict_high": 1.9,
+           "p_one_sided": 0.061, "p_two_sided": 0.122, "p_holm": 0.366, "mde": 1.3, "verdict": "inconclusive",
+           "paper_delta": 0.71, "direction": 1, "fp_delta": -1.5, "fp_low": -2.5, "fp_high": -0.5, "note": "",
+           "f1_a": 58.0, "f1_b": 57.3}
     verdicts = pd.DataFrame([row], columns=VERDICT_COLUMNS)
     text = generated_summary(runs_frame(runs), verdicts, pd.DataFrame(columns=["gain"]))
     assert ("- low-resource BC2GM — joint-max − baseline, BC2GM 10%: Δ +0.71 F1, 95 % interval [-0.20, +1.60], "
-            "widened to the t / sentence intervals (5 seeds × 5038 test sentences), one-sided p = 0.0610, Holm p = "
-            "0.1830, MDE 1.30; paper Δ +0.71 → **inconclusive**." in text)
+            "widened to the t / sentence intervals (5 seeds × 5038 test sentences); the verdict reads the family's "
+            "98.33 % interval [-0.50, +1.90], two-sided p = 0.1220, Holm p = 0.3660 (two-sided), MDE 1.30; paper Δ "
+            "+0.71 → **inconclusive**. False-positive sentences, joint-max − baseline: -1.50 percentage points, 95 % "
+            "interval [-2.50, -0.50]." in text)
     assert "Pre-registered family (1 claims): 1 inconclusive." in text
     assert "at 10%: verdict of claim “low-resource BC2GM”: **inconclusive** (Δ joint-max − baseline +0.71" in text
 

@@ -12,7 +12,7 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 from mtbioner.errors import MtbionerError
 from scipy import stats
 
-from mtbioner.report.verdicts import (CONTRADICTED, HOLDS, INCONCLUSIVE, SIZE_REJECTED, _resample, compare,
+from mtbioner.report.verdicts import (CONTRADICTED, HOLDS, INCONCLUSIVE, NOT_ESTIMABLE, SIZE_REJECTED, _resample, compare,
                                       compare_fp_rates, f1_points, false_positive_test, family_level, holm,
                                       mcnemar, paired_t_interval, sentence_counts, verdict, with_holm)
 
@@ -155,12 +155,20 @@ def test_compare_is_deterministic_and_one_sided_in_the_papers_direction():
     assert row["verdict"] == HOLDS and row["n_seeds"] == 5 and len(row["per_seed"].split(";")) == 5
 
 
-def test_identical_systems_give_a_zero_interval():
+def test_degenerate_scores_get_no_verdict():
+    # identical predictions: a zero-width interval at 0 reflects no uncertainty at all, so it decides nothing
     rng = np.random.default_rng(4)
     a, _ = _random_runs(rng, 3, 100, 0.8, 0.8, 0.02)
     r = compare(a, [x.copy() for x in a], paper_delta=1.0, samples=500)
     assert (r.delta, r.low, r.high, r.p_one_sided) == (0.0, 0.0, 0.0, 1.0)
-    assert r.verdict == SIZE_REJECTED  # a zero-width interval at 0 excludes the paper's +1.0
+    assert r.verdict == NOT_ESTIMABLE and "no variance" in r.note
+    # both systems learnt nothing (F1 0 on every seed: no true positive), though their false positives differ
+    zero_a = [np.stack([np.zeros(50, int), rng.poisson(0.5, 50), np.ones(50, int)], axis=1) for _ in range(3)]
+    zero_b = [np.stack([np.zeros(50, int), rng.poisson(0.5, 50), np.ones(50, int)], axis=1) for _ in range(3)]
+    r = compare(zero_a, zero_b, paper_delta=3.29, samples=300)
+    assert (r.f1_a, r.f1_b) == (0.0, 0.0) and r.verdict == NOT_ESTIMABLE and "F1 0 on every seed" in r.note
+    # a real comparison has no note
+    assert compare(*_random_runs(rng, 3, 100, 0.8, 0.7, 0.02), paper_delta=1.0, samples=300).note == ""
 
 
 def test_one_seed_has_no_t_interval_and_falls_back_to_the_sentence_bootstrap():

@@ -228,6 +228,7 @@ rule report_page:
         taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
         # the page states which parameter files produced it: params.yaml, then the --configfile overlays
         configfiles=parameter_files_options(),
+        note=lambda wildcards: f"--note {shell_quote(REPORT['note'])}" if REPORT["note"] else "",
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -239,7 +240,8 @@ rule report_page:
         runtime=10,
     shell:
         "mtbioner report page {input.runs:q} --out {output:q} --tables-dir {params.tables:q}"
-        " --figures-dir {params.figures:q} --taskemb-dir {params.taskemb:q} {params.configfiles} > {log} 2>&1"
+        " --figures-dir {params.figures:q} --taskemb-dir {params.taskemb:q} {params.configfiles} {params.note}"
+        " > {log} 2>&1"
 
 
 # Target of DVC's report stage.

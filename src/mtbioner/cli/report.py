@@ -218,12 +218,13 @@ def page_cmd(
     taskemb_dir: Annotated[Optional[Path], typer.Option(help="folder with similarity.csv")] = None,
     configfile: Annotated[Optional[list[str]], typer.Option(
         help="the parameter files the workflow merged (stated on the page)")] = None,
+    note: Annotated[Optional[str], typer.Option(help="a sentence for the top of the page (report.note)")] = None,
 ) -> None:
     """results/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
     from mtbioner.report.page import write_report
     from mtbioner.run.directory import load_runs
 
-    write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile)
+    write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile, note=note)
     typer.echo(f"wrote {out}")
 
 

@@ -40,7 +40,7 @@ COLUMNS = ["claim", "dataset", "fraction", "a", "b", "family", "seeds", "n_seeds
            "delta", "low", "high", "widened", "two_level_low", "two_level_high", "t_low", "t_high", "sentence_low",
            "sentence_high", "verdict_level", "verdict_low", "verdict_high", "p_one_sided", "p_two_sided", "p_holm",
            "mde", "verdict", "paper_delta", "direction", "per_seed", "samples", "fp_rate_a", "fp_rate_b",
-           "fp_delta", "fp_low", "fp_high", "fp_p_two_sided", "fp_entity_free", "fp_per_seed"]
+           "fp_delta", "fp_low", "fp_high", "fp_p_two_sided", "fp_entity_free", "fp_per_seed", "note"]
 
 #: Columns of the per-sentence counts file (sentence_counts.csv.gz): what every verdict is computed from.
 COUNT_COLUMNS = ["dataset", "fraction", "system", "seed", "sentence", "tp", "fp", "fn", "fp_sentence"]
@@ -222,7 +222,8 @@ RULE = ("Rule, on the verdict's interval of Δ = F1(A) − F1(B) — for the m c
         "directions), 95 % for a claim outside it: **holds** = excludes 0 on the paper's side; **contradicted** = "
         "excludes 0 on the other side; **paper's size rejected** = includes 0 but excludes the paper's Δ; "
         "**inconclusive** = includes both (without a paper Δ: holds / contradicted / inconclusive by the claimed "
-        "direction).")
+        "direction); **not estimable** = no verdict, because both systems score F1 0 on every seed or their "
+        "predictions never differ (no variance).")
 
 
 def _signed(value: Any) -> str:
@@ -266,7 +267,8 @@ def render_verdicts(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
         "MDE": [f"{v:.2f}" for v in frame["mde"]],
         "seeds": [str(n) for n in frame["n_seeds"]],
         "sentences (n)": [str(n) for n in frame["n_sentences"]],
-        "verdict": frame["verdict"],
+        "verdict": [v if not isinstance(n, str) or not n else f"{v} ({n})" for v, n in
+                    zip(frame["verdict"], frame["note"])],
         "paper Δ": [_signed(v) if v is not None and not (isinstance(v, float) and math.isnan(v))
                     else ("> 0" if d > 0 else "< 0") for v, d in zip(frame["paper_delta"], frame["direction"])],
         "FP-sentence rate A − B": [f"{_signed(d)} pp {_interval(lo, hi)}" for d, lo, hi in

@@ -82,6 +82,10 @@ def verdict_line(row: pd.Series) -> str:
     fp = (f" False-positive sentences, {row['a']} − {row['b']}: {float(row['fp_delta']):+.2f} percentage points, 95 % "
           f"interval [{float(row['fp_low']):+.2f}, {float(row['fp_high']):+.2f}]."
           if "fp_delta" in row and _present(row["fp_delta"]) else "")
+    if row.get("verdict") == "not estimable":
+        return (f"{row['claim']} — {row['a']} − {row['b']}, {row['dataset']} {int(row['fraction'])}%: **not "
+                f"estimable** ({row.get('note') or 'degenerate scores'}; F1 {float(row['f1_a']):.2f} vs "
+                f"{float(row['f1_b']):.2f}): no verdict.")
     return (f"{row['claim']} — {row['a']} − {row['b']}, {row['dataset']} {int(row['fraction'])}%: Δ "
             f"{float(row['delta']):+.2f} F1, 95 % interval [{float(row['low']):+.2f}, {float(row['high']):+.2f}]"
             f"{widened} ({int(row['n_seeds'])} seeds × {int(row['n_sentences'])} test sentences){read}, two-sided p = "
@@ -144,10 +148,14 @@ def claim_max_pooling(frame: pd.DataFrame, datasets: list[str], verdicts: Verdic
         scores = {p: v for p, v in scores.items() if not math.isnan(v[0])}
         if len(scores) < 2 or "max" not in scores:
             continue
-        best = max(scores, key=lambda p: scores[p][0])
+        top = max(value[0] for value in scores.values())
+        leaders = [p for p in scores if round(scores[p][0], 2) == round(top, 2)]  # equal as shown: a tie
         runner = max((p for p in scores if p != "max"), key=lambda p: scores[p][0])
         diff = scores["max"][0] - scores[runner][0]
-        state = "MAX has the highest mean" if best == "max" else f"{best.upper()} has the highest mean"
+        if len(leaders) > 1:
+            state = f"{' and '.join(p.upper() for p in leaders)} tie for the highest mean (no winner)"
+        else:
+            state = f"{leaders[0].upper()} has the highest mean"
         lines.append(f"{dataset} ({fraction}%): MAX {scores['max'][0]:.2f} vs {runner.upper()} "
                      f"{scores[runner][0]:.2f} F1 (Δ {diff:+.2f}, {scores['max'][2]} / {scores[runner][2]} seeds) — "
                      f"{state}; {verdicts.text(dataset, fraction, 'joint-max', f'joint-{runner}')}.")
@@ -268,7 +276,8 @@ def claim_ablations(frame: pd.DataFrame, datasets: list[str], verdicts: Verdicts
 #: Columns the summary reads from verdicts.csv (`mtbioner.report.claims.COLUMNS`).
 VERDICT_COLUMNS = ["claim", "dataset", "fraction", "a", "b", "family", "n_seeds", "n_sentences", "delta", "low",
                    "high", "widened", "verdict_level", "verdict_low", "verdict_high", "p_one_sided", "p_two_sided",
-                   "p_holm", "mde", "verdict", "paper_delta", "direction", "fp_delta", "fp_low", "fp_high"]
+                   "p_holm", "mde", "verdict", "paper_delta", "direction", "fp_delta", "fp_low", "fp_high", "note",
+                   "f1_a", "f1_b"]
 
 
 def generated_summary(frame: pd.DataFrame, verdicts: pd.DataFrame, gains: pd.DataFrame) -> str:

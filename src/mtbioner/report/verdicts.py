@@ -54,8 +54,10 @@ HOLDS = "holds"
 CONTRADICTED = "contradicted"
 SIZE_REJECTED = "paper's size rejected"
 INCONCLUSIVE = "inconclusive"
-#: The four verdicts of the pre-registered rule, in the order `verdict` checks them.
-VERDICTS = (HOLDS, CONTRADICTED, SIZE_REJECTED, INCONCLUSIVE)
+#: No verdict: the scores are degenerate (`degenerate`), so no interval says anything.
+NOT_ESTIMABLE = "not estimable"
+#: The four verdicts of the pre-registered rule, in the order `verdict` checks them, and the refusal.
+VERDICTS = (HOLDS, CONTRADICTED, SIZE_REJECTED, INCONCLUSIVE, NOT_ESTIMABLE)
 
 
 # ------------------------------------------------------------------------------ per-sentence counts and F1
@@ -124,9 +126,10 @@ class Comparison:
     samples: int
     direction: int  # +1: the paper says A > B; -1: A < B
     paper_delta: float | None
-    verdict: str  # the pre-registered rule (`verdict`) on the verdict's interval
+    verdict: str  # the pre-registered rule (`verdict`) on the verdict's interval, or NOT_ESTIMABLE
     per_seed: tuple[float, ...]  # the per-seed Δs, seed order as given
     p_holm: float | None = None
+    note: str = ""  # why a comparison is NOT_ESTIMABLE (`degenerate`); empty otherwise
 
     def to_row(self) -> dict[str, Any]:
         """A flat dict for one CSV row (per-seed Δs joined by ';')."""
@@ -230,6 +233,18 @@ def _p_values(per_seed: np.ndarray, two_level: np.ndarray, sentence: np.ndarray,
     return (up if direction > 0 else down), _two_sided(up, down)
 
 
+def degenerate(f1_a: np.ndarray, f1_b: np.ndarray, low: float, high: float) -> str:
+    """Why no verdict can be drawn from these scores ("" when one can): both systems score F1 0 on every seed
+    (nothing was learnt: a zero difference of zeros says nothing about the method), or the interval has no
+    width (the systems' predictions differ on no test sentence in any seed, so no resample varies and the
+    interval reflects no uncertainty at all)."""
+    if not np.any(f1_a) and not np.any(f1_b):
+        return "both systems score F1 0 on every seed"
+    if high - low == 0:
+        return "no variance: the two systems' predictions differ on no resampled sentence or seed"
+    return ""
+
+
 def family_level(family_size: int, level: float = LEVEL) -> float:
     """Coverage of each claim's verdict interval when `family_size` claims are judged together: the
     Bonferroni split 1 − (1 − level)/m, so that all m intervals cover their true Δ together with probability
@@ -318,6 +333,7 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
     z = stats.norm.ppf((1 + level) / 2)
     se = (high - low) / (2 * z)
     mde = (stats.norm.ppf((1 + verdict_level) / 2) + stats.norm.ppf(power)) * se
+    note = degenerate(f1_a, f1_b, verdict_low, verdict_high)
     return Comparison(
         delta=delta, f1_a=float(f1_a.mean()), f1_b=float(f1_b.mean()), low=low, high=high, widened=bool(widened),
         two_level_low=stated.two_level[0], two_level_high=stated.two_level[1], t_low=stated.t[0],
@@ -326,8 +342,8 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
         p_one_sided=float(p_one), p_two_sided=float(p_two), se=float(se), mde=float(mde), n_seeds=k,
         n_sentences=n, samples=samples, direction=direction,
         paper_delta=None if paper_delta is None else float(paper_delta),
-        verdict=verdict(verdict_low, verdict_high, paper_delta, direction),
-        per_seed=tuple(float(d) for d in per_seed))
+        verdict=NOT_ESTIMABLE if note else verdict(verdict_low, verdict_high, paper_delta, direction),
+        per_seed=tuple(float(d) for d in per_seed), note=note)
 
 
 # ------------------------------------------------------------------------------ false-positive sentences
