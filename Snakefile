@@ -3,6 +3,8 @@
 # Run the CPU preset:   snakemake --cores 2 --configfile config/quick.yaml
 # Paper preset (GPU):   snakemake --profile profiles/slurm            (see profiles/README.md)
 
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -14,6 +16,13 @@ min_version("9.0")
 configfile: "params.yaml"
 
 
+# A mistake in the parameters stops here with one line naming the key (and the closest allowed one for a
+# typo); Snakemake's own validation below then fills in the defaults.
+from mtbioner.params import config_problem
+
+if (_problem := config_problem(config)) is not None:
+    print(f"error: {_problem}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
 validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
 
 

@@ -165,7 +165,7 @@ def test_blocks_refuse_a_run_twice_and_an_unsubsampled_fraction(paper: dict) -> 
     with pytest.raises(MtbionerError, match=r"fractions \[20\] are not in data.fractions"):
         expand_grid(config)
     config["grid"]["blocks"] = [{"datasets": ["BC4"], "experiments": ["baseline"]}]
-    with pytest.raises(MtbionerError, match="datasets \\['BC4'\\] are not in data.datasets"):
+    with pytest.raises(MtbionerError, match="names datasets \\['BC4'\\] that data.datasets does not list"):
         expand_grid(config)
 
 

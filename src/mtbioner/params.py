@@ -92,6 +92,31 @@ PARAMS_HEADER = """\
 """
 
 
+def config_problem(config: dict[str, Any]) -> str | None:
+    """The first way `config` breaks the schema, as one line naming where (a dotted key path) and what — for a
+    misspelt key, the closest allowed key — or None when it is valid. The Snakefile calls it before
+    Snakemake's own validation, whose message dumps the schema around the one key that matters."""
+    import difflib
+
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return None
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        unknown = [key for key in error.instance if key not in allowed]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+            return f"unknown parameter {(path + '.') if path else ''}{key} ({hint})"
+    message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    return f"{path or 'the configuration'}: {message}"
+
+
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """`overlay` merged over a copy of `base`: mappings key by key, everything else replaced."""
     merged = copy.deepcopy(base)

@@ -8,7 +8,8 @@ import shlex
 import sys
 
 from mtbioner.plan import grid
-from mtbioner.data.corpus import check_dataset_name, corpus_datasets
+from mtbioner.data.corpus import check_dataset_name, check_own_corpora, corpus_datasets
+from mtbioner.errors import MtbionerError
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
 
@@ -21,15 +22,42 @@ envvars:
 
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
-RUNS = grid.expand_grid(config)
-DATASETS = grid.datasets(config)
+def stop(message):
+    """End the DAG's parse with one line on stderr (Snakemake would print an exception with its frames)."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+def unset_environment_resources():
+    """Default resources whose value still names an environment variable ("$NAME"): a profile's setting whose
+    variable is unset (profiles/slurm reads the partition from $MTBIONER_SLURM_PARTITION), which would be
+    submitted as the literal text."""
+    resources = workflow.resource_settings.default_resources
+    try:
+        items = dict(resources.items())
+    except AttributeError:  # a parsed Resources object: no profile strings left to check
+        return {}
+    return {name: value for name, value in items.items() if isinstance(value, str) and re.search(r"\$\{?\w", value)}
+
+
+for _name, _value in unset_environment_resources().items():
+    stop(f"resource {_name} is {_value!r}: set that environment variable (e.g. export "
+         f"{_value.strip('${}')}=gpu) before running with this profile")
+
+
 CUSTOM_DATASETS = config["data"]["custom_datasets"]
+try:
+    # A dataset that is neither in the corpus nor an own corpus fails first, with the closest name, instead of
+    # as a grid error or a "missing input" deep in the DAG.
+    for _name in config["data"]["datasets"]:
+        check_dataset_name(_name, own=CUSTOM_DATASETS, where="data.datasets")
+    # An own corpus' files are read when the DAG is built: a broken line stops here, naming file and line.
+    check_own_corpora(CUSTOM_DATASETS, config["data"]["datasets"])
+    RUNS = grid.expand_grid(config)
+except MtbionerError as _error:
+    stop(_error)
+DATASETS = grid.datasets(config)
 FRACTIONS = grid.fractions(config)
-# A dataset that is neither in the corpus nor an own corpus fails here, listing the valid names, instead of
-# as a "missing input" deep in the DAG.
-for _name in DATASETS:
-    if _name not in CUSTOM_DATASETS:
-        check_dataset_name(_name)
 TABLE1 = multiext("results/tables/table1", ".md", ".tex", ".csv")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 import shutil
 import time
 import urllib.error
@@ -53,9 +53,18 @@ def corpus_datasets() -> list[str]:
     return sorted({dataset for dataset, _ in expected_digests()})
 
 
-def check_dataset_name(name: str) -> None:
-    if name not in corpus_datasets():
-        raise MtbionerError(f"unknown dataset {name!r}; MTL-Bioinformatics-2016 has: {', '.join(corpus_datasets())}")
+def check_dataset_name(name: str, own: Iterable[str] = (), where: str = "") -> None:
+    """MtbionerError (one line, with the closest name) unless `name` is a corpus dataset or one of `own`."""
+    import difflib
+
+    own = list(own)
+    if name in own or name in corpus_datasets():
+        return
+    close = difflib.get_close_matches(name, own + corpus_datasets(), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"MTL-Bioinformatics-2016 has: {', '.join(corpus_datasets())}"
+    own_note = " nor an own corpus (data.custom_datasets)" if own else ""
+    raise MtbionerError(f"{where}{'' if not where else ': '}unknown dataset {name!r}: not in the corpus{own_note}; "
+                        f"{hint}")
 
 
 def _is_url(source: str) -> bool:
@@ -176,6 +185,21 @@ def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, at
     download_dataset(dataset, out_dir, source, attempts=attempts)
     files = {split: {"sha256": expected_digests()[(dataset, split)]} for split in SPLITS}
     return write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
+
+
+def check_own_corpora(custom: dict[str, dict[str, str | None]], datasets: Sequence[str]) -> None:
+    """Read every file of the own corpora `datasets` names, strictly (`read_iob`): the first problem as one
+    MtbionerError naming the file and line. The workflow calls it when it builds the DAG, so a broken line
+    stops `snakemake -n` instead of the import job later."""
+    from mtbioner.data.iob import read_iob
+
+    for name in datasets:
+        for split in ("train", "devel", "test"):
+            path = (custom.get(name) or {}).get(split)
+            if path:
+                if not Path(path).is_file():
+                    raise MtbionerError(f"data.custom_datasets.{name}.{split}: {path} does not exist")
+                read_iob(path)
 
 
 def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | Path) -> Path:

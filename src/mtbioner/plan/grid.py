@@ -206,8 +206,9 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
         block_datasets = list(block.get("datasets") or datasets(config))
         unknown = [name for name in block_datasets if name not in datasets(config)]
         if unknown:
-            raise MtbionerError(f"grid.blocks[{index}]: datasets {unknown} are not in data.datasets or "
-                                "data.custom_datasets")
+            raise MtbionerError(f"grid.blocks[{index}] names datasets {unknown} that data.datasets does not list "
+                                f"({', '.join(datasets(config))}): add them to data.datasets, or give grid.blocks "
+                                "without them in your overlay (an overlay's list replaces the preset's)")
         block_fractions = block.get("fractions")
         if block_fractions is not None:
             missing = sorted({int(f) for f in block_fractions} - set(wanted_fractions))
