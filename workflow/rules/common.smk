@@ -31,13 +31,15 @@ def stop(message):
 def unset_environment_resources():
     """Default resources whose value still names an environment variable ("$NAME"): a profile's setting whose
     variable is unset (profiles/slurm reads the partition from $MTBIONER_SLURM_PARTITION), which would be
-    submitted as the literal text."""
+    submitted as the literal text. Read from the resources' `name=value` arguments (their values can only be
+    evaluated inside a rule)."""
     resources = workflow.resource_settings.default_resources
-    try:
-        items = dict(resources.items())
-    except AttributeError:  # a parsed Resources object: no profile strings left to check
-        return {}
-    return {name: value for name, value in items.items() if isinstance(value, str) and re.search(r"\$\{?\w", value)}
+    found = {}
+    for argument in getattr(resources, "args", None) or []:
+        name, _, value = str(argument).partition("=")
+        if re.search(r"\$\{?[A-Za-z_]", value):
+            found[name] = value
+    return found
 
 
 for _name, _value in unset_environment_resources().items():
