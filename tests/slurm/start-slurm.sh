@@ -12,8 +12,9 @@
 # - slurm.conf must be at /etc/slurm/slurm.conf: the executor plugin's job step drops SLURM_CONF;
 # - without accounting the plugin's default sacct polling never sees a job finish, hence slurmdbd;
 # - cgroup plugins do not work in a container: proctrack/linuxproc, task/none (test cluster only);
-# - the node declares one GPU without a device file (gres.conf Count=1, no File): SLURM schedules and accounts
-#   it (sacct AllocTRES gres/gpu=1), so a test can check what a job asks for; nothing runs on a GPU.
+# - the node declares one GPU with /dev/null as its device file, shared as two shards (gres/shard): SLURM
+#   schedules and accounts both (sacct AllocTRES gres/gpu=1, gres/shard=1), so a test can check what a job
+#   asks for and that two shard jobs run at once; nothing runs on a GPU.
 set -euo pipefail
 
 STATE=${MTBIONER_SLURM_DIR:-/tmp/mtbioner-slurm}
@@ -122,8 +123,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
-AccountingStorageTRES=gres/gpu
-GresTypes=gpu
+AccountingStorageTRES=gres/gpu,gres/shard
+GresTypes=gpu,shard
 MinJobAge=600
 StateSaveLocation=$STATE/slurmctld
 SlurmdSpoolDir=$STATE/slurmd
@@ -131,12 +132,14 @@ SlurmctldPidFile=$STATE/slurmctld.pid
 SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=$STATE/slurmctld.log
 SlurmdLogFile=$STATE/slurmd.log
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
+NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb Gres=gpu:1,shard:2 State=UNKNOWN
 PartitionName=$PARTITION Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 cat > /etc/slurm/gres.conf <<CONF
-# Written by mtbioner tests/slurm/start-slurm.sh: one schedulable GPU without a device (test cluster only).
+# Written by mtbioner tests/slurm/start-slurm.sh: one schedulable GPU without a device (test cluster only),
+# shared as two shards (profiles/slurm-shared).
 NodeName=$HOST Name=gpu File=/dev/null
+NodeName=$HOST Name=shard Count=2 File=/dev/null
 CONF
 cat > /etc/slurm/slurmdbd.conf <<CONF
 AuthType=auth/munge
@@ -173,4 +176,4 @@ wait_for 60 "node $HOST idle" bash -c "sinfo -h -N -o %T | grep -qx idle"
 wait_for 30 "cluster registration" bash -c "sacctmgr -n -P list cluster format=cluster | grep -qx mtbioner"
 sacctmgr -i add account mtbioner Cluster=mtbioner Description=tests >/dev/null 2>&1 || true
 sacctmgr -i add user root Account=mtbioner DefaultAccount=mtbioner >/dev/null 2>&1 || true
-log "cluster up: partition $PARTITION on $HOST ($(nproc) CPUs, ${mem_mb} MB, 1 GPU slot); sacct works: $(sacct -n -X | wc -l) jobs"
+log "cluster up: partition $PARTITION on $HOST ($(nproc) CPUs, ${mem_mb} MB, 1 GPU slot, 2 shards); sacct works: $(sacct -n -X | wc -l) jobs"

@@ -5,8 +5,9 @@ single-node test cluster of tests/slurm/start-slurm.sh (with accounting, so the 
 
 Skipped when no SLURM controller answers. Each SLURM job starts its own Snakemake (~5 s), so the first test
 takes a minute or two; the trainings use the random `tiny` encoder on a slice of the quick preset's data. The
-second test packs two more trainings into one SLURM job with the overlay profile profiles/slurm-packed,
-reusing the first test's data stage (run alone, it builds that stage itself).
+second test runs two more trainings with the overlay profile profiles/slurm-shared: each its own SLURM job on a
+GPU shard, both at once on the cluster's one GPU slot (two shards), reusing the first test's data stage (run
+alone, it builds that stage itself).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from test_workflow import BIN, copy_workflow, env
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 RUNS = ["results/runs/NCBI-disease/baseline/frac100/seed1", "results/runs/NCBI-disease/joint-max/frac10/seed1"]
-PACKED_RUNS = ["results/runs/NCBI-disease/baseline/frac10/seed1", "results/runs/NCBI-disease/joint-max/frac100/seed1"]
+SHARED_RUNS = ["results/runs/NCBI-disease/baseline/frac10/seed1", "results/runs/NCBI-disease/joint-max/frac100/seed1"]
 RUN_FILES = ["metrics.json", "epochs.jsonl", "config.json", "test_predictions.tsv", "test_sentences.jsonl"]
 OVERLAY = {  # over config/quick.yaml: the tiny encoder keeps the jobs short
     "model": {"encoder": "tiny", "max_length": 64},
@@ -125,32 +126,34 @@ def test_quick_data_stage_and_trainings_run_as_slurm_jobs(workspace: Path) -> No
 
 
 @needs_cluster
-def test_packed_profile_puts_two_gpu_trainings_into_one_slurm_job(workspace: Path) -> None:
-    # One GPU per training (the paper preset's setting); the test cluster's node has one schedulable GPU slot.
+def test_shared_profile_runs_two_gpu_trainings_as_jobs_on_one_gpu_at_once(workspace: Path) -> None:
+    # One GPU per training in the preset (the paper preset's setting); profiles/slurm-shared asks for a GPU
+    # shard instead, and the test cluster's one GPU has two shards: both trainings hold one at the same time.
     (workspace / "config/slurm-gpu.yaml").write_text(yaml.safe_dump({"resources": {"train_gpus": 1}}))
-    log, elapsed = run_snakemake(workspace, *[f"{run}/metrics.json" for run in PACKED_RUNS],
-                                 "--profile", "profiles/slurm", "--profile", "profiles/slurm-packed",
-                                 "--group-components", "train=2", configfiles=("config/slurm-gpu.yaml",))
-    print(f"packed SLURM run took {elapsed:.0f} s")
-    for run in PACKED_RUNS:
+    log, elapsed = run_snakemake(workspace, *[f"{run}/metrics.json" for run in SHARED_RUNS],
+                                 "--profile", "profiles/slurm", "--profile", "profiles/slurm-shared",
+                                 configfiles=("config/slurm-gpu.yaml",))
+    print(f"shared SLURM run took {elapsed:.0f} s")
+    for run in SHARED_RUNS:
         assert_run_complete(workspace, run)
     assert job_stats(log)["train"] == 2
 
-    # The two trainings are one SLURM job (beside the data stage's jobs if this test ran alone) ...
-    fields = "JobID,JobName,State,ExitCode,Timelimit,AllocTRES,Start,End"
+    fields = "JobID,JobName,State,ExitCode,AllocTRES,Start,End"
     jobs = [job for job in sacct_rows(log, "-X", fields=fields) if job["JobID"].isdigit()]
-    packed = [job for job in jobs if "gres/gpu" in job["AllocTRES"]]
-    assert len(packed) == 1, jobs
-    job = packed[0]
-    assert job["State"] == "COMPLETED" and job["ExitCode"] == "0:0", job
-    # ... sized for its trainings run one after another: one GPU, the memory of one training and the sum
-    # of their runtimes (quick preset: 2 x train_runtime 30 min).
-    resources = yaml.safe_load((workspace / "config/quick.yaml").read_text())["resources"]
-    tres = dict(item.split("=", 1) for item in job["AllocTRES"].split(","))
-    assert tres["gres/gpu"] == "1" and tres["mem"] == f"{resources['train_mem_mb']}M", tres
-    hours, minutes = divmod(2 * resources["train_runtime"], 60)
-    assert job["Timelimit"] == f"{hours:02d}:{minutes:02d}:00", job
-    # ... and inside it the SLURM plugin ran each training as its own step, the second after the first.
-    steps = [step for step in sacct_rows(log, fields=fields) if re.fullmatch(rf"{job['JobID']}\.\d+", step["JobID"])]
-    assert len(steps) == 2 and all(step["State"] == "COMPLETED" for step in steps), steps
-    assert steps[1]["Start"] >= steps[0]["End"], steps
+    trainings = [job for job in jobs if "gres/shard" in job["AllocTRES"]]
+    assert len(trainings) == 2, jobs  # each training its own SLURM job ...
+    for job in trainings:
+        tres = dict(item.split("=", 1) for item in job["AllocTRES"].split(","))
+        assert job["State"] == "COMPLETED" and job["ExitCode"] == "0:0", job
+        assert tres["gres/shard"] == "1" and "gres/gpu" not in tres, tres  # ... on a shard, not a whole GPU
+    first, second = sorted(trainings, key=lambda job: job["Start"])
+    assert second["Start"] < first["End"], trainings  # ... and both ran at once on the one GPU
+
+
+def test_every_slurm_job_asks_for_sigterm_before_its_time_limit() -> None:
+    """The profile asks SLURM for SIGTERM 120 s before the limit (a training checkpoints and exits on it);
+    the plugin passes slurm_extra to sbatch as it is."""
+    profile = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles/slurm/config.yaml").read_text())
+    assert profile["default-resources"]["slurm_extra"] == "--signal=TERM@120"
+    shared = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles/slurm-shared/config.yaml").read_text())
+    assert shared == {"set-resources": {"train": {"gpu": 0, "gres": "shard:1"}}}

@@ -32,12 +32,12 @@ def unset_environment_resources():
     """Default resources whose value still names an environment variable ("$NAME"): a profile's setting whose
     variable is unset (profiles/slurm reads the partition from $MTBIONER_SLURM_PARTITION), which would be
     submitted as the literal text. Read from the resources' `name=value` arguments (their values can only be
-    evaluated inside a rule)."""
+    evaluated inside a rule), which keep "$NAME" until Snakemake expands them."""
     resources = workflow.resource_settings.default_resources
     found = {}
     for argument in getattr(resources, "args", None) or []:
         name, _, value = str(argument).partition("=")
-        if re.search(r"\$\{?[A-Za-z_]", value):
+        if re.search(r"\$\{?[A-Za-z_]", os.path.expandvars(value)):  # a variable left unexpanded: unset
             found[name] = value
     return found
 

@@ -26,14 +26,11 @@ rule train:
         "results/benchmarks/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.tsv"
     threads: config["resources"]["train_threads"]
     resources:
-        # gpu=1 on the paper preset: the SLURM executor turns it into --gpus=1; CPU presets set train_gpus: 0.
+        # gpu=1 on the paper preset: the SLURM executor turns it into --gpus=1 (profiles/slurm-shared asks for a
+        # GPU shard instead); locally `--resources gpu=K` lets K trainings share one GPU; CPU presets set 0.
         gpu=config["resources"]["train_gpus"],
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
-        # One per training. profiles/slurm-packed packs K trainings into one SLURM job and caps this at 1 per
-        # job, so Snakemake sizes that job for trainings run one after another (runtime summed, the rest the
-        # largest member's), which is how the SLURM plugin runs a group's members (profiles/README.md).
-        train_slot=1,
     shell:
         # OMP_NUM_THREADS bounds torch's CPU threads to the job's share without entering the run config.
         "OMP_NUM_THREADS={threads} mtbioner train --out-dir {params.run_dir:q} --config-json {params.run_config:q}"
