@@ -13,9 +13,9 @@ its error and the others still run; see benchmarks/README.md, "GPU check", for t
   one of the step's own shape (tokens of a batch × hidden → intermediate), bf16 and fp32, CUDA events.
 - `step`: a randomly initialised encoder of BioBERT v1.1's shape (12 layers, hidden 768, 12 heads,
   intermediate 3072, vocabulary 28,996) in `MultiTaskModel` with all four heads, trained by the trainer's
-  loop body: length-bucketed batches (`epoch_schedule`), `collate`, `train_step` with
-  `Optimisation.create` (the paper preset's BC2GM settings), then the host reads of the losses the trainer
-  makes every step. fp32 and bf16 autocast; the median of `--windows` windows of `--steps` steps, timed with
+  loop body: length-bucketed batches (`epoch_schedule`), the trainer's `device_batch` and `train_step` with
+  `Optimisation.create` (the paper preset's BC2GM settings), the losses kept on the device and read back once
+  a window (the trainer reads them once an epoch). fp32 and bf16 autocast; the median of `--windows` windows of `--steps` steps, timed with
   CUDA events. MFU = 6 · matrix-product parameters · real tokens/s over the peak of that precision, the
   parameters counted from the model (the linear layers that see every token: not the embeddings, which are
   a lookup, nor the pooler or sentence heads, which see one vector a sentence), and the same FLOP/s over
@@ -23,7 +23,7 @@ its error and the others still run; see benchmarks/README.md, "GPU check", for t
 - `eval`: the trainer's evaluation path (`mtbioner.model.inference.predict`, batch 64) on BC2GM sentences.
 - `levers`: cheap per-step changes, each against the trainer's step as is: `fused_adamw` (AdamW(fused=True)),
   `pad_to_8` (batch width padded to a multiple of 8), `no_forward_sync` (the model's losses without the
-  `.any()` host sync in `MultiTaskModel.compute_losses`), `no_host_reads` (no per-step `.item()`), and all.
+  `.any()` host sync in `MultiTaskModel.compute_losses`), and all (the trainer reads no loss per step).
 - `ncbi`: one NCBI-disease epoch of MiniLM (`--ncbi-encoder`) through the real trainer (`train_run`) with the
   paper preset's NCBI-disease settings, and its test NER F1.
 - `packing`: K = `--pack` (1, 2, 4, 8) concurrent trainings on the one GPU, each a separate process running
@@ -87,15 +87,19 @@ from mtbioner.plan.grid import find_run  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.tasks import TASKS  # noqa: E402
 from mtbioner.training.batching import epoch_schedule, steps_per_epoch  # noqa: E402
-from mtbioner.training.step import Optimisation, parameter_groups, train_step  # noqa: E402
+from mtbioner.training.step import Optimisation, device_batch, parameter_groups, train_step  # noqa: E402
 from mtbioner.training.trainer import EVAL_BATCH_SIZE, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_CANDIDATES = [ROOT / ".gpu" / "data", ROOT / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data",
                      ROOT.parent / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data"]
-PHASES = ("environment", "data", "matmul", "step", "eval", "levers", "ncbi", "packing", "estimate")
+PHASES = ("environment", "data", "matmul", "step", "startup", "checkpoint", "eval", "levers", "ncbi", "packing",
+          "estimate")
+#: Steps between the packing workers' loss read-backs: about one BC2GM 10 % epoch at batch 32 (the trainer reads
+#: the losses back once per epoch).
+READ_BACK_EVERY = 50
 #: Phases skipped once the time budget is spent (the others take seconds and report what was measured).
-LONG_PHASES = {"matmul", "step", "eval", "levers", "ncbi", "packing"}
+LONG_PHASES = {"matmul", "step", "startup", "checkpoint", "eval", "levers", "ncbi", "packing"}
 
 #: Peak dense (no sparsity) FLOP/s by GPU name from NVIDIA's data sheets: bf16 on tensor cores, and plain fp32
 #: (what torch's fp32 matmul runs while TF32 is off, its default); None where the sheet gives none. The first
@@ -331,18 +335,18 @@ def pad_to_multiple(batch: dict[str, torch.Tensor], multiple: int, pad_id: int) 
 
 class StepLoop:
     """The trainer's loop body (`mtbioner.training.trainer`): a length-bucketed batch of real features from
-    `epoch_schedule` (epoch after epoch), `collate`, `.to(device)`, `train_step`, then the host reads of the
-    losses the trainer makes every step (its running sums and its progress bar: the loss twice and each
-    task's loss once, each `.item()` a host sync). `host_reads=False` keeps the sums on the device instead."""
+    `epoch_schedule` (epoch after epoch), `device_batch` and `train_step` — the trainer's own functions — and,
+    like the trainer, the losses kept as tensors (the trainer reads them back once per epoch; `read_back`
+    does it once per timed window). `pad_multiple` widens batches for the `pad_to_8` lever."""
 
     def __init__(self, model: MultiTaskModel, data: StepData, settings: StepSettings, device: torch.device,
-                 optimisation: Optimisation, *, host_reads: bool = True, pad_multiple: int = 1) -> None:
+                 optimisation: Optimisation, *, pad_multiple: int = 1) -> None:
         self.model, self.data, self.settings, self.device = model, data, settings, device
-        self.optimisation, self.host_reads, self.pad_multiple = optimisation, host_reads, pad_multiple
+        self.optimisation, self.pad_multiple = optimisation, pad_multiple
         self.lengths = data.lengths
         self.epoch = 0
         self.queue: list[list[int]] = []
-        self.loss_sum = torch.zeros((), device=device)
+        self.losses: list[torch.Tensor] = []
         model.train()
 
     def _indices(self) -> list[int]:
@@ -356,20 +360,19 @@ class StepLoop:
     def step(self) -> tuple[int, int, int]:
         """One step; (sentences, real sub-tokens, padded positions), counted on the host (no sync)."""
         indices = self._indices()
-        batch = collate([self.data.features[index] for index in indices], self.data.pad_id)
+        batch = device_batch(self.data.features, indices, self.data.pad_id, self.device)
         if self.pad_multiple > 1:
             batch = pad_to_multiple(batch, self.pad_multiple, self.data.pad_id)
         counts = len(indices), sum(self.lengths[index] for index in indices), batch["input_ids"].numel()
-        batch = {key: value.to(self.device) for key, value in batch.items()}
-        loss, losses = train_step(self.model, batch, None, self.settings.loss_weights, self.optimisation)
-        if self.host_reads:
-            loss.item()
-            for task_loss in losses.values():
-                task_loss.item()
-            loss.item()
-        else:
-            self.loss_sum += loss.detach()
+        loss, _losses = train_step(self.model, batch, None, self.settings.loss_weights, self.optimisation)
+        self.losses.append(loss.detach())
         return counts
+
+    def read_back(self) -> None:
+        """The trainer's one device-to-host copy of the step losses (per epoch there, per window here)."""
+        if self.losses:
+            torch.stack(self.losses).tolist()
+            self.losses = []
 
 
 def device_seconds(device: torch.device, body) -> float:
@@ -404,7 +407,7 @@ def timed_windows(loop: StepLoop, warmup: int, windows: int, steps: int) -> dict
                 for index, count in enumerate(loop.step()):
                     totals[index] += count
 
-        seconds = device_seconds(device, window)
+        seconds = device_seconds(device, lambda: (window(), loop.read_back()))
         timed.append({"seconds": seconds, "steps": steps, "sentences": totals[0], "tokens": totals[1],
                       "padded_tokens": totals[2]})
     synchronize(device)
@@ -652,6 +655,78 @@ def phase_step(check: Check) -> dict:
     return result
 
 
+#: What a training job imports and touches before its first step, timed in a fresh interpreter (phase startup).
+_STARTUP_PROGRAM = """
+import time
+started = time.perf_counter()
+import torch
+import mtbioner.training.trainer
+imported = time.perf_counter()
+device = torch.device({device!r})
+if device.type == "cuda":
+    torch.zeros(1, device=device)
+    torch.cuda.synchronize(device)
+print(imported - started, time.perf_counter() - imported)
+"""
+
+
+def phase_startup(check: Check) -> dict:
+    """A training job's start-up before its first step: a fresh interpreter importing torch and the trainer,
+    then creating the CUDA context (what every Snakemake training job pays), the median of `--startup-repeats`."""
+    import subprocess
+
+    runs = []
+    for _ in range(check.args.startup_repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _STARTUP_PROGRAM.format(device=str(check.device))],
+                              capture_output=True, text=True, timeout=300, check=True)
+        imports, context = (float(x) for x in done.stdout.split())
+        runs.append({"wall_seconds": time.perf_counter() - started, "import_seconds": imports,
+                     "context_seconds": context})
+    result = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    result["runs"] = runs
+    print(f"[startup] a training job's start-up: {result['wall_seconds']:.1f} s (imports {result['import_seconds']:.1f} s, "
+          f"device context {result['context_seconds']:.2f} s), median of {len(runs)}", flush=True)
+    return result
+
+
+def phase_checkpoint(check: Check) -> dict:
+    """The write cost of one checkpoint of the trainer (`save_checkpoint`: model, AdamW's moments after a step,
+    scheduler, RNG states) for the encoder shape, on the disk the runs write to (`--data-root`'s parent)."""
+    import shutil
+
+    from mtbioner.training.checkpoints import Progress, save_checkpoint
+
+    args, device, data = check.args, check.device, check.data
+    run = run_settings(check.config, "BC2GM")
+    settings = StepSettings.of(run, len(data.features), check.main_precision)
+    model = build_model(check.shape, data, args.seed, device)
+    loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+    loop.step()  # AdamW's moments exist after the first step: a checkpoint of a running job holds them
+    synchronize(device)
+    tokenizer = check.state["tokenizer"]  # the data phase's (check.data above required it)
+    target = args.data_root.parent / "gpu-check-checkpoint"
+    writes = []
+    try:
+        for _ in range(args.checkpoint_repeats):
+            shutil.rmtree(target, ignore_errors=True)
+            started = time.perf_counter()
+            written = save_checkpoint(target, model, tokenizer, loop.optimisation.optimizer,
+                                      loop.optimisation.scheduler, loop.optimisation.scaler, steps_done=1,
+                                      progress=Progress(), history=[], config=run)
+            seconds = time.perf_counter() - started
+            size = sum(path.stat().st_size for path in written.rglob("*") if path.is_file())
+            writes.append({"seconds": seconds, "bytes": size})
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    result = {"seconds": statistics.median(w["seconds"] for w in writes), "gb": writes[0]["bytes"] / 1e9,
+              "writes": writes, "directory": str(target.parent)}
+    result["gb_per_second"] = result["gb"] / result["seconds"]
+    print(f"[checkpoint] {result['gb']:.2f} GB (model + AdamW state) written in {result['seconds']:.2f} s "
+          f"({result['gb_per_second']:.2f} GB/s), median of {len(writes)}", flush=True)
+    return result
+
+
 def phase_eval(check: Check) -> dict:
     args, device, data = check.args, check.device, check.data
     sentences = [list(example.tokens) for example in check.state["examples"][:args.eval_sentences]]
@@ -676,8 +751,7 @@ LEVERS: dict[str, dict] = {
     "fused_adamw": {"fused": True},
     "pad_to_8": {"pad_multiple": 8},
     "no_forward_sync": {"sync_free": True},
-    "no_host_reads": {"host_reads": False},
-    "all": {"fused": True, "pad_multiple": 8, "sync_free": True, "host_reads": False},
+    "all": {"fused": True, "pad_multiple": 8, "sync_free": True},
 }
 
 
@@ -692,8 +766,7 @@ def phase_levers(check: Check) -> dict:
         model.__class__ = SyncFreeModel if lever.get("sync_free") else MultiTaskModel  # same weights, other losses
         try:
             optimisation = make_optimisation(model, settings, device, fused=lever.get("fused", False))
-            loop = StepLoop(model, data, settings, device, optimisation, host_reads=lever.get("host_reads", True),
-                            pad_multiple=lever.get("pad_multiple", 1))
+            loop = StepLoop(model, data, settings, device, optimisation, pad_multiple=lever.get("pad_multiple", 1))
             rates = timed_windows(loop, max(3, args.warmup_steps // 2), args.lever_windows, args.steps)
             del rates["windows"]
             result["variants"][name] = rates
@@ -721,7 +794,7 @@ def phase_ncbi(check: Check) -> dict:
     base = run_settings(check.config, "NCBI-disease").to_json_dict()
     encoder = float32_copy(args.ncbi_encoder, work)
     run = RunConfig.model_validate({**base, "experiment": "gpu-check", "encoder": encoder, "epochs": 1,
-                                    "checkpoint_every_epoch": False, "max_test_sentences": None,
+                                    "checkpoint_every_minutes": None, "max_test_sentences": None,
                                     **{key: str(path) for key, path in files.items()}})
     started = time.perf_counter()
     metrics = train_run(run, work / "ncbi-run", device=str(device), progress=False)
@@ -760,8 +833,11 @@ def _pack_worker(rank: int, connection, spec: dict) -> None:
                 time.sleep(0.0005)
             steps = sentences = tokens = 0
             while time.time() < start_at + seconds or steps == 0:
-                counts = loop.step()  # the trainer's host reads make each step end on the host
+                counts = loop.step()
                 steps, sentences, tokens = steps + 1, sentences + counts[0], tokens + counts[1]
+                if steps % READ_BACK_EVERY == 0:  # the trainer's per-epoch read, at about an epoch's step count
+                    loop.read_back()
+            loop.read_back()
             synchronize(device)
             connection.send(("done", {"steps": steps, "sentences": sentences, "tokens": tokens,
                                       "seconds": time.time() - start_at, "peak_memory_gib": peak_memory_gib(device)}))
@@ -889,7 +965,7 @@ def phase_estimate(check: Check) -> dict:
 
 PHASE_FUNCTIONS: dict[str, Callable[[Check], dict]] = {
     "environment": phase_environment, "data": phase_data, "matmul": phase_matmul, "step": phase_step,
-    "eval": phase_eval, "levers": phase_levers, "ncbi": phase_ncbi, "packing": phase_packing,
+    "startup": phase_startup, "checkpoint": phase_checkpoint, "eval": phase_eval, "levers": phase_levers, "ncbi": phase_ncbi, "packing": phase_packing,
     "estimate": phase_estimate,
 }
 
@@ -905,6 +981,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--matmul-size", type=int, default=8192, help="side of the square matmul ceiling")
     parser.add_argument("--matmul-repeats", type=int, default=10, help="products per matmul window")
     parser.add_argument("--eval-sentences", type=int, default=2000, help="BC2GM sentences the eval phase tags")
+    parser.add_argument("--startup-repeats", type=int, default=3, help="fresh interpreters the startup phase times")
+    parser.add_argument("--checkpoint-repeats", type=int, default=3, help="checkpoint writes the checkpoint phase times")
     parser.add_argument("--pack", default="1,2,4,8", help="concurrent trainings per packing round")
     parser.add_argument("--pack-seconds", type=float, default=12.0, help="timed seconds of each packing round")
     parser.add_argument("--pack-warmup-steps", type=int, default=5)

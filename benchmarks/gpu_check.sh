@@ -6,9 +6,9 @@
 # (timeout $GPU_CHECK_TIMEOUT seconds, default 480, 0 = none); the JSON report is rewritten after every phase.
 # Extra arguments go to gpu_check.py (e.g. --phases, --pack, --skip-cuda). See benchmarks/README.md, "GPU check".
 #
-# What a bare GPU machine lacks travels in the bundle $GPU_BUNDLE (default .gpu, git-ignored; made by
-# benchmarks/gpu_bundle.sh):
-#   wheels/*.whl      Python packages missing there (pydantic and its own), installed into /tmp if missing
+# The check alone; the prepared device call (benchmarks/gpu_run.sh) runs it before the pipeline. What a bare GPU
+# machine lacks travels in the bundle $GPU_BUNDLE (default .gpu, git-ignored; made by benchmarks/gpu_bundle.py):
+#   wheels/*.whl      Python packages missing there, installed into /tmp if pydantic is missing
 #   corpus.tar.gz     <NAME>-IOB/{train,devel,test}.tsv of every dataset the check and params.yaml's grid read
 #   minilm/           all-MiniLM-L6-v2 with fp16 weights (the fp32 package is over the transfer limit)
 # $PYTHON picks the interpreter (default python3); with $OUT set, the JSON goes to $OUT/gpu_check.json.

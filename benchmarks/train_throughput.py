@@ -193,7 +193,7 @@ def ours_run(args, data: dict[str, Path], tasks: list[str], work: Path, score: b
         "dataset": args.dataset, "experiment": "benchmark", "seed": args.seed, "encoder": args.encoder,
         "tasks": tasks, "epochs": 1, "batch_size": args.batch_size, "learning_rate": 5e-5,
         "max_length": args.max_length, "precision": precision, "eval_every_epoch": False,
-        "checkpoint_every_epoch": False, **({} if score else {"max_test_sentences": 1}),
+        "checkpoint_every_minutes": None, **({} if score else {"max_test_sentences": 1}),
         **{key: str(path) for key, path in data.items()}})
     torch.set_num_threads(args.threads)
     train_run(config, run_dir, progress=False)
