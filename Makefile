@@ -26,8 +26,9 @@ $(VENV)/.installed: pyproject.toml
 quick: install
 	$(SNAKEMAKE) --configfile config/quick.yaml $(SOURCE_OVERRIDE)
 
+# Two workers, one test file each at a time (module fixtures stay in one process): see pyproject.toml.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/snakemake --lint

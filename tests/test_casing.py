@@ -17,7 +17,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 import mtbioner.model.inference
 import mtbioner.training.trainer
 from mtbioner.run.directory import RunFiles
-from mtbioner.training.checkpoints import STATE_FILE, save_checkpoint
+from mtbioner.training.checkpoints import STATE_FILE, Progress, save_checkpoint
 from mtbioner.model.encoders import (cased_vocabulary_entries, decide_lowercase, load_encoder, load_encoder_with_casing,
                                minilm_path, normalizer_lowercases, wordpiece_vocabulary)
 from mtbioner.errors import MtbionerError
@@ -170,9 +170,9 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
 
     def checkpoint(state_config: RunConfig, drop_lowercase: bool = False) -> None:
         save_checkpoint(resumed, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
-                        1, [metrics], state_config)
+                        steps_done=1, progress=Progress(epochs_done=1), history=[metrics], config=state_config)
         if drop_lowercase:  # as written before the field existed
-            state_file = RunFiles(resumed).checkpoints / "epoch-1" / STATE_FILE
+            state_file = RunFiles(resumed).checkpoints / "step-1" / STATE_FILE
             state = torch.load(state_file, weights_only=False)
             del state["config"]["lowercase"]
             torch.save(state, state_file)

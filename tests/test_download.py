@@ -139,8 +139,11 @@ def test_mirror_with_modified_file_is_rejected(mirror_data, tmp_path):
 def test_digests_cover_every_dataset_and_unknown_names_list_valid_ones():
     assert len(corpus_datasets()) == 31
     assert len(expected_digests()) == 93
-    with pytest.raises(MtbionerError, match="unknown dataset 'BC2'.*BC2GM.*NCBI-disease"):
+    with pytest.raises(MtbionerError, match="unknown dataset 'BC2': not in the corpus; did you mean 'BC2GM'\\?"):
         download_dataset("BC2", "unused")
+    # nothing close: the valid names are listed
+    with pytest.raises(MtbionerError, match="unknown dataset 'zzz'.*MTL-Bioinformatics-2016 has: .*BC2GM.*NCBI-disease"):
+        download_dataset("zzz", "unused")
 
 
 def test_downloaded_files_get_normal_permissions(mirror_root, tmp_path):

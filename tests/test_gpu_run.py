@@ -20,6 +20,7 @@ import venv
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -39,6 +40,17 @@ grid: {seeds: [13]}
 resources: {train_mem_mb: 2000}
 report: {verdict_samples: 200}
 """
+
+
+def tiny_overlay() -> str:
+    """TINY plus the preset's own grid blocks, in order and by name, with one epoch each: a block's `train`
+    overrides (alternating's 25 epochs) beat the overlay's epochs, and lists replace on a merge."""
+    blocks = yaml.safe_load((ROOT / "config" / "gpu-budget.yaml").read_text())["grid"]["blocks"]
+    for block in blocks:
+        block["train"] = {**block.get("train", {}), "epochs": 1}
+    overlay = yaml.safe_load(TINY)
+    overlay["grid"]["blocks"] = blocks
+    return yaml.safe_dump(overlay, sort_keys=False)
 CHECK_ARGS = ("--skip-cuda --layers 2 --hidden-size 64 --heads 2 --intermediate-size 128 --steps 2 --windows 2 "
               "--warmup-steps 1 --bc2gm-sentences 64 --pack 1,2 --pack-seconds 1 --pack-warmup-steps 1 "
               "--startup-repeats 1 --checkpoint-repeats 1 --matmul-size 64 --matmul-repeats 1")
@@ -123,7 +135,7 @@ def test_the_device_call_rehearsed_on_cpu(tmp_path, mirror_data):
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             (tree / name).write_bytes(source.read_bytes())
             (tree / name).chmod(source.stat().st_mode)
-    (tree / "tiny.yaml").write_text(TINY)
+    (tree / "tiny.yaml").write_text(tiny_overlay())
 
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     built = subprocess.run([sys.executable, str(tree / "benchmarks" / "gpu_bundle.py"), "--out", str(tree / ".gpu"),

@@ -54,7 +54,7 @@ try:
     for _name in config["data"]["datasets"]:
         check_dataset_name(_name, own=CUSTOM_DATASETS, where="data.datasets")
     # An own corpus' files are read when the DAG is built: a broken line stops here, naming file and line.
-    check_own_corpora(CUSTOM_DATASETS, config["data"]["datasets"])
+    check_own_corpora(CUSTOM_DATASETS)
     RUNS = grid.expand_grid(config)
 except MtbionerError as _error:
     stop(_error)

@@ -187,13 +187,13 @@ def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, at
     return write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
 
 
-def check_own_corpora(custom: dict[str, dict[str, str | None]], datasets: Sequence[str]) -> None:
-    """Read every file of the own corpora `datasets` names, strictly (`read_iob`): the first problem as one
-    MtbionerError naming the file and line. The workflow calls it when it builds the DAG, so a broken line
-    stops `snakemake -n` instead of the import job later."""
+def check_own_corpora(custom: dict[str, dict[str, str | None]]) -> None:
+    """Read every file of the declared own corpora (`data.custom_datasets`) strictly (`read_iob`): the first
+    problem as one MtbionerError naming the file and line. The workflow calls it when it builds the DAG, so a
+    broken line stops `snakemake -n` instead of the import job later."""
     from mtbioner.data.iob import read_iob
 
-    for name in datasets:
+    for name in custom:
         for split in ("train", "devel", "test"):
             path = (custom.get(name) or {}).get(split)
             if path:
