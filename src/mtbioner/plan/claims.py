@@ -18,6 +18,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.run.directory import RunIdentity, parse_label
 
 R = TypeVar("R", bound=RunIdentity)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,27 @@ def _cell(runs: Iterable[R], dataset: str, fraction: int, label: str) -> dict[in
             and run.experiment == experiment and run.variant == variant}
 
 
+def pair_by_seed(claim: Claim, a: dict[int, T], b: dict[int, T], what: str,
+                 hint: str = "") -> tuple[list[int], list[T], list[T]]:
+    """(seeds, A's items, B's items) of a claim's two cells ({seed: item}), paired by the seeds both have
+    (ascending); MtbionerError naming the claim when either cell is empty ("no <what> of ...") or they share no
+    seed. Runs (`claim_runs`) and published per-sentence counts (`mtbioner.report.claims.claim_counts`) pair
+    the same way."""
+    for label, cell in ((claim.a, a), (claim.b, b)):
+        if not cell:
+            raise MtbionerError(f"claim {claim.name!r}: no {what} of {label} on {claim.dataset} at {claim.fraction} %"
+                                + hint)
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise MtbionerError(f"claim {claim.name!r}: {claim.a} (seeds {sorted(a)}) and {claim.b} (seeds {sorted(b)}) "
+                            "share no seed to pair by")
+    return seeds, [a[s] for s in seeds], [b[s] for s in seeds]
+
+
 def claim_runs(claim: Claim, runs: Iterable[R]) -> tuple[list[R], list[R]]:
     """The runs of A and of B paired by seed (the seeds both ran, ascending); MtbionerError naming the claim
     when either cell has no run or they share no seed."""
     runs = list(runs)
     a, b = (_cell(runs, claim.dataset, claim.fraction, label) for label in (claim.a, claim.b))
-    for label, cell in ((claim.a, a), (claim.b, b)):
-        if not cell:
-            raise MtbionerError(f"claim {claim.name!r}: no run of {label} on {claim.dataset} at {claim.fraction} % "
-                                "(check report.claims against the grid)")
-    seeds = sorted(set(a) & set(b))
-    if not seeds:
-        raise MtbionerError(f"claim {claim.name!r}: {claim.a} (seeds {sorted(a)}) and {claim.b} (seeds {sorted(b)}) "
-                            "share no seed to pair by")
-    return [a[s] for s in seeds], [b[s] for s in seeds]
+    _, a_runs, b_runs = pair_by_seed(claim, a, b, "run", " (check report.claims against the grid)")
+    return a_runs, b_runs

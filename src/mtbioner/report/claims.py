@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtbioner.errors import MtbionerError
-from mtbioner.plan.claims import Claim, claim_runs
+from mtbioner.plan.claims import Claim, claim_runs, pair_by_seed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,15 +74,7 @@ def _cell_seeds(table: CountsTable, dataset: str, fraction: int, label: str) -> 
 def claim_counts(claim: Claim, table: CountsTable) -> tuple[list[int], list, list]:
     """(seeds, A's counts, B's counts) of a claim, paired by the seeds both cells have (as `claim_runs`)."""
     a, b = (_cell_seeds(table, claim.dataset, claim.fraction, label) for label in (claim.a, claim.b))
-    for label, cell in ((claim.a, a), (claim.b, b)):
-        if not cell:
-            raise MtbionerError(f"claim {claim.name!r}: no counts of {label} on {claim.dataset} at "
-                                f"{claim.fraction} %")
-    seeds = sorted(set(a) & set(b))
-    if not seeds:
-        raise MtbionerError(f"claim {claim.name!r}: {claim.a} (seeds {sorted(a)}) and {claim.b} (seeds {sorted(b)}) "
-                            "share no seed to pair by")
-    return seeds, [a[s] for s in seeds], [b[s] for s in seeds]
+    return pair_by_seed(claim, a, b, "counts")
 
 
 def judge_counts(claims: Sequence[Claim], table: CountsTable, *, samples: int, seed: int) -> list[Comparison]:
@@ -101,11 +93,6 @@ def judge_counts(claims: Sequence[Claim], table: CountsTable, *, samples: int, s
         for i, adjusted in zip(family, with_holm([results[i] for i in family])):
             results[i] = adjusted
     return results
-
-
-def judge(claims: Sequence[Claim], runs: Sequence[FinishedRun], *, samples: int, seed: int) -> list[Comparison]:
-    """`judge_counts` on the counts of the runs' test predictions."""
-    return judge_counts(claims, counts_of_runs(claims, runs), samples=samples, seed=seed)
 
 
 def verdict_frame(claims: Sequence[Claim], results: Sequence[Comparison], table: CountsTable, *, samples: int,
