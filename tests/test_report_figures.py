@@ -43,8 +43,11 @@ def test_figure4_per_epoch_curves(tmp_path):
     drawn = [r for r in runs if r.dataset == "BC2GM" or r.variant == "x4"]
     curves = {dataset: runs_curve([r for r in drawn if r.dataset == dataset]) for dataset in ("BC2GM", "NCBI-disease")}
     described = describe_curve_runs(drawn)
-    assert described == {"BC2GM": "joint-max, 100 % data, 3 epochs configured, seeds 1, 2",
-                         "NCBI-disease": "joint-max@x4, 10 % data, 4 epochs configured, seeds 1, 2"}
+    assert described == {"BC2GM": "joint-max, 100 % data, 3 epochs configured, 2 seeds (1, 2)",
+                         "NCBI-disease": "joint-max@x4, 10 % data, 4 epochs configured, 2 seeds (1, 2)"}
+    # one seed reads as that seed, never as a count ("seeds 13" read as 13 seeds)
+    assert describe_curve_runs([r for r in drawn if r.dataset == "BC2GM" and r.seed == 2]) == {
+        "BC2GM": "joint-max, 100 % data, 3 epochs configured, seed 2"}
     _assert_written(figure4_from_curves(curves, tmp_path / "fig" / "figure4", described=described))
     with pytest.raises(MtbionerError, match="one dataset/experiment/fraction"):
         runs_curve([r for r in runs if r.dataset == "NCBI-disease"])  # plain and variant never pool

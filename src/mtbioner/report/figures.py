@@ -67,15 +67,17 @@ def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
 # ------------------------------------------------------------------------------------------------- Figure 4
 def describe_curve_runs(runs: Sequence[FinishedRun]) -> dict[str, str]:
     """Per dataset, what its curve is drawn from, from the runs' config: label(s), fraction(s), seeds and the
-    configured epochs — `joint-max@x4, 10 % of the training data, 40 epochs, seeds 13, 42, 87`."""
+    configured epochs — `joint-max@x4, 10 % data, 40 epochs configured, 3 seeds (13, 42, 87)`."""
     out = {}
     for dataset in sorted({r.dataset for r in runs}):
         mine = [r for r in runs if r.dataset == dataset]
         labels = ", ".join(sorted({r.label for r in mine}))
         fractions = ", ".join(f"{f}" for f in sorted({r.fraction for r in mine}, reverse=True))
         epochs = ", ".join(str(e) for e in sorted({r.config.epochs for r in mine}))
-        seeds = ", ".join(str(s) for s in sorted({r.seed for r in mine}))
-        out[dataset] = f"{labels}, {fractions} % data, {epochs} epochs configured, seeds {seeds}"
+        seeds = sorted({r.seed for r in mine})
+        # "seed 13" / "2 seeds (1, 2)": a lone seed must not read as a count of seeds
+        seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
+        out[dataset] = f"{labels}, {fractions} % data, {epochs} epochs configured, {seed_text}"
     return out
 
 
@@ -112,9 +114,9 @@ def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].set_ylabel("test score (%)")
-    handles, _ = axes[0][-1].get_legend_handles_labels()
-    if handles:
-        axes[0][-1].legend(loc="lower right")
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    if handles:  # below the panels, not inside one, where it would hide points of the curves
+        figure.legend(handles, labels, loc="outside lower center", ncol=len(handles))
     figure.suptitle(f"Figure 4: per-epoch test scores of {experiment} (longest training budget)")
     return save_figure(figure, out_prefix)
 
