@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForTokenClassification, BertForTokenClassification, pipeline
+from transformers import AutoModelForTokenClassification, AutoTokenizer, BertForTokenClassification, pipeline
 
 from mtbioner.cli import main
 from mtbioner.model.encoders import load_encoder
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
+from mtbioner.data.labels import entity_spans
 from mtbioner.use.export import (build_token_classification_model, check_same_logits, export_token_classification,
                              is_exported_model, load_exported, pipeline_word_tags)
 from mtbioner.model.inference import load_trained, predict
@@ -142,3 +143,47 @@ def test_minilm_encoder_with_pooler_exports(chem_slice, tmp_path: Path) -> None:
                     ignore_labels=[], device=-1)
     assert pipeline_word_tags(pipe, sentences) == ours
     assert len({tag for tags in ours for tag in tags}) > 1
+
+
+def _entities_by_offset(words: list[str], tags: list[str]) -> set[tuple[int, int, str]]:
+    """(start, end, type) character spans of the BIO entities of `words` joined by single spaces."""
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word) + 1
+    return {(starts[span.start], starts[span.end - 1] + len(words[span.end - 1]), span.type)
+            for span in entity_spans(tags)}
+
+
+def test_the_pipeline_covers_a_sentence_past_the_model_length_only_with_a_stride(trained_run: Path, exported: Path,
+                                                                                 chem_slice) -> None:
+    """README's limit: `pipeline("token-classification")` truncates a text longer than the tokenizer's
+    model_max_length and silently drops every entity after it; its `stride=` option tags the text to its end in
+    overlapping windows (here windows of the run's max_length, the length the model was trained on)."""
+    model, tokenizer = load_trained(RunFiles(trained_run).model)
+    limit = model.max_length  # the length the model was trained on (128); the tokenizer's own limit is 512
+    windowed = AutoTokenizer.from_pretrained(exported, model_max_length=limit)
+    words: list[str] = []
+    for example in read_examples(chem_slice["test_file"]):
+        words += example.tokens
+        if len(tokenizer(words, is_split_into_words=True)["input_ids"]) > 8 * limit:
+            break
+    text = " ".join(words)
+    ours = _entities_by_offset(words, predict(model, tokenizer, [words])[0].ner)
+    cut = windowed(text, truncation=True, return_offsets_mapping=True)["offset_mapping"][-2][1]
+    assert len(ours) >= 10 and sum(start >= cut for start, _, _ in ours) >= 5  # entities past the model's length
+
+    def tag(**options) -> set[tuple[int, int, str]]:
+        pipe = pipeline("token-classification", model=str(exported), tokenizer=windowed,
+                        aggregation_strategy="first", device=-1)
+        return {(e["start"], e["end"], e["entity_group"]) for e in pipe(text, **options)}
+
+    truncated = tag()
+    assert all(end <= cut for _, end, _ in truncated)  # nothing after the first window: silently dropped
+    strided = tag(stride=limit // 4)
+    assert sum(start >= cut for start, _, _ in strided) >= 5
+    # Coverage, not identity: the two tools place their windows differently (predict: consecutive windows of
+    # whole words; the pipeline: overlapping windows of sub-tokens, keeping the longest of overlapping groups), so
+    # past the first window a word's tag may differ between them (README, "Export for plain transformers").
+    last_quarter = 0.75 * len(text)
+    assert any(start >= last_quarter for start, _, _ in ours) and any(start >= last_quarter for start, _, _ in strided)
