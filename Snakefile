@@ -18,9 +18,15 @@ configfile: "params.yaml"
 
 # A mistake in the parameters stops here with one line naming the key (and the closest allowed one for a
 # typo); Snakemake's own validation below then fills in the defaults.
-from mtbioner.params import config_problem
+from mtbioner.errors import MtbionerError
+from mtbioner.params import config_problem, unnamed_overlays
 
-if (_problem := config_problem(config)) is not None:
+try:
+    # An own overlay file must name itself: results/<name>/ is its tree (mtbioner.params.results_root).
+    _problem = config_problem(config) or unnamed_overlays(workflow.overwrite_configfiles)
+except MtbionerError as _error:
+    _problem = str(_error)
+if _problem is not None:
     print(f"error: {_problem}", file=sys.stderr, flush=True)
     raise SystemExit(1)
 validate(config, "src/mtbioner/resources/params.schema.yaml", set_default=True)
@@ -39,7 +45,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
-# Captions of Snakemake's own report (`snakemake --report results/report.zip`); tables and figures carry theirs.
+# Captions of Snakemake's own report (`snakemake --report results/<name>/report.zip`); tables and figures carry theirs.
 report: "workflow/report/workflow.rst"
 
 

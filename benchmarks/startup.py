@@ -273,12 +273,13 @@ def main() -> None:
     clone = workdir / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     subprocess.run(["git", "-C", str(clone), "checkout", "-q", revs[candidate].split(":")[0]], check=True)
-    target = f"results/runs/{args.run}/metrics.json"
+    tree = f"results/{args.preset}"  # the preset's results tree (its `name` is its file's name)
+    target = f"{tree}/runs/{args.run}/metrics.json"
     dataset, _, fraction, _ = args.run.split("/")
     data_env = _env(trees[candidate], None)
     print(f"[startup] workdir {workdir}; preparing {dataset} with Snakemake", file=sys.stderr)
-    data_targets = [f"results/data/{dataset}/train.{fraction}.jsonl", f"results/data/{dataset}/test.jsonl",
-                    f"results/data/{dataset}/labels.json"]
+    data_targets = [f"{tree}/data/{dataset}/train.{fraction}.jsonl", f"{tree}/data/{dataset}/test.jsonl",
+                    f"{tree}/data/{dataset}/labels.json"]
     _run(["snakemake", *data_targets, *_snakemake_args(args)], data_env, clone, workdir / "data.log")
     threads, config, job_out_dir = _job_command(clone, data_env, target, args)
     if args.epochs is not None:

@@ -138,7 +138,7 @@ def shown_params(workspace: Path) -> dict[str, dict]:
 
 
 def ran_configs(workspace: Path) -> dict[str, dict]:
-    files = workspace.glob("results/runs/*/*/*/*/config.json")  # not model/config.json
+    files = workspace.glob("results/quick/runs/*/*/*/*/config.json")  # not model/config.json
     return {str(path.parent.relative_to(workspace)): load(path) for path in files}
 
 
@@ -168,7 +168,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # dvc.yaml's example `dvc exp run -S preset=quick -S data.source=... -S train.epochs=3`, from the mirror's file://
 # URL (the manifest must name it). Each test below starts with it when it runs alone.
 FIRST = ("quick-3", "preset=quick", f"data.source={CORPUS_MIRROR.as_uri()}", "train.epochs=3")
-MANIFEST = "results/data/BC2GM/raw/manifest.json"
+MANIFEST = "results/quick/data/BC2GM/raw/manifest.json"
 
 
 def ensure_first_experiment(repo: Path) -> None:
@@ -198,13 +198,13 @@ def test_exp_run_of_a_preset_alone_runs_its_values_and_downloads_nothing_again(r
     """`dvc exp run -S preset=quick`: quick's own 2 epochs. data.source goes back to upstream (unreachable
     here): the runs retrain, no download reruns, and the manifest still names the source that served the bytes."""
     ensure_first_experiment(repo)
-    manifest, data = load(repo / MANIFEST), mtimes(repo, "results/data/**/*")
+    manifest, data = load(repo / MANIFEST), mtimes(repo, "results/quick/data/**/*")
     exp_run(repo, "quick", "preset=quick")
     params = shown_params(repo)["quick"]
     assert params["train"]["epochs"] == 2 and params["data"]["source"].startswith("https://")
     assert_runs_match(repo, params)
     assert {c["epochs"] for c in ran_configs(repo).values()} == {2}
-    assert mtimes(repo, "results/data/**/*") == data
+    assert mtimes(repo, "results/quick/data/**/*") == data
     assert load(repo / MANIFEST) == manifest
 
 
@@ -214,11 +214,11 @@ def test_exp_run_switching_to_a_mirror_with_the_same_bytes_retrains_nothing(repo
     the new source and reruns the stages' snakemake, which downloads and trains nothing."""
     ensure_first_experiment(repo)
     before = load(repo / "params.yaml")
-    runs, data = mtimes(repo, "results/runs/**/*"), mtimes(repo, "results/data/**/*")
+    runs, data = mtimes(repo, "results/quick/runs/**/*"), mtimes(repo, "results/quick/data/**/*")
     exp_run(repo, "quick-mirror", "preset=quick", f"train.epochs={before['train']['epochs']}",
             f"data.source={CORPUS_MIRROR}")
     params = shown_params(repo)["quick-mirror"]
     assert params == {**before, "data": {**before["data"], "source": str(CORPUS_MIRROR)}}
     assert_runs_match(repo, params)
-    assert mtimes(repo, "results/runs/**/*") == runs
-    assert mtimes(repo, "results/data/**/*") == data
+    assert mtimes(repo, "results/quick/runs/**/*") == runs
+    assert mtimes(repo, "results/quick/data/**/*") == data

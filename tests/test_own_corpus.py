@@ -79,6 +79,7 @@ def _snakemake(work: Path, *targets: str) -> subprocess.CompletedProcess:
 def _overlay(files: dict[str, str]) -> dict:
     """Tiny encoder, the own dataset only, one seed, a few experiments: seconds per run on a CPU."""
     return {
+        "name": "own",  # results/own/
         "data": {"datasets": [], "custom_datasets": {NAME: files}, "fractions": [100, 50]},
         "model": {"encoder": "tiny", "max_length": 64},
         "train": {"batch_size": 8, "learning_rate": 1.0e-3, "epochs": 3},
@@ -94,21 +95,21 @@ def test_own_corpus_through_the_dag(tmp_path: Path) -> None:
     test_sentences = widget_sentences(25, 3)
     test = write_tsv(tmp_path / "widgets-test.tsv", test_sentences)
     work = _workspace(tmp_path, _overlay({"train": str(train), "test": str(test)}))  # no devel split
-    runs = work / "results" / "runs" / NAME
-    targets = [f"results/runs/{NAME}/{experiment}/frac{fraction}/seed5/metrics.json"
+    runs = work / "results" / "own" / "runs" / NAME
+    targets = [f"results/own/runs/{NAME}/{experiment}/frac{fraction}/seed5/metrics.json"
                for experiment, fraction in [("baseline", 100), ("baseline", 50), ("joint-max", 100)]]
-    result = _snakemake(work, "results/tables/table1.csv", *targets)
+    result = _snakemake(work, "results/own/tables/table1.csv", *targets)
     assert result.returncode == 0, result.stderr[-3000:]
 
     # the import kept every word; devel is empty because none was given (train alone is trained on)
-    raw = work / "results" / "data" / NAME / "raw"
+    raw = work / "results" / "own" / "data" / NAME / "raw"
     assert (raw / "train.tsv").read_text(encoding="utf-8") == train.read_text(encoding="utf-8")
     assert (raw / "devel.tsv").read_text(encoding="utf-8") == ""
-    assert json.loads((work / "results" / "data" / NAME / "labels.json").read_text())["ner_labels"] == [
+    assert json.loads((work / "results" / "own" / "data" / NAME / "labels.json").read_text())["ner_labels"] == [
         "O", "B-Widget", "I-Widget"]
 
     # Table 1 has rows for the own corpus with the made-up type counted per split
-    with open(work / "results" / "tables" / "table1.csv", encoding="utf-8") as handle:
+    with open(work / "results" / "own" / "tables" / "table1.csv", encoding="utf-8") as handle:
         rows = {row["split"]: row for row in csv.DictReader(handle) if row["dataset"] == NAME}
     entities = {name: sum(tag == "B-Widget" for s in sentences for _, tag in s)
                 for name, sentences in [("train", train_sentences), ("test", test_sentences)]}
@@ -145,7 +146,7 @@ def test_broken_own_corpus_fails_the_dag_naming_file_and_line(tmp_path: Path) ->
     test.write_text("A\tO\nzorbin\tB-Widgett\n\nok\tO\nbad\tB-\n", encoding="utf-8")
     work = _workspace(tmp_path, _overlay({"train": str(train), "test": str(test)}))
     # caught when the DAG is built: a dry run already stops with one line naming file and line, no job runs
-    result = _snakemake(work, "-n", f"results/data/{NAME}/labels.json")
+    result = _snakemake(work, "-n", f"results/own/data/{NAME}/labels.json")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: {test}:5: unknown tag 'B-' (expected O, B-<type> or I-<type>)"] or (

@@ -22,20 +22,20 @@ def test_paper_preset_has_every_product():
     products = targets.report_products(config)
     assert set(products) == {"tables", "casestudy", "metrics", "figure4", "figure5", "figure6", "page"}
     assert len(targets.taskemb_outputs(config)) == 12  # 3 datasets × 4 tasks
-    assert targets.report_targets(config)[-1] == "results/report.md"
+    assert targets.report_targets(config)[-1] == "results/paper/report.md"
     # inputs come from the grid: 3 datasets × 3 seeds × (baseline and joint-max at 4 fractions, joint-cls,
     # joint-mean, 3 ablations, alternating)
     assert len(targets.table_metrics(config)) == 3 * 3 * (4 + 4 + 1 + 1 + 3 + 1)
-    assert all(path.startswith("results/runs/") and path.endswith("/metrics.json") for path in targets.ner_metrics(config))
+    assert all(path.startswith("results/paper/runs/") and path.endswith("/metrics.json") for path in targets.ner_metrics(config))
 
 
 def test_taskemb_uses_the_first_seed_single_task_model():
     config = _params()
     inputs = targets.taskemb_inputs(config, "NCBI-disease", "mcls")
-    run = "results/runs/NCBI-disease/single-mcls/frac100/seed13"
+    run = "results/paper/runs/NCBI-disease/single-mcls/frac100/seed13"
     assert inputs == {"metrics": f"{run}/metrics.json", "config": f"{run}/config.json",
-                      "train": "results/data/NCBI-disease/train.frac100.jsonl",
-                      "labels": "results/data/NCBI-disease/labels.json"}
+                      "train": "results/paper/data/NCBI-disease/train.frac100.jsonl",
+                      "labels": "results/paper/data/NCBI-disease/labels.json"}
     # ... and that run keeps its model (the other seeds of single-mcls do not need theirs)
     keeps = {run.seed: run.config.save_model
              for run in grid.runs_for(config, dataset="NCBI-disease", experiment="single-mcls")}
@@ -55,7 +55,7 @@ def test_products_shrink_with_the_grid():
 def test_report_settings_defaults_and_overrides():
     assert targets.settings({})["bootstrap_samples"] == 1000
     assert targets.settings({"report": {"alpha": 0.01}})["alpha"] == 0.01
-    assert targets.beside("results/report.md", "tables") == "results/tables"
+    assert targets.beside("results/paper/report.md", "tables") == "results/paper/tables"
 
 
 def _params_with_budget_axis() -> dict:
@@ -83,13 +83,13 @@ def test_verdicts_are_a_product_only_with_claims_and_read_the_runs_they_name():
         {"name": "low resource", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max", "b": "baseline",
          "paper_delta": 3.29, "family": True}]}
     products = targets.report_products(config)
-    assert products["verdicts"] == ["results/tables/verdicts.csv", "results/tables/verdicts.md",
-                                    "results/tables/sentence_counts.csv.gz"]
+    assert products["verdicts"] == ["results/paper/tables/verdicts.csv", "results/paper/tables/verdicts.md",
+                                    "results/paper/tables/sentence_counts.csv.gz"]
     assert set(products["verdicts"]) <= set(targets.page_inputs(config))
     inputs = targets.verdict_metrics(config)
     assert len(inputs) == 4 * 3  # two claims × two cells × three seeds, each run once
-    assert "results/runs/NCBI-disease/joint-max@x4/frac10/seed13/metrics.json" in inputs
-    assert "results/runs/NCBI-disease/baseline/frac10/seed87/metrics.json" in inputs
+    assert "results/paper/runs/NCBI-disease/joint-max@x4/frac10/seed13/metrics.json" in inputs
+    assert "results/paper/runs/NCBI-disease/baseline/frac10/seed87/metrics.json" in inputs
     # Tables 2-4 and Table 5 read the plain runs only
     assert not [path for path in targets.table_metrics(config) + targets.casestudy_metrics(config) if "@" in path]
     config["report"]["claims"][0]["a"] = "joint-max@x2"
@@ -102,5 +102,5 @@ def test_figure4_reads_the_longest_budget_and_taskemb_every_dataset_with_single_
     figure4 = targets.figure4_metrics(config)
     ncbi = [path for path in figure4 if "/NCBI-disease/" in path]
     assert ncbi and all("/joint-max@x4/frac10/" in path for path in ncbi)  # 400 epochs beat 100
-    assert {path.split("/")[2] for path in figure4} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}
-    assert {path.split("/")[2] for path in targets.taskemb_outputs(config)} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}
+    assert {path.split("/")[3] for path in figure4} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}
+    assert {path.split("/")[3] for path in targets.taskemb_outputs(config)} == {"BC2GM", "BC5CDR-chem", "NCBI-disease"}

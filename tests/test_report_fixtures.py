@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from mtbioner.run.config import RunConfig
-from mtbioner.run.directory import RUNS_ROOT, run_path
+from mtbioner.run.directory import run_path
 from mtbioner.training.evaluate import false_positive_sentence_rate, sequence_metrics
 
 N_SENTENCES = 30
@@ -53,7 +53,7 @@ def write_run(root: Path, dataset: str, experiment: str, fraction: int = 100, se
     plain ones as experiment@variant); its config.json is checked by RunConfig."""
     gold = gold or gold_sentences()
     pred = pred if pred is not None else [tags for _, tags in gold]
-    run_dir = root / run_path(dataset, experiment, fraction, seed, variant).replace(RUNS_ROOT, "runs", 1)
+    run_dir = Path(run_path(str(root), dataset, experiment, fraction, seed, variant))
     run_dir.mkdir(parents=True, exist_ok=True)
     config = {"dataset": dataset, "experiment": experiment, "variant": variant, "fraction": fraction, "seed": seed,
               "encoder": encoder, "tasks": list(tasks), "main_task": tasks[0], "epochs": epochs_configured, "learning_rate": 5e-5,

@@ -27,6 +27,7 @@ BIN = Path(sys.executable).parent
 COPIED = ["Snakefile", "params.yaml", "dvc.yaml", ".dvcignore", "workflow", "config", "src/mtbioner", ".dvc/config"]
 
 TINY = {
+    "name": "tiny",
     "data": {"datasets": ["NCBI-disease"], "fractions": [100, 10], "max_train_sentences": 40},
     "model": {"encoder": "tiny", "max_length": 64},
     "train": {"batch_size": 8, "learning_rate": 1.0e-3, "epochs": 2,
@@ -152,7 +153,7 @@ def test_typo_in_params_fails_at_start_naming_the_key(workflow_copy: Path) -> No
 
 
 def test_unknown_dataset_fails_at_start_with_the_closest_name(workflow_copy: Path) -> None:
-    bad = overlay(workflow_copy, "bad.yaml", {"data": {"datasets": ["NCBI-disaese"]}})
+    bad = overlay(workflow_copy, "bad.yaml", {"name": "bad", "data": {"datasets": ["NCBI-disaese"]}})
     line = _one_error_line(snakemake(workflow_copy, "-n", "--configfile", bad, check=False))
     assert line.startswith("error: data.datasets: unknown dataset 'NCBI-disaese'") and "'NCBI-disease'?" in line
     # the quick preset's typo of the issue: a dataset typo beside the preset's blocks names the typo, not a block
@@ -182,7 +183,7 @@ def test_overlays_merge_over_params_yaml_and_the_retired_preset_key_is_refused(w
                       "--configfile", "config/quick.yaml", "two-seeds.yaml").stdout
     assert dict(counts.findall(seeds))["train"] == "132"
     refused = snakemake(workflow_copy, "-n", "--config", "preset=config/quick.yaml", check=False)
-    assert _one_error_line(refused).startswith("error: unknown parameter preset (allowed: data, model, train")
+    assert _one_error_line(refused).startswith("error: unknown parameter preset (allowed: name, data, model, train")
 
 
 def test_paper_preset_plans_every_run_of_the_grid(workflow_copy: Path) -> None:
@@ -199,11 +200,13 @@ def test_snakemake_report_shows_table1_with_its_caption(workflow_copy: Path) -> 
     (workflow/report/workflow.rst) with the configuration filled in."""
     if not (CORPUS_MIRROR / "NCBI-disease-IOB").is_dir():
         pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
-    one = overlay(workflow_copy, "table1.yaml", {"data": {"datasets": ["NCBI-disease"], "source": str(CORPUS_MIRROR)}})
-    snakemake(workflow_copy, "results/tables/table1.md", "--cores", "1", "--configfile", one)
-    files, categories, page = snakemake_report(workflow_copy, "results/tables/table1.md", "--configfile", one)
+    one = overlay(workflow_copy, "table1.yaml", {"name": "table1", "data": {"datasets": ["NCBI-disease"],
+                                                                           "source": str(CORPUS_MIRROR)}})
+    snakemake(workflow_copy, "results/table1/tables/table1.md", "--cores", "1", "--configfile", one)
+    files, categories, page = snakemake_report(workflow_copy, "results/table1/tables/table1.md", "--configfile", one)
     assert files == {"table1.md", "table1.csv"}
-    assert categories == {"Tables": {"Table 1": ["results/tables/table1.csv", "results/tables/table1.md"]}}
+    assert categories == {"Tables": {"Table 1": ["results/table1/tables/table1.csv",
+                                                 "results/table1/tables/table1.md"]}}
     assert "Table 1: sentences and entities per dataset and split" in page
     assert "mtbioner: multi-task biomedical NER" in page and "NCBI-disease; training fractions" in page
 
@@ -245,7 +248,9 @@ def _stage_targets(workspace: Path, target: str) -> set[str]:
 def test_snakemake_and_dvc_plan_the_same_outputs(workflow_copy: Path) -> None:
     """Each DVC stage's cmd runs one Snakemake target rule; the files that rule's DAG writes beyond the
     earlier stages' are exactly what the stage declares (inside its outs), and every out is written."""
-    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    # dvc.yaml's paths name the configuration's tree as results/${name}/ (DVC fills it from params.yaml)
+    tree = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["name"]
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8").replace("${name}", tree))
     done: set[str] = set()
     for name, stage in dvc["stages"].items():
         match = re.fullmatch(r"snakemake (\w+) --cores all", stage["cmd"])
@@ -258,16 +263,16 @@ def test_snakemake_and_dvc_plan_the_same_outputs(workflow_copy: Path) -> None:
                 f"stage {name}: out {out} is not written by Snakemake target {match.group(1)}"
         not_declared = {path for path in files if not any(path == out or path.startswith(out + "/") for out in outs)}
         # Task embeddings are the report's intermediates (only Snakemake tracks them); nothing else may be.
-        assert {path for path in not_declared if not path.startswith("results/taskemb/")} == set(), name
+        assert {path for path in not_declared if not path.startswith("results/paper/taskemb/")} == set(), name
         done |= files
     # dvc.yaml's plots are the curves the train stage writes.
-    assert [next(iter(plot)) for plot in dvc["plots"]] == ["results/metrics/curves"]
+    assert [next(iter(plot)) for plot in dvc["plots"]] == [f"results/{tree}/metrics/curves"]
 
 
 # ------------------------------------------------------------------------------- end-to-end on tiny data
 @pytest.mark.slow
 def test_builds_every_target_and_second_run_does_nothing(built: Path) -> None:
-    results = built / "results"
+    results = built / "results" / "tiny"
     for suffix in (".md", ".tex", ".csv"):
         assert (results / f"tables/table1{suffix}").stat().st_size > 0
     for experiment, fraction in TINY_RUNS:
@@ -293,6 +298,32 @@ def test_builds_every_target_and_second_run_does_nothing(built: Path) -> None:
 
 
 @pytest.mark.slow
+def test_two_presets_in_one_workspace_never_rewrite_each_other(built: Path) -> None:
+    """Each configuration writes under results/<name>/ only: a second configuration that trains the same cells
+    with other settings builds its own tree beside the tiny preset's, whose files stay untouched, and afterwards
+    neither has anything to do; the paper preset plans nothing in either tree."""
+    tiny_tree = built / "results" / "tiny"
+    before = {path: path.stat().st_mtime_ns for path in tiny_tree.rglob("*") if path.is_file()}
+    other = json.loads(json.dumps(TINY))
+    other["name"] = "tiny-3-epochs"
+    other["train"]["per_dataset"]["NCBI-disease"]["epochs"] = 3  # the same cells, other settings
+    other["grid"] = {"seeds": [1], "blocks": [{"experiments": ["baseline"], "fractions": [10]}]}
+    other["data"]["source"] = str(CORPUS_MIRROR)
+    (built / "config/other.yaml").write_text(yaml.safe_dump(other, sort_keys=False), encoding="utf-8")
+    snakemake(built, "all_runs", "--cores", "2", "--configfile", "config/other.yaml")
+    run_dir = built / "results/tiny-3-epochs/runs/NCBI-disease/baseline/frac10/seed1"
+    assert json.loads((run_dir / "metrics.json").read_text())["epoch"] == 3
+    assert json.loads((tiny_tree / "runs/NCBI-disease/baseline/frac10/seed1/metrics.json").read_text())["epoch"] == 2
+    assert {path: path.stat().st_mtime_ns for path in tiny_tree.rglob("*") if path.is_file()} == before
+    for configuration in (["--configfile", "config/tiny.yaml"], ["all_runs", "--configfile", "config/other.yaml"]):
+        again = snakemake(built, "-n", *configuration)
+        assert "Nothing to be done" in again.stdout + again.stderr, configuration
+    paper = snakemake(built, "--summary").stdout  # every output of the paper preset, without running
+    planned = {line.split("\t", 1)[0] for line in paper.splitlines()[1:] if "\t" in line}
+    assert planned and all(path.startswith("results/paper/") for path in planned)
+
+
+@pytest.mark.slow
 def test_snakemake_report_holds_every_table_and_figure(built: Path) -> None:
     """`snakemake --report` of the finished tiny DAG: every table (readable form and CSV) and figure (PNG and
     the numbers behind it) the grid makes, each under its category and subcategory with its caption; no
@@ -305,9 +336,9 @@ def test_snakemake_report_holds_every_table_and_figure(built: Path) -> None:
         "Tables": {"Table 1", "Table 2", "Table 3", "Table 4", "Table 5", "False-positive sentences", "Significance"},
         "Figures": {"Figure 4", "Figure 6"},
     }
-    assert sorted(categories["Figures"]["Figure 6"]) == ["results/figures/figure6.png",
-                                                         "results/figures/figure6_tsne.csv",
-                                                         "results/taskemb/similarity.csv"]
+    assert sorted(categories["Figures"]["Figure 6"]) == ["results/tiny/figures/figure6.png",
+                                                         "results/tiny/figures/figure6_tsne.csv",
+                                                         "results/tiny/taskemb/similarity.csv"]
     for caption in ("Table 2: the baseline", "Table 5: test sentences", "Figure 4: the test score",
                     "Figure 6: the cosine-similarity matrix", "a paired bootstrap (100 resamples"):
         assert caption in page, caption
@@ -335,14 +366,14 @@ def test_switching_data_source_to_a_mirror_with_the_same_bytes_reruns_nothing(bu
     """data.source names where the bytes come from, not what they are (every file is SHA-256-verified): another
     mirror of the same bytes -- a file:// URL, a copied directory -- plans nothing, and the manifest keeps
     naming the source that served them."""
-    manifest = json.loads((built / "results/data/NCBI-disease/raw/manifest.json").read_text())
+    manifest = json.loads((built / "results/tiny/data/NCBI-disease/raw/manifest.json").read_text())
     assert manifest["source"].startswith(f"{CORPUS_MIRROR} (commit ")
     copy = tmp_path / "mirror"
     shutil.copytree(CORPUS_MIRROR / "NCBI-disease-IOB", copy / "NCBI-disease-IOB")
     for source in (CORPUS_MIRROR.as_uri(), str(copy)):
         plan = snakemake(built, "-n", "--configfile", "config/tiny.yaml", "--config", f"data={{source: '{source}'}}")
         assert "Nothing to be done" in plan.stdout + plan.stderr, source
-    assert json.loads((built / "results/data/NCBI-disease/raw/manifest.json").read_text()) == manifest
+    assert json.loads((built / "results/tiny/data/NCBI-disease/raw/manifest.json").read_text()) == manifest
 
 
 @pytest.mark.slow
@@ -356,21 +387,21 @@ def test_dvc_drives_the_same_dag(built: Path) -> None:
     (built / "config/preset/tiny.yaml").write_text("# @package _global_\ndefaults:\n  - /tiny\n")
     write_params(built, ["preset=tiny"])
     git_repository(built, "tiny workspace")
-    before = {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")}
+    before = {p: p.stat().st_mtime for p in (built / "results/tiny/runs").rglob("metrics.json")}
     repro = run(built, dvc, "repro")
     assert "Running stage 'data'" in repro.stdout and "Running stage 'report'" in repro.stdout
-    assert {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")} == before
+    assert {p: p.stat().st_mtime for p in (built / "results/tiny/runs").rglob("metrics.json")} == before
     assert "up to date" in run(built, dvc, "status").stdout.lower() or run(built, dvc, "status").stdout.strip() == ""
     metrics = json.loads(run(built, dvc, "metrics", "show", "--json").stdout)
     assert "NCBI-disease" in json.dumps(metrics)
     plots = json.loads(run(built, dvc, "plots", "show", "--json").stdout)
-    assert any("results/metrics/curves/NCBI-disease.csv" in key for key in plots["data"])
+    assert any("results/tiny/metrics/curves/NCBI-disease.csv" in key for key in plots["data"])
     # `dvc exp run -S` changes params.yaml and reruns the stages; α of the pair-wise runs reaches no run of
     # this grid, so Snakemake retrains nothing, and DVC records the experiment with its param and metrics.
     run(built, "git", "add", "dvc.lock")
     run(built, "git", "commit", "-q", "-m", "baseline experiment")
     run(built, dvc, "exp", "run", "-S", "preset=tiny", "-S", "grid.pair_main_weight=0.7")
-    assert {p: p.stat().st_mtime for p in (built / "results/runs").rglob("metrics.json")} == before
+    assert {p: p.stat().st_mtime for p in (built / "results/tiny/runs").rglob("metrics.json")} == before
     diff = run(built, dvc, "params", "diff").stdout
     assert "grid.pair_main_weight" in diff and "0.7" in diff
     shown = json.dumps(json.loads(run(built, dvc, "exp", "show", "--json").stdout))
@@ -382,15 +413,15 @@ def test_own_corpus_without_devel_goes_through_import(workflow_copy: Path) -> No
     folder = CORPUS_MIRROR / "NCBI-disease-IOB"
     if not folder.is_dir():
         pytest.fail(f"corpus mirror not available at {CORPUS_MIRROR}")
-    mine = overlay(workflow_copy, "mine.yaml", {"data": {
+    mine = overlay(workflow_copy, "mine.yaml", {"name": "mine", "data": {
         "datasets": [], "fractions": [100, 50], "max_train_sentences": 30,
         "custom_datasets": {"MyCorpus": {"train": str(folder / "devel.tsv"), "test": str(folder / "test.tsv")}}}})
     plan = snakemake(workflow_copy, "-n", "--configfile", mine).stdout
     assert "rule import_corpus:" in plan and "rule download:" not in plan
-    snakemake(workflow_copy, "results/data/MyCorpus/train.frac50.jsonl", "--cores", "1", "--configfile", mine)
-    raw = workflow_copy / "results/data/MyCorpus/raw"
+    snakemake(workflow_copy, "results/mine/data/MyCorpus/train.frac50.jsonl", "--cores", "1", "--configfile", mine)
+    raw = workflow_copy / "results/mine/data/MyCorpus/raw"
     assert (raw / "devel.tsv").read_text() == ""
     assert (raw / "train.tsv").read_bytes() == (folder / "devel.tsv").read_bytes()
-    lines = (workflow_copy / "results/data/MyCorpus/train.jsonl").read_text().splitlines()
+    lines = (workflow_copy / "results/mine/data/MyCorpus/train.jsonl").read_text().splitlines()
     assert len(lines) == 923 and json.loads(lines[0])["id"] == "train:1"  # NCBI-disease devel has 923 sentences
-    assert len((workflow_copy / "results/data/MyCorpus/train.frac50.jsonl").read_text().splitlines()) == 15
+    assert len((workflow_copy / "results/mine/data/MyCorpus/train.frac50.jsonl").read_text().splitlines()) == 15

@@ -117,6 +117,30 @@ def config_problem(config: dict[str, Any]) -> str | None:
     return f"{path or 'the configuration'}: {message}"
 
 
+#: The folder that holds one results tree per configuration (`results_root`).
+RESULTS_PARENT = "results"
+
+
+def results_root(config: dict[str, Any]) -> str:
+    """`results/<name>`: where everything the DAG of this configuration writes lives (parameter `name`), so
+    that presets never overwrite each other's runs, tables or logs."""
+    return f"{RESULTS_PARENT}/{config.get('name') or param_default('name')}"
+
+
+def unnamed_overlays(paths: Iterable[str | Path]) -> str | None:
+    """One line when `--configfile` overlays are given and none of them sets `name`: such a configuration would
+    write into the tree of the configuration it is merged over (the paper preset's, results/paper/) and
+    Snakemake would retrain those runs with its own settings. None when one names itself (or none is given)."""
+    paths = [Path(path) for path in paths]
+    if not paths or any("name" in _read_yaml(path) for path in paths):
+        return None
+    listed = ", ".join(str(path) for path in paths)
+    return (f"{listed}: set a top-level `name: ...` in an overlay (its results then go to "
+            f"{RESULTS_PARENT}/<name>/), so that it never rewrites the results of the configuration it is merged "
+            f"over (the paper preset's: {RESULTS_PARENT}/{param_default('name')}/); stack it after a preset "
+            "(--configfile config/quick.yaml yours.yaml) to share that preset's tree")
+
+
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """`overlay` merged over a copy of `base`: mappings key by key, everything else replaced."""
     merged = copy.deepcopy(base)
@@ -202,6 +226,9 @@ def paper_preset_text() -> str:
         if "description" in node:
             lines += textwrap.wrap(" ".join(node["description"].split()), 114, initial_indent="# ",
                                    subsequent_indent="# ")
+        if not isinstance(values, dict):  # a top-level scalar (`name`)
+            lines.append(yaml.safe_dump({section: values}, default_flow_style=False).rstrip("\n"))
+            continue
         lines.append(f"{section}:")
         for key, value in values.items():
             description = node.get("properties", {}).get(key, {}).get("description")

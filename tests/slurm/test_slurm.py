@@ -28,8 +28,8 @@ from test_workflow import BIN, copy_workflow, env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-RUNS = ["results/runs/NCBI-disease/baseline/frac100/seed1", "results/runs/NCBI-disease/joint-max/frac10/seed1"]
-SHARED_RUNS = ["results/runs/NCBI-disease/baseline/frac10/seed1", "results/runs/NCBI-disease/joint-max/frac100/seed1"]
+RUNS = ["results/quick/runs/NCBI-disease/baseline/frac100/seed1", "results/quick/runs/NCBI-disease/joint-max/frac10/seed1"]
+SHARED_RUNS = ["results/quick/runs/NCBI-disease/baseline/frac10/seed1", "results/quick/runs/NCBI-disease/joint-max/frac100/seed1"]
 RUN_FILES = ["metrics.json", "epochs.jsonl", "config.json", "test_predictions.tsv", "test_sentences.jsonl"]
 OVERLAY = {  # over config/quick.yaml: the tiny encoder keeps the jobs short
     "model": {"encoder": "tiny", "max_length": 64},
@@ -110,10 +110,10 @@ def test_quick_data_stage_and_trainings_run_as_slurm_jobs(workspace: Path) -> No
     print(f"SLURM workflow took {elapsed:.0f} s")
 
     # Outputs of the data stage (3 datasets + BC5CDR-disease for Table 1) and of the two runs.
-    assert (workspace / "results/tables/table1.md").read_text().count("BC5CDR-chem") >= 1
+    assert (workspace / "results/quick/tables/table1.md").read_text().count("BC5CDR-chem") >= 1
     for dataset in ("BC2GM", "BC5CDR-chem", "NCBI-disease"):
         for fraction in (100, 50, 25, 10):
-            assert (workspace / f"results/data/{dataset}/train.frac{fraction}.jsonl").stat().st_size > 0
+            assert (workspace / f"results/quick/data/{dataset}/train.frac{fraction}.jsonl").stat().st_size > 0
     for run in RUNS:
         assert_run_complete(workspace, run)
 

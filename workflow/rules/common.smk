@@ -10,6 +10,7 @@ import sys
 from mtbioner.plan import grid
 from mtbioner.data.corpus import check_dataset_name, check_own_corpora, corpus_datasets
 from mtbioner.errors import MtbionerError
+from mtbioner.params import results_root
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
 
@@ -47,6 +48,16 @@ for _name, _value in unset_environment_resources().items():
          f"{_value.strip('${}')}=gpu) before running with this profile")
 
 
+# Everything this configuration writes lives in its own results tree, results/<name> (parameter `name`), so that
+# one preset's runs are never replanned by another's (mtbioner.params.results_root).
+RESULTS = results_root(config)
+
+
+def results_path(path):
+    """`path` inside this configuration's results tree: results_path("data/{dataset}/test.jsonl")."""
+    return f"{RESULTS}/{path}"
+
+
 CUSTOM_DATASETS = config["data"]["custom_datasets"]
 try:
     # A dataset that is neither in the corpus nor an own corpus fails first, with the closest name, instead of
@@ -60,7 +71,7 @@ except MtbionerError as _error:
     stop(_error)
 DATASETS = grid.datasets(config)
 FRACTIONS = grid.fractions(config)
-TABLE1 = multiext("results/tables/table1", ".md", ".tex", ".csv")
+TABLE1 = multiext(results_path("tables/table1"), ".md", ".tex", ".csv")
 
 
 def regex_alternatives(names):
@@ -75,12 +86,17 @@ def corpus_dataset_names():
 
 def table1_inputs():
     names = table1_datasets(DATASETS)
-    return expand("results/data/{dataset}/{split}.jsonl", dataset=names, split=["train", "test"])
+    return expand(results_path("data/{dataset}/{split}.jsonl"), dataset=names, split=["train", "test"])
 
 
 def output_prefix(wildcards, output):
-    """`results/tables/table1` of `results/tables/table1.md`: the --out-prefix of a multi-format table."""
+    """`results/paper/tables/table1` of `results/paper/tables/table1.md`: the --out-prefix of a multi-format table."""
     return os.path.splitext(output[0])[0]
+
+
+def prepared_data_root(wildcards, input):
+    """`results/<name>/data` of `results/<name>/data/<dataset>/train.jsonl`: Table 1's --data-dir, from its inputs."""
+    return os.path.dirname(os.path.dirname(input[0]))
 
 
 def table1_datasets_arg():
@@ -127,7 +143,7 @@ def curve_datasets():
 
 
 def curve_files():
-    return expand("results/metrics/curves/{dataset}.csv", dataset=curve_datasets())
+    return expand(results_path("metrics/curves/{dataset}.csv"), dataset=curve_datasets())
 
 
 def curve_runs(wildcards):
@@ -153,7 +169,7 @@ REPORT_SUFFIXES = (".md", ".html", ".csv", ".png")
 
 def in_report(paths, category, subcategory, caption):
     """`paths` (one path or a list, e.g. a multiext) with those of a REPORT_SUFFIXES suffix marked for
-    `snakemake --report results/report.zip`: shown under category > subcategory, with the caption
+    `snakemake --report results/<name>/report.zip`: shown under category > subcategory, with the caption
     workflow/report/<caption>.rst. Marks copies, so a shared list such as TABLE1 stays unflagged as input."""
     if isinstance(paths, str):
         return in_report([paths], category, subcategory, caption)[0]

@@ -3,7 +3,7 @@
 
 rule download:
     output:
-        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
     params:
         # Not a tracked param: every source must serve the pinned bytes (SHA-256-verified), so switching
         # data.source between upstream and a mirror reruns nothing; manifest.json records the source used.
@@ -14,9 +14,9 @@ rule download:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/download/{dataset}.log",
+        results_path("logs/download/{dataset}.log"),
     benchmark:
-        "results/benchmarks/download/{dataset}.tsv"
+        results_path("benchmarks/download/{dataset}.tsv")
     resources:
         mem_mb=500,
         runtime=30,
@@ -28,7 +28,7 @@ rule import_corpus:
     input:
         unpack(custom_corpus_files),
     output:
-        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
     params:
         files=custom_corpus_options,
         out_dir=subpath(output[0], parent=True),
@@ -37,9 +37,9 @@ rule import_corpus:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/import_corpus/{dataset}.log",
+        results_path("logs/import_corpus/{dataset}.log"),
     benchmark:
-        "results/benchmarks/import_corpus/{dataset}.tsv"
+        results_path("benchmarks/import_corpus/{dataset}.tsv")
     resources:
         mem_mb=500,
         runtime=10,
@@ -49,20 +49,20 @@ rule import_corpus:
 
 rule prepare:
     input:
-        multiext("results/data/{dataset}/raw/", "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
     output:
-        train="results/data/{dataset}/train.jsonl",
-        test="results/data/{dataset}/test.jsonl",
-        labels="results/data/{dataset}/labels.json",
+        train=results_path("data/{dataset}/train.jsonl"),
+        test=results_path("data/{dataset}/test.jsonl"),
+        labels=results_path("data/{dataset}/labels.json"),
     params:
         raw_dir=subpath(input[0], parent=True),
         out_dir=subpath(output.train, parent=True),
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/prepare/{dataset}.log",
+        results_path("logs/prepare/{dataset}.log"),
     benchmark:
-        "results/benchmarks/prepare/{dataset}.tsv"
+        results_path("benchmarks/prepare/{dataset}.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -72,9 +72,9 @@ rule prepare:
 
 rule subsample:
     input:
-        "results/data/{dataset}/train.jsonl",
+        results_path("data/{dataset}/train.jsonl"),
     output:
-        expand("results/data/{{dataset}}/train.frac{fraction}.jsonl", fraction=FRACTIONS),
+        expand(results_path("data/{{dataset}}/train.frac{fraction}.jsonl"), fraction=FRACTIONS),
     params:
         fractions=",".join(map(str, FRACTIONS)),
         seed=config["data"]["subsample_seed"],
@@ -87,9 +87,9 @@ rule subsample:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/subsample/{dataset}.log",
+        results_path("logs/subsample/{dataset}.log"),
     benchmark:
-        "results/benchmarks/subsample/{dataset}.tsv"
+        results_path("benchmarks/subsample/{dataset}.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -102,7 +102,7 @@ rule subsample:
 # runs of that seed (mtbioner.plan.grid.train_file); otherwise the same job as `subsample`.
 use rule subsample as subsample_per_seed with:
     output:
-        expand("results/data/{{dataset}}/seed{{seed}}/train.frac{fraction}.jsonl", fraction=FRACTIONS),
+        expand(results_path("data/{{dataset}}/seed{{seed}}/train.frac{fraction}.jsonl"), fraction=FRACTIONS),
     params:
         fractions=",".join(map(str, FRACTIONS)),
         seed=subsample_seed_of,
@@ -113,9 +113,9 @@ use rule subsample as subsample_per_seed with:
         ),
         out_dir=subpath(output[0], parent=True),
     log:
-        "results/logs/subsample/{dataset}/seed{seed}.log",
+        results_path("logs/subsample/{dataset}/seed{seed}.log"),
     benchmark:
-        "results/benchmarks/subsample/{dataset}/seed{seed}.tsv"
+        results_path("benchmarks/subsample/{dataset}/seed{seed}.tsv")
 
 
 rule table1:
@@ -126,22 +126,23 @@ rule table1:
     params:
         datasets=table1_datasets_arg(),
         prefix=output_prefix,
+        data_dir=prepared_data_root,
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/table1/table1.log",
+        results_path("logs/table1/table1.log"),
     benchmark:
-        "results/benchmarks/table1/table1.tsv"
+        results_path("benchmarks/table1/table1.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "mtbioner stats --data-dir results/data --datasets {params.datasets:q} --out-prefix {params.prefix} > {log} 2>&1"
+        "mtbioner stats --data-dir {params.data_dir:q} --datasets {params.datasets:q} --out-prefix {params.prefix} > {log} 2>&1"
 
 
 # Target of DVC's `data` stage: every prepared dataset, its subsamples and Table 1.
 rule all_data:
     input:
-        expand("results/data/{dataset}/train.frac{fraction}.jsonl", dataset=DATASETS, fraction=FRACTIONS),
-        expand("results/data/{dataset}/{file}", dataset=DATASETS, file=["test.jsonl", "labels.json"]),
+        expand(results_path("data/{dataset}/train.frac{fraction}.jsonl"), dataset=DATASETS, fraction=FRACTIONS),
+        expand(results_path("data/{dataset}/{file}"), dataset=DATASETS, file=["test.jsonl", "labels.json"]),
         TABLE1,

@@ -1,13 +1,14 @@
 # Report stage: the verdicts on the pre-registered claims, Tables 2-5, Figures 4-6 (with TaskEmb), the DVC
-# metrics summary and results/report.md.
+# metrics summary and report.md (all in results/<name>/, the configuration's tree).
 # Tables and figures are also marked for Snakemake's own report (in_report, captions in workflow/report/):
-# `snakemake --report results/report.zip` after a run.
+# `snakemake --report results/<name>/report.zip` after a run.
 # Inputs come from the grid through mtbioner.plan.targets (no hand-written run lists); each rule runs one
 # `mtbioner report` verb. A product whose runs the configured grid lacks is not a target (see mtbioner/plan/targets.py).
 
 from mtbioner.plan import targets as report_targets_module
 
 REPORT = report_targets_module.settings(config)
+REPORT_FILES = report_targets_module.report_files(config)
 # Every final product of this stage; the Snakefile's `rule all` and DVC's report stage ask for these.
 REPORT_TARGETS = report_targets_module.report_targets(config)
 
@@ -16,17 +17,17 @@ rule report_tables:
     input:
         report_targets_module.table_metrics(config),
     output:
-        in_report(multiext("results/tables/table2", ".md", ".tex", ".csv"), "Tables", "Table 2", "table2"),
-        in_report(multiext("results/tables/table3", ".md", ".tex", ".csv"), "Tables", "Table 3", "table3"),
-        in_report(multiext("results/tables/table4", ".md", ".tex", ".csv"), "Tables", "Table 4", "table4"),
+        in_report(multiext(results_path("tables/table2"), ".md", ".tex", ".csv"), "Tables", "Table 2", "table2"),
+        in_report(multiext(results_path("tables/table3"), ".md", ".tex", ".csv"), "Tables", "Table 3", "table3"),
+        in_report(multiext(results_path("tables/table4"), ".md", ".tex", ".csv"), "Tables", "Table 4", "table4"),
         in_report(
-            multiext("results/tables/fp_rates", ".md", ".csv"),
+            multiext(results_path("tables/fp_rates"), ".md", ".csv"),
             "Tables",
             "False-positive sentences",
             "fp_rates",
         ),
-        in_report("results/tables/fp_mcnemar.csv", "Tables", "False-positive sentences", "fp_rates"),
-        in_report("results/tables/significance.csv", "Tables", "Significance", "significance"),
+        in_report(results_path("tables/fp_mcnemar.csv"), "Tables", "False-positive sentences", "fp_rates"),
+        in_report(results_path("tables/significance.csv"), "Tables", "Significance", "significance"),
     params:
         out_dir=subpath(output[0], parent=True),
         samples=REPORT["bootstrap_samples"],
@@ -35,9 +36,9 @@ rule report_tables:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/tables.log",
+        results_path("logs/report/tables.log"),
     benchmark:
-        "results/benchmarks/report/tables.tsv"
+        results_path("benchmarks/report/tables.tsv")
     resources:
         mem_mb=4000,
         runtime=60,
@@ -52,8 +53,8 @@ rule report_verdicts:
     input:
         report_targets_module.verdict_metrics(config),
     output:
-        in_report(multiext(report_targets_module.VERDICTS, ".csv", ".md"), "Tables", "Verdicts", "verdicts"),
-        counts=report_targets_module.SENTENCE_COUNTS,
+        in_report(multiext(REPORT_FILES.verdicts, ".csv", ".md"), "Tables", "Verdicts", "verdicts"),
+        counts=REPORT_FILES.sentence_counts,
     params:
         prefix=output_prefix,
         claims=lambda wildcards: shell_quote(json.dumps(REPORT["claims"], sort_keys=True)),
@@ -62,9 +63,9 @@ rule report_verdicts:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/verdicts.log",
+        results_path("logs/report/verdicts.log"),
     benchmark:
-        "results/benchmarks/report/verdicts.tsv"
+        results_path("benchmarks/report/verdicts.tsv")
     resources:
         mem_mb=2000,
         runtime=30,
@@ -77,13 +78,13 @@ rule report_metrics:
     input:
         report_targets_module.ner_metrics(config),
     output:
-        report_targets_module.SUMMARY_JSON,
+        REPORT_FILES.summary_json,
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/metrics.log",
+        results_path("logs/report/metrics.log"),
     benchmark:
-        "results/benchmarks/report/metrics.tsv"
+        results_path("benchmarks/report/metrics.tsv")
     resources:
         mem_mb=1000,
         runtime=10,
@@ -95,7 +96,7 @@ rule report_casestudy:
     input:
         report_targets_module.casestudy_metrics(config),
     output:
-        in_report(multiext("results/tables/table5", ".html", ".tex", ".md", ".csv"), "Tables", "Table 5", "table5"),
+        in_report(multiext(results_path("tables/table5"), ".html", ".tex", ".md", ".csv"), "Tables", "Table 5", "table5"),
     params:
         prefix=output_prefix,
         wins=REPORT["casestudy_wins"],
@@ -103,9 +104,9 @@ rule report_casestudy:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/casestudy.log",
+        results_path("logs/report/casestudy.log"),
     benchmark:
-        "results/benchmarks/report/casestudy.tsv"
+        results_path("benchmarks/report/casestudy.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -121,7 +122,7 @@ rule report_figure4:
         curves=curve_files(),
         runs=report_targets_module.figure4_metrics(config),
     output:
-        in_report(multiext("results/figures/figure4", ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
+        in_report(multiext(results_path("figures/figure4"), ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
     params:
         prefix=output_prefix,
         metric=REPORT["sentence_metric"],
@@ -129,9 +130,9 @@ rule report_figure4:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/figure4.log",
+        results_path("logs/report/figure4.log"),
     benchmark:
-        "results/benchmarks/report/figure4.tsv"
+        results_path("benchmarks/report/figure4.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -144,16 +145,16 @@ rule report_figure5:
     input:
         report_targets_module.figure5_metrics(config),
     output:
-        in_report(multiext("results/figures/figure5", ".png", ".pdf", "_gains.csv"), "Figures", "Figure 5", "figure5"),
+        in_report(multiext(results_path("figures/figure5"), ".png", ".pdf", "_gains.csv"), "Figures", "Figure 5", "figure5"),
     params:
         prefix=output_prefix,
         metric=REPORT["sentence_metric"],
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/figure5.log",
+        results_path("logs/report/figure5.log"),
     benchmark:
-        "results/benchmarks/report/figure5.tsv"
+        results_path("benchmarks/report/figure5.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -168,7 +169,7 @@ rule report_taskemb:
         # the run's metrics.json; TaskEmb reads the training file named in the run's config.json
         unpack(lambda wildcards: report_targets_module.taskemb_inputs(config, wildcards.dataset, wildcards.task)),
     output:
-        multiext("results/taskemb/{dataset}/{task}", ".npy", ".json"),
+        multiext(results_path("taskemb/{dataset}/{task}"), ".npy", ".json"),
     params:
         prefix=output_prefix,
         max_examples=(
@@ -179,9 +180,9 @@ rule report_taskemb:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/taskemb/{dataset}/{task}.log",
+        results_path("logs/report/taskemb/{dataset}/{task}.log"),
     benchmark:
-        "results/benchmarks/report/taskemb/{dataset}/{task}.tsv"
+        results_path("benchmarks/report/taskemb/{dataset}/{task}.tsv")
     threads: config["resources"]["train_threads"]
     resources:
         gpu=config["resources"]["train_gpus"],
@@ -196,17 +197,17 @@ rule report_figure6:
     input:
         report_targets_module.taskemb_outputs(config),
     output:
-        in_report(multiext("results/figures/figure6", ".png", ".pdf", "_tsne.csv"), "Figures", "Figure 6", "figure6"),
-        similarity=in_report("results/taskemb/similarity.csv", "Figures", "Figure 6", "similarity"),
+        in_report(multiext(results_path("figures/figure6"), ".png", ".pdf", "_tsne.csv"), "Figures", "Figure 6", "figure6"),
+        similarity=in_report(results_path("taskemb/similarity.csv"), "Figures", "Figure 6", "similarity"),
     params:
         prefix=output_prefix,
         perplexity=(f"--perplexity {REPORT['tsne_perplexity']}" if REPORT["tsne_perplexity"] else ""),
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/figure6.log",
+        results_path("logs/report/figure6.log"),
     benchmark:
-        "results/benchmarks/report/figure6.tsv"
+        results_path("benchmarks/report/figure6.tsv")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -221,7 +222,7 @@ rule report_page:
         table1=TABLE1,
         runs=report_targets_module.all_metrics(config),
     output:
-        report_targets_module.REPORT_MD,
+        REPORT_FILES.page,
     params:
         tables=lambda wildcards, output: report_targets_module.beside(output[0], "tables"),
         figures=lambda wildcards, output: report_targets_module.beside(output[0], "figures"),
@@ -232,9 +233,9 @@ rule report_page:
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/report/page.log",
+        results_path("logs/report/page.log"),
     benchmark:
-        "results/benchmarks/report/page.tsv"
+        results_path("benchmarks/report/page.tsv")
     resources:
         mem_mb=1000,
         runtime=10,

@@ -10,20 +10,20 @@ rule train:
         # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
         # model/ is written only by the runs that keep one (train.keep_models, see mtbioner.plan.grid.keeps_model):
         # its readers (TaskEmb) depend on metrics.json, which the trainer writes after the model.
-        metrics="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json",
-        epochs="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl",
-        config="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/config.json",
-        predictions="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_predictions.tsv",
-        sentences="results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_sentences.jsonl",
+        metrics=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json"),
+        epochs=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl"),
+        config=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/config.json"),
+        predictions=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_predictions.tsv"),
+        sentences=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_sentences.jsonl"),
     params:
         run_config=run_config_json,
         run_dir=subpath(output.metrics, parent=True),
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.log",
+        results_path("logs/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.log"),
     benchmark:
-        "results/benchmarks/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.tsv"
+        results_path("benchmarks/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.tsv")
     threads: config["resources"]["train_threads"]
     resources:
         # gpu=1 on the paper preset: the SLURM executor turns it into --gpus=1 (profiles/slurm-shared asks for a
@@ -50,13 +50,13 @@ rule epoch_curves:
     input:
         curve_runs,
     output:
-        "results/metrics/curves/{dataset}.csv",
+        results_path("metrics/curves/{dataset}.csv"),
     conda:
         "../envs/mtbioner.yaml"
     log:
-        "results/logs/epoch_curves/{dataset}.log",
+        results_path("logs/epoch_curves/{dataset}.log"),
     benchmark:
-        "results/benchmarks/epoch_curves/{dataset}.tsv"
+        results_path("benchmarks/epoch_curves/{dataset}.tsv")
     resources:
         mem_mb=500,
         runtime=5,

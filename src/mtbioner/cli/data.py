@@ -83,9 +83,9 @@ def subsample(
 
 @app.command()
 def stats(
-    data_dir: Annotated[Path, typer.Option(help="results/data (one prepared folder per dataset)")],
+    data_dir: Annotated[Path, typer.Option(help="results/<name>/data (one prepared folder per dataset)")],
     datasets: Annotated[str, typer.Option(help="comma-separated dataset names")],
-    out_prefix: Annotated[Path, typer.Option(help="e.g. results/tables/table1 -> .md .tex .csv")],
+    out_prefix: Annotated[Path, typer.Option(help="e.g. results/paper/tables/table1 -> .md .tex .csv")],
 ) -> None:
     """Table 1: sentences and entities per dataset and split, beside the paper's Table 1."""
     from mtbioner.data.stats import write_table1

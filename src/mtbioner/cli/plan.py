@@ -33,12 +33,13 @@ def cost(
     """Cost of the configured grid before anything runs: runs, optimizer steps, sentence-passes, models kept
     and their disk, device-hours (and packed GPU-hours with --runs-per-gpu)."""
     from mtbioner.plan.cost import PACKING_EFFICIENCY, cost_json, cost_table, grid_cost
+    from mtbioner.plan.grid import data_root
     from mtbioner.params import load_params
 
     config = load_params(root, configfile)
     if source is not None:
         config["data"]["source"] = source
-    estimate = grid_cost(config, root / "results" / "data", train_throughput, eval_throughput, parallel_jobs,
+    estimate = grid_cost(config, root / data_root(config), train_throughput, eval_throughput, parallel_jobs,
                          runs_per_gpu, packed_throughput,
                          PACKING_EFFICIENCY if packing_efficiency is None else packing_efficiency)
     typer.echo(cost_json(estimate) if as_json else cost_table(estimate))

@@ -1,4 +1,4 @@
-"""`mtbioner report ...`: the paper's tables, figures, TaskEmb and results/report.md from finished runs.
+"""`mtbioner report ...`: the paper's tables, figures, TaskEmb and results/<name>/report.md from finished runs.
 
 Every verb takes the runs as arguments (run directories or their metrics.json files, which is what the
 Snakemake rules pass); each run identifies itself through its config.json, so no path layout is assumed.
@@ -107,7 +107,7 @@ def rejudge_cmd(
 @report_app.command("metrics")
 def metrics_cmd(
     runs: RunsArg,
-    out: Annotated[Path, typer.Option(help="JSON file for `dvc metrics` (e.g. results/metrics/summary.json)")],
+    out: Annotated[Path, typer.Option(help="JSON file for `dvc metrics` (e.g. results/paper/metrics/summary.json)")],
 ) -> None:
     """Aggregated NER metrics per dataset × experiment × fraction (mean and std over seeds) as JSON."""
     from mtbioner.run.directory import load_runs
@@ -212,7 +212,7 @@ def figure6_cmd(
 @report_app.command("page")
 def page_cmd(
     runs: RunsArg,
-    out: Annotated[Path, typer.Option(help="the report page, e.g. results/report.md")],
+    out: Annotated[Path, typer.Option(help="the report page, e.g. results/paper/report.md")],
     tables_dir: Annotated[Path, typer.Option(help="folder the `tables` and `casestudy` verbs wrote")],
     figures_dir: Annotated[Path, typer.Option(help="folder of figure4/5/6")],
     taskemb_dir: Annotated[Optional[Path], typer.Option(help="folder with similarity.csv")] = None,
@@ -220,7 +220,7 @@ def page_cmd(
         help="the parameter files the workflow merged (stated on the page)")] = None,
     note: Annotated[Optional[str], typer.Option(help="a sentence for the top of the page (report.note)")] = None,
 ) -> None:
-    """results/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
+    """results/<name>/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
     from mtbioner.report.page import write_report
     from mtbioner.run.directory import load_runs
 

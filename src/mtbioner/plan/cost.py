@@ -12,7 +12,7 @@ packing phase prints it), else K × the single-run throughput × `PACKING_EFFICI
 GPU-hours are the device-hours divided by that speed-up (evaluation runs inside the same jobs, so it shares
 it). Wall-clock time on G GPUs is the GPU-hours / G either way.
 
-Sentence counts come from the prepared data when it exists (results/data/<dataset>/), else from the corpus
+Sentence counts come from the prepared data when it exists (results/<name>/data/<dataset>/), else from the corpus
 files under `data.source` when that is a local directory (a mirror: its root or its data/ folder, as
 `mtbioner.data.corpus.local_file` reads it), else from an own corpus' files.
 Over-long sentences split into windows add a few inputs more than sentences (under 0.1 % in the paper's
@@ -86,9 +86,10 @@ def count_sentences_tsv(path: Path) -> int:
     return len(read_iob(path, lenient=True))
 
 
-def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path = "results/data") -> tuple[int, int]:
-    """(train ∪ devel sentences, test sentences) of one dataset (module docstring: where they come from)."""
-    prepared = Path(data_root) / dataset
+def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | None = None) -> tuple[int, int]:
+    """(train ∪ devel sentences, test sentences) of one dataset (module docstring: where they come from);
+    `data_root` defaults to the configuration's own prepared data (results/<name>/data)."""
+    prepared = Path(data_root if data_root is not None else grid.data_root(config)) / dataset
     if (prepared / "train.jsonl").is_file() and (prepared / "test.jsonl").is_file():
         return count_sentences_jsonl(prepared / "train.jsonl"), count_sentences_jsonl(prepared / "test.jsonl")
     custom = (config["data"].get("custom_datasets") or {}).get(dataset)
@@ -214,7 +215,7 @@ class GridCost:
         return self.packed_hours(self.device_hours)
 
 
-def grid_cost(config: dict[str, Any], data_root: str | Path = "results/data", train_throughput: float | None = None,
+def grid_cost(config: dict[str, Any], data_root: str | Path | None = None, train_throughput: float | None = None,
               eval_throughput: float | None = None, parallel_jobs: int = 1, runs_per_gpu: int = 1,
               packed_train_throughput: float | None = None,
               packing_efficiency: float = PACKING_EFFICIENCY) -> GridCost:

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from mtbioner.errors import MtbionerError
+from mtbioner.params import results_root
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
 from mtbioner.tasks import TASKS
@@ -87,6 +88,7 @@ class Run(RunIdentity):
 
     config: RunConfig = field(repr=False)
     family: str
+    root: str  # the configuration's results tree (`mtbioner.params.results_root`), e.g. results/paper
     block: int = -1  # index into grid.blocks whose `train` overrides apply; -1 = no block
     draws_curve: bool = False  # one of the cell Figure 4 draws (`_curve_cells`), whatever eval.per_epoch says
 
@@ -104,7 +106,7 @@ class Run(RunIdentity):
 
     @property
     def run_dir(self) -> str:
-        return run_path(self.dataset, self.experiment, self.fraction, self.seed, self.variant)
+        return run_path(self.root, self.dataset, self.experiment, self.fraction, self.seed, self.variant)
 
     @property
     def metrics_file(self) -> str:
@@ -125,6 +127,7 @@ class _Cell:
     strategy: str
     family: str
     block: int
+    root: str
     variant: str = ""
 
     @property
@@ -199,7 +202,8 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
     wanted_fractions = fractions(config)
     blocks = grid.get("blocks") or []
     if not blocks:
-        return _block_cells(datasets(config), list(grid["experiments"]), wanted_fractions, None, seeds, -1)
+        return _block_cells(results_root(config), datasets(config), list(grid["experiments"]), wanted_fractions,
+                            None, seeds, -1)
     cells: list[_Cell] = []
     seen: dict[tuple, int] = {}
     for index, block in enumerate(blocks):
@@ -217,7 +221,8 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
                                     f"{wanted_fractions} (only those are subsampled)")
             block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
         block_seeds = [int(s) for s in block.get("seeds") or seeds]
-        for cell in _block_cells(block_datasets, list(block.get("experiments") or grid["experiments"]),
+        for cell in _block_cells(results_root(config), block_datasets,
+                                 list(block.get("experiments") or grid["experiments"]),
                                  wanted_fractions, block_fractions, block_seeds, index, block.get("name", "")):
             if cell.key in seen:
                 raise MtbionerError(f"{_cell_path(cell)} is in grid.blocks[{seen[cell.key]}] and "
@@ -229,10 +234,10 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
 
 
 def _cell_path(cell: _Cell) -> str:
-    return run_path(cell.dataset, cell.experiment, cell.fraction, cell.seed, cell.variant)
+    return run_path(cell.root, cell.dataset, cell.experiment, cell.fraction, cell.seed, cell.variant)
 
 
-def _block_cells(block_datasets: list[str], families: list[str], wanted_fractions: list[int],
+def _block_cells(root: str, block_datasets: list[str], families: list[str], wanted_fractions: list[int],
                  block_fractions: list[int] | None, seeds: list[int], block: int, variant: str = "") -> list[_Cell]:
     cells: list[_Cell] = []
     for dataset in block_datasets:
@@ -247,7 +252,7 @@ def _block_cells(block_datasets: list[str], families: list[str], wanted_fraction
                         continue
                     for seed in seeds:
                         cells.append(_Cell(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
-                                           family, block, variant))
+                                           family, block, root, variant))
     return cells
 
 
@@ -272,7 +277,8 @@ def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
         keeps = keep_all or (not cell.variant and (cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
         every_epoch = config["eval"]["per_epoch"] == "all" or cell.key in curves
-        runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.block, cell.key in curves))
+        runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.root, cell.block,
+                        cell.key in curves))
     return runs
 
 
@@ -329,7 +335,7 @@ def find_run(config: dict[str, Any], dataset: str, label: str, fraction: int | s
                        variant=variant)
     if not matches:
         raise MtbionerError(
-            f"{run_path(dataset, experiment, fraction, seed, variant)} is not a run of the configured grid "
+            f"{run_path(results_root(config), dataset, experiment, fraction, seed, variant)} is not a run of the configured grid "
             "(check data.datasets, data.fractions, grid.experiments, grid.seeds and grid.blocks)"
         )
     return matches[0]
@@ -366,16 +372,21 @@ def loss_weights(config: dict[str, Any], run: Run | _Cell) -> dict[str, float]:
     return {task: float(weights[task]) for task in run.tasks}
 
 
-def data_dir(dataset: str) -> str:
-    return f"results/data/{dataset}"
+def data_root(config: dict[str, Any]) -> str:
+    """`results/<name>/data`: the prepared data of every dataset of this configuration."""
+    return f"{results_root(config)}/data"
+
+
+def data_dir(config: dict[str, Any], dataset: str) -> str:
+    return f"{data_root(config)}/{dataset}"
 
 
 def train_file(config: dict[str, Any], dataset: str, fraction: int | str, seed: int | str) -> str:
     """The training file of a run: the dataset's one nested draw, or with `data.subsample_per_seed` the draw
     of the run's seed (all systems of a seed share it; mtbioner.data.subsample)."""
     if config["data"]["subsample_per_seed"]:
-        return f"{data_dir(dataset)}/seed{seed}/train.frac{fraction}.jsonl"
-    return f"{data_dir(dataset)}/train.frac{fraction}.jsonl"
+        return f"{data_dir(config, dataset)}/seed{seed}/train.frac{fraction}.jsonl"
+    return f"{data_dir(config, dataset)}/train.frac{fraction}.jsonl"
 
 
 def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_epoch: bool) -> RunConfig:
@@ -387,8 +398,8 @@ def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_ep
     fields.update(
         dataset=cell.dataset, experiment=cell.experiment, variant=cell.variant, fraction=cell.fraction,
         seed=cell.seed, train_file=train_file(config, cell.dataset, cell.fraction, cell.seed),
-        test_file=f"{data_dir(cell.dataset)}/test.jsonl",
-        labels_file=f"{data_dir(cell.dataset)}/labels.json", tasks=cell.tasks, main_task=cell.main_task,
+        test_file=f"{data_dir(config, cell.dataset)}/test.jsonl",
+        labels_file=f"{data_dir(config, cell.dataset)}/labels.json", tasks=cell.tasks, main_task=cell.main_task,
         pooling=cell.pooling, strategy=cell.strategy, loss_weights=loss_weights(config, cell),
         max_test_sentences=config["eval"]["max_test_sentences"],
         eval_every_epoch=every_epoch, save_model=keeps_model)

@@ -10,24 +10,58 @@ is drawn from the longest budget (`mtbioner.plan.grid.curve_runs`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mtbioner.errors import MtbionerError
 from mtbioner.plan import grid
-from mtbioner.params import param_default
+from mtbioner.params import param_default, results_root
 from mtbioner.plan.claims import claim_runs, parse_claims
 from mtbioner.run.directory import RunFiles
 from mtbioner.tasks import TASKS
 
-TABLES_DIR = "results/tables"
-FIGURES_DIR = "results/figures"
-TASKEMB_DIR = "results/taskemb"
-SUMMARY_JSON = "results/metrics/summary.json"
-REPORT_MD = "results/report.md"
-VERDICTS = f"{TABLES_DIR}/verdicts"
-#: The per-sentence counts every verdict is computed from (`mtbioner report rejudge` reads them back).
-SENTENCE_COUNTS = f"{TABLES_DIR}/sentence_counts.csv.gz"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where the report's products live in one results tree (`root`, e.g. results/paper)."""
+
+    root: str
+
+    @property
+    def tables(self) -> str:
+        return f"{self.root}/tables"
+
+    @property
+    def figures(self) -> str:
+        return f"{self.root}/figures"
+
+    @property
+    def taskemb(self) -> str:
+        return f"{self.root}/taskemb"
+
+    @property
+    def summary_json(self) -> str:
+        return f"{self.root}/metrics/summary.json"
+
+    @property
+    def page(self) -> str:
+        return f"{self.root}/report.md"
+
+    @property
+    def verdicts(self) -> str:
+        """The verdicts table's prefix (.csv, .md)."""
+        return f"{self.tables}/verdicts"
+
+    @property
+    def sentence_counts(self) -> str:
+        """The per-sentence counts every verdict is computed from (`mtbioner report rejudge` reads them back)."""
+        return f"{self.tables}/sentence_counts.csv.gz"
+
+
+def report_files(config: dict[str, Any]) -> ReportFiles:
+    return ReportFiles(results_root(config))
 
 #: The experiments each of the paper's Tables 2-4 shows, in row order (mtbioner.report.tables renders them):
 #: what the tables rule reads.
@@ -109,12 +143,12 @@ def taskemb_run(config: dict[str, Any], dataset: str, task: str) -> grid.Run:
 
 
 def taskemb_outputs(config: dict[str, Any]) -> list[str]:
-    """results/taskemb/<dataset>/<task>.json of every dataset × task that has a single-task run."""
+    """<results tree>/taskemb/<dataset>/<task>.json of every dataset × task that has a single-task run."""
     out = []
     for dataset in grid.datasets(config):
         for task in TASKS:
             if _plain(config, dataset=dataset, experiment=f"single-{task}"):
-                out.append(f"{TASKEMB_DIR}/{dataset}/{task}.json")
+                out.append(f"{report_files(config).taskemb}/{dataset}/{task}.json")
     return out
 
 
@@ -125,26 +159,28 @@ def _has(config: dict[str, Any], **fields: Any) -> bool:
 def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
     """Final products of the report stage by rule, only those the configured grid can make."""
     products: dict[str, list[str]] = {}
+    files = report_files(config)
+    tables, figures = files.tables, files.figures
     if _has(config, experiment="baseline"):
-        products["tables"] = [f"{TABLES_DIR}/table{n}.{ext}" for n in (2, 3, 4) for ext in ("md", "tex", "csv")]
-        products["tables"] += [f"{TABLES_DIR}/fp_rates.md", f"{TABLES_DIR}/fp_rates.csv",
-                               f"{TABLES_DIR}/fp_mcnemar.csv", f"{TABLES_DIR}/significance.csv"]
+        products["tables"] = [f"{tables}/table{n}.{ext}" for n in (2, 3, 4) for ext in ("md", "tex", "csv")]
+        products["tables"] += [f"{tables}/fp_rates.md", f"{tables}/fp_rates.csv",
+                               f"{tables}/fp_mcnemar.csv", f"{tables}/significance.csv"]
         if _has(config, experiment="joint-max", fraction=grid.FULL):
-            products["casestudy"] = [f"{TABLES_DIR}/table5.{ext}" for ext in ("html", "tex", "md", "csv")]
+            products["casestudy"] = [f"{tables}/table5.{ext}" for ext in ("html", "tex", "md", "csv")]
     if claims(config):
-        products["verdicts"] = [f"{VERDICTS}.csv", f"{VERDICTS}.md", SENTENCE_COUNTS]
+        products["verdicts"] = [f"{files.verdicts}.csv", f"{files.verdicts}.md", files.sentence_counts]
     if ner_metrics(config):
-        products["metrics"] = [SUMMARY_JSON]
+        products["metrics"] = [files.summary_json]
     if figure4_metrics(config):
-        products["figure4"] = [f"{FIGURES_DIR}/figure4.png", f"{FIGURES_DIR}/figure4.pdf"]
+        products["figure4"] = [f"{figures}/figure4.png", f"{figures}/figure4.pdf"]
     if _has(config, family="pair") and _has(config, family="single"):
-        products["figure5"] = [f"{FIGURES_DIR}/figure5.png", f"{FIGURES_DIR}/figure5.pdf",
-                               f"{FIGURES_DIR}/figure5_gains.csv"]
+        products["figure5"] = [f"{figures}/figure5.png", f"{figures}/figure5.pdf",
+                               f"{figures}/figure5_gains.csv"]
     if len(taskemb_outputs(config)) >= 2:
-        products["figure6"] = [f"{FIGURES_DIR}/figure6.png", f"{FIGURES_DIR}/figure6.pdf",
-                               f"{FIGURES_DIR}/figure6_tsne.csv", f"{TASKEMB_DIR}/similarity.csv"]
+        products["figure6"] = [f"{figures}/figure6.png", f"{figures}/figure6.pdf",
+                               f"{figures}/figure6_tsne.csv", f"{files.taskemb}/similarity.csv"]
     if products:
-        products["page"] = [REPORT_MD]
+        products["page"] = [files.page]
     return products
 
 
@@ -169,7 +205,7 @@ def taskemb_inputs(config: dict[str, Any], dataset: str, task: str) -> dict[str,
 
 
 def beside(path: str, name: str) -> str:
-    """A folder next to `path` (results/report.md -> results/<name>): report.md's view of its inputs."""
+    """A folder next to `path` (results/paper/report.md -> results/paper/<name>): report.md's view of its inputs."""
     from pathlib import PurePosixPath
 
     return str(PurePosixPath(path).parent / name)

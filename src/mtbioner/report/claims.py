@@ -1,4 +1,4 @@
-"""The pre-registered claims (`report.claims` of params.yaml) and their verdicts table, results/tables/verdicts.
+"""The pre-registered claims (`report.claims` of params.yaml) and their verdicts table, results/<name>/tables/verdicts.
 
 A claim names two cells of the grid by label (`joint-max`, `baseline@x4`: experiment[@variant]) on one dataset
 and training fraction, and what the paper says of A − B in F1 points (`paper_delta`, or only a `direction`

@@ -1,11 +1,11 @@
 """Per-epoch learning curves as plain CSV: the data `dvc plots show` / `dvc plots diff` draw, and Figure 4's.
 
-One file per dataset (results/metrics/curves/<dataset>.csv): per epoch, the test scores of every task of the
+One file per dataset (results/<name>/metrics/curves/<dataset>.csv): per epoch, the test scores of every task of the
 four-task model (joint-max at the longest training budget the grid has, `mtbioner.plan.grid.curve_runs`),
 averaged over seeds, and their sample standard deviation over seeds
 (`<column>_std`, empty with a single seed) — the numbers behind the paper's Figure 4, which the report draws
 from these files, in a form DVC can overlay across experiments. The seed means are computed here only. The
-aggregated scores for `dvc metrics` are the report's (`mtbioner report metrics` -> results/metrics/summary.json).
+aggregated scores for `dvc metrics` are the report's (`mtbioner report metrics` -> results/<name>/metrics/summary.json).
 """
 
 from __future__ import annotations

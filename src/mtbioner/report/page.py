@@ -1,4 +1,4 @@
-"""results/report.md: the configuration, every table and figure, and the generated summary, on one page.
+"""results/<name>/report.md: the configuration, every table and figure, and the generated summary, on one page.
 
 The page is assembled from the files the other report verbs wrote (tables as Markdown, figures as PNG, the
 verdicts and pair-wise CSVs, the TaskEmb similarity matrix) plus the runs themselves for the

@@ -1,7 +1,7 @@
-"""The aggregated metrics JSON (for `dvc metrics`) and the generated prose of results/report.md.
+"""The aggregated metrics JSON (for `dvc metrics`) and the generated prose of results/<name>/report.md.
 
 The summary sentences are computed from the numbers, never written by hand. What decides a claim is its
-verdict (results/tables/verdicts.csv, `mtbioner.report.claims`): an interval over seeds and test sentences,
+verdict (tables/verdicts.csv, `mtbioner.report.claims`): an interval over seeds and test sentences,
 Holm-corrected p and the pre-registered rule. The summary lists those first; for each of the paper's
 comparisons it then states our seed means and which way they point, with the verdict of the claim that covers
 the comparison — or says that no claim was pre-registered for it, so no verdict is drawn (per-seed-pair
@@ -286,7 +286,7 @@ def generated_summary(frame: pd.DataFrame, verdicts: pd.DataFrame, gains: pd.Dat
     datasets = sorted(frame["dataset"].unique())
     lookup = Verdicts(verdicts)
     sections = [
-        ("Verdicts on the pre-registered claims (results/tables/verdicts.md)", verdict_lines(verdicts),
+        ("Verdicts on the pre-registered claims (tables/verdicts.md)", verdict_lines(verdicts),
          "no claims were pre-registered in this configuration (report.claims is empty), so nothing is decided."),
         ("MAX pooling is the best pooling (paper Table 2)", claim_max_pooling(frame, datasets, lookup), None),
         ("Gains are larger with less training data (paper Table 3)", claim_low_resource(frame, datasets, lookup), None),

@@ -18,8 +18,8 @@ from mtbioner.atomicio import read_jsonl
 from mtbioner.errors import MtbionerError
 from mtbioner.run.config import RunConfig
 
-#: Where the workflow puts its runs (relative to the workflow directory).
-RUNS_ROOT = "results/runs"
+#: The folder of a results tree (`mtbioner.params.results_root`) that holds its runs.
+RUNS_FOLDER = "runs"
 
 
 #: Between an experiment and its variant in a run directory's name and a cell's label (`joint-max@x4`).
@@ -37,10 +37,11 @@ def parse_label(label: str) -> tuple[str, str]:
     return experiment, variant
 
 
-def run_path(dataset: str, experiment: str, fraction: int | str, seed: int | str, variant: str = "") -> str:
-    """`results/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` — the workflow's run directory of a cell;
-    a variant's runs live beside it as `{experiment}@{variant}`, so they never collide with the plain runs."""
-    return f"{RUNS_ROOT}/{dataset}/{experiment_label(experiment, variant)}/frac{fraction}/seed{seed}"
+def run_path(root: str, dataset: str, experiment: str, fraction: int | str, seed: int | str, variant: str = "") -> str:
+    """`{root}/runs/{dataset}/{experiment}/frac{fraction}/seed{seed}` — the workflow's run directory of a cell in
+    the results tree `root` (e.g. results/paper); a variant's runs live beside it as `{experiment}@{variant}`, so
+    they never collide with the plain runs."""
+    return f"{root}/{RUNS_FOLDER}/{dataset}/{experiment_label(experiment, variant)}/frac{fraction}/seed{seed}"
 
 
 @dataclass(frozen=True)
