@@ -38,8 +38,10 @@ lint: install
 unlock: install
 	$(BIN)/snakemake --unlock --configfile config/quick.yaml
 
-# Rewrite params.yaml from config/ (Hydra, as `dvc exp run -S` does) after editing config/paper.yaml;
-# PARAMS='preset=quick train.epochs=3' composes another preset or value without running anything.
+# After changing a default in src/mtbioner/resources/params.schema.yaml (the one home of the paper preset's
+# values): regenerate config/paper.yaml from it (generated, not edited) and rewrite params.yaml (Hydra, as
+# `dvc exp run -S` does); PARAMS='preset=quick train.epochs=3' composes another preset or value without running
+# anything.
 PARAMS ?=
 params: install
 	$(BIN)/python -m mtbioner.params $(PARAMS)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import itertools
 import json
 import multiprocessing
 import os
@@ -71,10 +72,8 @@ from transformers import BertConfig, BertModel  # noqa: E402
 
 import mtbioner  # noqa: E402
 from mtbioner.atomicio import write_text  # noqa: E402
-from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list,  # noqa: E402
-                                    read_examples, read_label_file, write_examples)
-from mtbioner.data.iob import read_iob  # noqa: E402
-from mtbioner.data.prepare import prepare_dataset  # noqa: E402
+from mtbioner.data.examples import Example, read_examples, read_label_file, write_examples  # noqa: E402
+from mtbioner.data.prepare import prepare_dataset, read_corpus  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.model.encoders import build_wordpiece_tokenizer  # noqa: E402
 from mtbioner.model.inference import predict  # noqa: E402
@@ -87,8 +86,8 @@ from mtbioner.plan.grid import find_run  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.tasks import TASKS  # noqa: E402
 from mtbioner.training.batching import epoch_schedule, steps_per_epoch  # noqa: E402
-from mtbioner.training.step import Optimisation, device_batch, parameter_groups, train_step  # noqa: E402
-from mtbioner.training.trainer import EVAL_BATCH_SIZE, train_run  # noqa: E402
+from mtbioner.training.step import Optimisation, parameter_groups  # noqa: E402
+from mtbioner.training.trainer import EVAL_BATCH_SIZE, StepLosses, epoch_steps, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR_CANDIDATES = [ROOT / ".gpu" / "data", ROOT / "shared" / "datasets" / "MTL-Bioinformatics-2016" / "data",
@@ -224,17 +223,16 @@ def float32_copy(encoder: str, work: Path) -> str:
 
 
 def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tuple[list[Example], list[str]]:
-    """(train ∪ devel examples, NER labels) of a dataset: prepared data, else read from the mirror."""
+    """(train ∪ devel examples, NER labels) of a dataset: prepared data, else read from the mirror by
+    `prepare`'s reader."""
     prepared = data_root / dataset
     if (prepared / "train.jsonl").is_file() and (prepared / "labels.json").is_file():
         return read_examples(prepared / "train.jsonl"), read_label_file(prepared / "labels.json")
     folder = mirror / f"{dataset}-IOB" if mirror is not None else None
     if folder is None or not (folder / "train.tsv").is_file():
         raise MtbionerError(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
-    examples = [example_from_sentence(sentence, f"{split}:{number}") for split in ("train", "devel")
-                if (folder / f"{split}.tsv").is_file()
-                for number, sentence in enumerate(read_iob(folder / f"{split}.tsv"), start=1)]
-    return examples, ner_label_list(entity_types_of(examples))
+    corpus = read_corpus(folder)
+    return corpus.train, corpus.ner_labels
 
 
 def run_settings(config: dict, dataset: str) -> RunConfig:
@@ -334,45 +332,34 @@ def pad_to_multiple(batch: dict[str, torch.Tensor], multiple: int, pad_id: int) 
 
 
 class StepLoop:
-    """The trainer's loop body (`mtbioner.training.trainer`): a length-bucketed batch of real features from
-    `epoch_schedule` (epoch after epoch), `device_batch` and `train_step` — the trainer's own functions — and,
-    like the trainer, the losses kept as tensors (the trainer reads them back once per epoch; `read_back`
-    does it once per timed window). `pad_multiple` widens batches for the `pad_to_8` lever."""
+    """The trainer's epochs step by step: `epoch_steps` (the trainer's own epoch: `device_batch` and
+    `train_step` on each entry of `epoch_schedule`), epoch after epoch, and its `StepLosses` (the losses kept
+    as tensors; the trainer reads them back once per epoch, `read_back` here once per timed window).
+    `pad_multiple` widens batches for the `pad_to_8` lever."""
 
     def __init__(self, model: MultiTaskModel, data: StepData, settings: StepSettings, device: torch.device,
                  optimisation: Optimisation, *, pad_multiple: int = 1) -> None:
         self.model, self.data, self.settings, self.device = model, data, settings, device
-        self.optimisation, self.pad_multiple = optimisation, pad_multiple
+        self.optimisation = optimisation
         self.lengths = data.lengths
-        self.epoch = 0
-        self.queue: list[list[int]] = []
-        self.losses: list[torch.Tensor] = []
-        model.train()
-
-    def _indices(self) -> list[int]:
-        if not self.queue:
-            self.epoch += 1
-            schedule = epoch_schedule(self.lengths, self.model.tasks, "joint", self.settings.batch_size,
-                                      self.settings.seed, self.epoch)
-            self.queue = [indices for _task, indices in reversed(schedule)]
-        return self.queue.pop()
+        self.losses = StepLosses([], {})
+        widen = (lambda batch: pad_to_multiple(batch, pad_multiple, data.pad_id)) if pad_multiple > 1 else None
+        self.steps = itertools.chain.from_iterable(
+            epoch_steps(model, data.features, epoch_schedule(self.lengths, model.tasks, "joint", settings.batch_size,
+                                                             settings.seed, epoch),
+                        data.pad_id, device, settings.loss_weights, optimisation, widen=widen)
+            for epoch in itertools.count(1))
 
     def step(self) -> tuple[int, int, int]:
         """One step; (sentences, real sub-tokens, padded positions), counted on the host (no sync)."""
-        indices = self._indices()
-        batch = device_batch(self.data.features, indices, self.data.pad_id, self.device)
-        if self.pad_multiple > 1:
-            batch = pad_to_multiple(batch, self.pad_multiple, self.data.pad_id)
-        counts = len(indices), sum(self.lengths[index] for index in indices), batch["input_ids"].numel()
-        loss, _losses = train_step(self.model, batch, None, self.settings.loss_weights, self.optimisation)
-        self.losses.append(loss.detach())
-        return counts
+        step = next(self.steps)
+        self.losses.add(step.loss, step.losses)
+        return (len(step.indices), sum(self.lengths[index] for index in step.indices),
+                step.batch["input_ids"].numel())
 
     def read_back(self) -> None:
-        """The trainer's one device-to-host copy of the step losses (per epoch there, per window here)."""
-        if self.losses:
-            torch.stack(self.losses).tolist()
-            self.losses = []
+        """The trainer's device-to-host copy of the step losses (per epoch there, per window here)."""
+        self.losses.read_back()
 
 
 def device_seconds(device: torch.device, body) -> float:

@@ -41,9 +41,9 @@ from transformers import pipeline  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.atomicio import write_json  # noqa: E402
-from mtbioner.data.examples import entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
+from mtbioner.data.examples import entity_types_of, write_examples, write_label_file  # noqa: E402
 from mtbioner.use.export import export_token_classification, pipeline_word_tags  # noqa: E402
-from mtbioner.data.iob import read_iob  # noqa: E402
+from mtbioner.data.prepare import Corpus, read_corpus  # noqa: E402
 from mtbioner.use.predict import (DEFAULT_BATCH_SIZE, InputSentence, format_lines, load_model,  # noqa: E402
                               predict_sentences)
 from mtbioner.run.config import RunConfig  # noqa: E402
@@ -53,12 +53,9 @@ DEFAULT_MIRROR = str(Path(os.environ.get(
     "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data")
 
 
-def train_brief_run(args: argparse.Namespace, workdir: Path) -> Path:
+def train_brief_run(args: argparse.Namespace, workdir: Path, corpus: Corpus) -> Path:
     """A real (short) training run of `args.encoder`, so the benchmark needs nothing prepared beforehand."""
-    folder = Path(args.mirror) / f"{args.dataset}-IOB"
-    train = [example_from_sentence(s, f"train:{n}") for n, s in
-             enumerate(read_iob(folder / "train.tsv")[:args.train_sentences], start=1)]
-    test = [example_from_sentence(s, f"test:{n}") for n, s in enumerate(read_iob(folder / "test.tsv")[:50], start=1)]
+    train, test = corpus.train[:args.train_sentences], corpus.test[:50]
     data = workdir / "data"
     write_examples(data / "train.jsonl", train)
     write_examples(data / "test.jsonl", test)
@@ -111,10 +108,10 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     with tempfile.TemporaryDirectory(prefix="mtbioner-bench-") as tmp:
         workdir = Path(tmp)
-        run_dir = args.run or train_brief_run(args, workdir)
+        corpus = read_corpus(Path(args.mirror) / f"{args.dataset}-IOB")
+        run_dir = args.run or train_brief_run(args, workdir, corpus)
         exported = export_token_classification(run_dir, workdir / "exported")
-        words = [list(s.tokens) for s in read_iob(Path(args.mirror) / f"{args.dataset}-IOB" / "test.tsv")]
-        words = words[:args.sentences]
+        words = [list(example.tokens) for example in corpus.test[:args.sentences]]
         sentences = [InputSentence(tuple(w)) for w in words]
         n_words = sum(len(w) for w in words)
 

@@ -61,10 +61,10 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.model.encoders import minilm_path  # noqa: E402
 from mtbioner.training.evaluate import sequence_metrics  # noqa: E402
-from mtbioner.data.examples import Example, entity_types_of, example_from_sentence, write_examples, write_label_file  # noqa: E402
+from mtbioner.data.examples import Example, entity_types_of, ner_label_list, write_examples, write_label_file  # noqa: E402
 from mtbioner.model.inference import load_trained, predict  # noqa: E402
 from mtbioner.model.precision import autocast_dtype, cpu_supports_bf16  # noqa: E402
-from mtbioner.data.iob import read_iob  # noqa: E402
+from mtbioner.data.prepare import read_corpus  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.training.trainer import train_run  # noqa: E402
 
@@ -78,12 +78,9 @@ PREDICT_BATCH_SIZE = 64
 def load_data(mirror: Path, dataset: str, n_train: int | None,
               n_test: int | None) -> tuple[list[Example], list[Example]]:
     """Training sentences: train.tsv then devel.tsv (the grid's train ∪ devel), the first `n_train` of them
-    (all when None); test sentences: the first `n_test` of test.tsv (all when None)."""
-    folder = mirror / f"{dataset}-IOB"
-    train = [example_from_sentence(s, f"{split}:{i}")
-             for split in ("train", "devel") for i, s in enumerate(read_iob(folder / f"{split}.tsv"), 1)][:n_train]
-    test = [example_from_sentence(s, f"test:{i}") for i, s in enumerate(read_iob(folder / "test.tsv")[:n_test], 1)]
-    return train, test
+    (all when None); test sentences: the first `n_test` of test.tsv (all when None). Read by `prepare`'s reader."""
+    corpus = read_corpus(mirror / f"{dataset}-IOB")
+    return corpus.train[:n_train], corpus.test[:n_test]
 
 
 @dataclass
@@ -240,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     hf_logging.disable_progress_bar()
     encoder_dir = minilm_path() if args.encoder == "minilm" else args.encoder
     train, test = load_data(args.mirror, args.dataset, args.sentences, args.eval_sentences)
-    labels = ["O"] + [f"{prefix}-{t}" for t in entity_types_of(train + test) for prefix in ("B", "I")]
+    labels = ner_label_list(entity_types_of(train + test))
     label_ids = {label: index for index, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"

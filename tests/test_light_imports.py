@@ -1,4 +1,5 @@
-"""A training job's start-up stays light, and the scorer written out for that matches seqeval and scikit-learn.
+"""A training job's start-up stays light, and the scorer and the one entity chunker written out for that match
+seqeval and scikit-learn.
 
 `mtbioner train` pays its imports once per job (benchmarks/startup.py splits a job's wall time); scikit-learn
 and pandas (what seqeval pulls in) are the ones a job does not need. The trainer's scorer therefore computes
@@ -21,8 +22,8 @@ from sklearn.metrics import accuracy_score
 from sklearn.metrics import f1_score as sklearn_f1
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import derive_aux_labels
-from mtbioner.training.evaluate import classification_metrics, get_entities, sequence_metrics
+from mtbioner.data.labels import derive_aux_labels, entity_spans, get_entities
+from mtbioner.training.evaluate import classification_metrics, sequence_metrics
 
 from conftest import CORPUS_MIRROR
 
@@ -81,6 +82,21 @@ def test_sequence_metrics_equal_seqeval_bit_for_bit_on_real_tags(dataset):
         assert sequence_metrics(mt_gold, mt_pred) == _seqeval(mt_gold, mt_pred)
     assert sequence_metrics(gold, [["O"] * len(tags) for tags in gold]) == _seqeval(
         gold, [["O"] * len(tags) for tags in gold])
+
+
+@pytest.mark.parametrize("dataset", ["NCBI-disease", "BC5CDR-chem", "BC2GM"])
+def test_the_one_chunker_finds_seqevals_entities_on_real_and_malformed_tags(dataset):
+    # the corpus's own tags, and predictions of them with I- without B-, type switches inside an entity and
+    # B- after B-: every sentence's entities as seqeval reads them (span view included), joined ones too
+    gold = _corpus_tags(dataset, 2000)
+    rng = random.Random(29)
+    pred = [_corrupt(tags, ["Disease", "Chemical", "GENE"], rng) for tags in gold]
+    assert sum(tag.startswith("I-") and (i == 0 or tags[i - 1] == "O") for tags in pred
+               for i, tag in enumerate(tags)) > 100  # plenty of I- without B-
+    for tags in gold + pred:
+        assert get_entities(tags) == seqeval_get_entities(tags)
+        assert [(span.type, span.start, span.end - 1) for span in entity_spans(tags)] == get_entities(tags)
+    assert get_entities(pred) == seqeval_get_entities(pred)
 
 
 def test_get_entities_follows_seqeval_on_every_prefix_scheme():

@@ -74,7 +74,7 @@ def verdicts_cmd(
     """The verdict on each pre-registered claim: Δ over seeds with an interval counting seeds and test
     sentences (read at the family's Bonferroni level), two-sided p with Holm over the family, MDE, the
     pre-registered rule, and the false-positive-sentence rates compared the same way."""
-    from mtbioner.report.claims import write_verdicts
+    from mtbioner.report.verdict_table import write_verdicts
     from mtbioner.run.directory import load_runs
 
     frame = write_verdicts(load_runs(runs), _claims_from_json(claims_json), out_prefix, samples=samples, seed=seed,
@@ -95,7 +95,7 @@ def rejudge_cmd(
     """Recompute verdicts.csv/.md from published per-sentence counts, without the runs: check a finding, or
     judge it by another rule or another family."""
     from mtbioner.errors import MtbionerError
-    from mtbioner.report.claims import claims_of_verdicts, read_counts, write_verdicts_from_counts
+    from mtbioner.report.verdict_table import claims_of_verdicts, read_counts, write_verdicts_from_counts
 
     if (claims_from is None) == (claims_json is None):
         raise MtbionerError("give the claims by exactly one of --claims-from VERDICTS.csv and --claims-json")

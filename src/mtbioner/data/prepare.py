@@ -9,10 +9,12 @@ last epoch, not a model selected on devel).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from mtbioner.data.corpus import MANIFEST, SPLITS
-from mtbioner.data.examples import entity_types_of, example_from_sentence, write_examples, write_label_file
+from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list, write_examples,
+                                    write_label_file)
 from mtbioner.data.iob import read_iob
 from mtbioner.errors import MtbionerError
 
@@ -26,9 +28,30 @@ def present_splits(raw_dir: str | Path) -> list[str]:
     return [split for split in SPLITS if split != "devel" or (folder / "devel.tsv").exists()]
 
 
-def prepare_dataset(raw_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
-    """Write `train.jsonl` (train then devel), `test.jsonl` and `labels.json`; returns sentence counts."""
-    raw, out = Path(raw_dir), Path(out_dir)
+@dataclass(frozen=True)
+class Corpus:
+    """A raw corpus read as prepared examples: `train` = train then devel (the training set of every run),
+    `test`, and the sentence count of each split read."""
+
+    train: list[Example]
+    test: list[Example]
+    counts: dict[str, int]
+
+    @property
+    def entity_types(self) -> list[str]:
+        return entity_types_of(self.train + self.test)
+
+    @property
+    def ner_labels(self) -> list[str]:
+        """`labels.json`'s NER labels: `O`, then `B-`/`I-` of each type of train ∪ test, sorted by type."""
+        return ner_label_list(self.entity_types)
+
+
+def read_corpus(raw_dir: str | Path) -> Corpus:
+    """The one reader of a raw corpus directory (`raw/` of the DAG, or a mirror's `<NAME>-IOB/` folder) into
+    examples with their derived auxiliary labels: what `prepare_dataset` writes, in memory (the benchmarks and
+    the GPU check read the mirror through it)."""
+    raw = Path(raw_dir)
     splits = present_splits(raw)
     for required in ("train", "test"):
         if required not in splits:
@@ -38,8 +61,14 @@ def prepare_dataset(raw_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                 for number, sentence in enumerate(read_iob(raw / f"{split}.tsv"), start=1)]
         for split in splits
     }
-    training = examples["train"] + examples.get("devel", [])
-    write_label_file(out / "labels.json", entity_types_of(training + examples["test"]))
-    write_examples(out / "test.jsonl", examples["test"])
-    write_examples(out / "train.jsonl", training)
-    return {split: len(rows) for split, rows in examples.items()}
+    return Corpus(examples["train"] + examples.get("devel", []), examples["test"],
+                  {split: len(rows) for split, rows in examples.items()})
+
+
+def prepare_dataset(raw_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
+    """Write `train.jsonl` (train then devel), `test.jsonl` and `labels.json`; returns sentence counts."""
+    corpus, out = read_corpus(raw_dir), Path(out_dir)
+    write_label_file(out / "labels.json", corpus.entity_types)
+    write_examples(out / "test.jsonl", corpus.test)
+    write_examples(out / "train.jsonl", corpus.train)
+    return corpus.counts

@@ -1,8 +1,8 @@
 """Test predictions of a run (`test_predictions.tsv`: word, gold NER, predicted NER; blank line between
 sentences) turned into per-sentence entity counts — the unit the significance test resamples.
 
-Entities are read with seqeval's `get_entities` (its default mode, the one our F1 uses), so the counts here
-add up to exactly the precision / recall / F1 in the run's metrics.json.
+Entities are read with the one chunker, `mtbioner.data.labels.get_entities` (seqeval's default mode, the one
+our F1 uses), so the counts here add up to exactly the precision / recall / F1 in the run's metrics.json.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from seqeval.metrics.sequence_labeling import get_entities
 
-from mtbioner.errors import MtbionerError
 from mtbioner.data.iob import read_iob
-
-Entity = tuple[str, int, int]  # (type, first word, last word), as seqeval gives them
+from mtbioner.data.labels import Entity, get_entities
+from mtbioner.errors import MtbionerError
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mtbioner.report.bootstrap import MULTINOMIAL, paired_replicates
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.report.predictions import check_same_test_set, counted_predictions, prf_from_counts
 from mtbioner.run.directory import FinishedRun
-
-#: Rows of the resampling-weight matrix drawn at once: bounds memory (chunk x n_sentences int64).
-_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -43,18 +41,11 @@ def _f1(counts: np.ndarray) -> np.ndarray:
 
 
 def resampled_deltas(counts_a: np.ndarray, counts_b: np.ndarray, samples: int, seed: int) -> np.ndarray:
-    """F1(B) - F1(A) on `samples` bootstrap resamples of the sentences (with replacement, size n)."""
-    n = len(counts_a)
-    rng = np.random.default_rng(seed)
-    deltas = np.empty(samples)
-    done = 0
-    while done < samples:
-        size = min(_CHUNK, samples - done)
-        # How often each sentence is drawn in each resample: a multinomial(n, uniform) row = n draws.
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=size)
-        deltas[done : done + size] = _f1(weights @ counts_b) - _f1(weights @ counts_a)
-        done += size
-    return deltas
+    """F1(B) - F1(A) on `samples` bootstrap resamples of the sentences (with replacement, size n): the report's
+    bootstrap engine with one seed, each resample's sentence counts one multinomial(n, uniform) draw."""
+    replicates = paired_replicates(counts_b[None], counts_a[None], samples, np.random.default_rng(seed), _f1,
+                                   draw=MULTINOMIAL, resample_seeds=False)
+    return replicates.per_seed[:, 0]
 
 
 def p_value_from_deltas(deltas: np.ndarray, observed: float) -> float:

@@ -4,7 +4,7 @@ Every cell is our mean ± sample std over seeds (in %, as the paper prints), bes
 the delta (our mean − paper). The paper's Tables 2 and 4 are full-data results, so at any other training
 fraction their paper column (and Δ) is left empty and the caption says so: like is compared with like (the
 paper's low-resource numbers are Table 3's). Only plain runs are tabulated (no variant: a named grid block
-such as a training-budget axis enters the report through the verdicts, `mtbioner.report.claims`).
+such as a training-budget axis enters the report through the verdicts, `mtbioner.report.verdict_table`).
 
 A † on our F1 marks a difference that the one-sided paired bootstrap finds significant (p < alpha) in every
 seed pair — per-seed-pair detail, not a verdict (the verdicts count seed and sentence variance together:

@@ -23,7 +23,8 @@ Typical use (the report wires this to run directories):
     results = with_holm(results)            # Holm over the pre-registered family (exactly it)
     rows = [r.to_row() for r in results]    # one CSV row per claim
 
-Per-seed-pair bootstraps (`significance.py`) stay as detail; the verdict comes from here.
+Per-seed-pair bootstraps (`significance.py`) stay as detail; the verdict comes from here. Both draw their
+replicates from the one engine, `mtbioner.report.bootstrap`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from mtbioner.errors import MtbionerError
+from mtbioner.report.bootstrap import INDICES, paired_replicates
 from mtbioner.report.defaults import BOOTSTRAP_SEED, VERDICT_SAMPLES
 from mtbioner.report.predictions import PredictedSentence, entity_counts, prf_from_counts
 
@@ -46,9 +48,6 @@ from mtbioner.report.predictions import PredictedSentence, entity_counts, prf_fr
 LEVEL = 0.95
 #: Power at which the minimal detectable effect is stated.
 POWER = 0.8
-#: Entries of the (replicates x sentences) weight matrix drawn at once: bounds memory (~100 MB of temporaries)
-#: while keeping the matrix products few and large (BLAS start-up dominates many small ones on a busy machine).
-_CHUNK_ELEMENTS = 2**22
 
 HOLDS = "holds"
 CONTRADICTED = "contradicted"
@@ -146,26 +145,9 @@ def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generat
     Replicate r draws k seed indices with replacement and one vector of n sentence indices with replacement;
     the sentence vector is shared by A and B and by every resampled seed of the replicate (so the pairing by
     sentence is kept everywhere). The sentence-only replicate reuses the same sentence vector with the seeds
-    fixed (common random numbers: it costs nothing extra)."""
-    k, n, c = a.shape
-    # (n, 2k*c): one matrix product gives every seed's resampled totals of both systems at once.
-    design = np.concatenate([a, b], axis=0).transpose(1, 0, 2).reshape(n, 2 * k * c).astype(np.float64)
-    two_level = np.empty(samples)
-    sentence = np.empty(samples)
-    chunk = max(1, _CHUNK_ELEMENTS // n)
-    done = 0
-    while done < samples:
-        size = min(chunk, samples - done)
-        seeds = rng.integers(0, k, size=(size, k))
-        indices = rng.integers(0, n, size=(size, n))
-        # How often each sentence is drawn in each replicate (bincount of the index vectors, row-offset).
-        weights = np.bincount((indices + n * np.arange(size)[:, None]).ravel(), minlength=size * n)
-        totals = (weights.reshape(size, n).astype(np.float64) @ design).reshape(size, 2, k, c)
-        per_seed = statistic(totals[:, 0]) - statistic(totals[:, 1])  # (size, k)
-        two_level[done:done + size] = np.take_along_axis(per_seed, seeds, axis=1).mean(axis=1)
-        sentence[done:done + size] = per_seed.mean(axis=1)
-        done += size
-    return two_level, sentence
+    fixed (common random numbers: it costs nothing extra). The engine is `mtbioner.report.bootstrap`."""
+    replicates = paired_replicates(a, b, samples, rng, statistic, draw=INDICES, resample_seeds=True)
+    return replicates.two_level, replicates.sentence
 
 
 def _bootstrap_p(replicates: np.ndarray, direction: int) -> float:

@@ -10,10 +10,11 @@
 
 Why the formulas are written out here rather than called: importing seqeval imports scikit-learn (for one
 warning class), which imports pandas and scipy: 1.5-3 s of every training job's start-up on a 2-core machine
-(benchmarks/startup.py), for arithmetic of a few lines. `get_entities` below is seqeval 1.2.2's default-mode
-chunker rule for rule, and the divisions are done in the same float64 order as seqeval's and scikit-learn's,
-so the numbers are bit-identical; tests/test_light_imports.py checks that against both libraries on real
-corpus tags (they stay dependencies: the report reads entities with seqeval).
+(benchmarks/startup.py), for arithmetic of a few lines. Entities come from the one chunker,
+`mtbioner.data.labels.get_entities` (seqeval 1.2.2's default mode rule for rule), and the divisions are done
+in the same float64 order as seqeval's and scikit-learn's, so the numbers are bit-identical;
+tests/test_light_imports.py checks that against both libraries on real corpus tags (they are test oracles
+here; scikit-learn also draws Figure 6's t-SNE).
 """
 
 from __future__ import annotations
@@ -23,49 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mtbioner.data.labels import get_entities
 from mtbioner.tasks import TASKS
 
 if TYPE_CHECKING:  # annotations only: the report imports this module without loading torch
     from mtbioner.data.examples import Example
     from mtbioner.model.inference import SentencePrediction
-
-Entity = tuple[str, int, int]  # (type, first position, last position), as seqeval's get_entities gives them
-
-
-def _split_tag(tag: str) -> tuple[str, str]:
-    """Prefix (O, B, I, E, S) and type of a tag in seqeval's default (prefix) notation; '_' when untyped."""
-    return tag[0], tag[1:].split("-", maxsplit=1)[-1] or "_"
-
-
-def _ends_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    # seqeval.metrics.sequence_labeling.end_of_chunk
-    return (prev_tag in ("E", "S")
-            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
-            or (prev_tag != "O" and prev_tag != "." and prev_type != type_))
-
-
-def _starts_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    # seqeval.metrics.sequence_labeling.start_of_chunk
-    return (tag in ("B", "S")
-            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
-            or (tag != "O" and tag != "." and prev_type != type_))
-
-
-def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[Entity]:
-    """Entities of a tag sequence (or of sentences joined with an `O` between them, as seqeval joins them)."""
-    sequence = list(tags)
-    if any(isinstance(item, (list, tuple)) for item in sequence):
-        sequence = [tag for sentence in sequence for tag in [*sentence, "O"]]
-    prev_tag, prev_type, begin, chunks = "O", "", 0, []
-    for index, chunk in enumerate([*sequence, "O"]):
-        tag, type_ = _split_tag(chunk)
-        if _ends_chunk(prev_tag, tag, prev_type, type_):
-            chunks.append((prev_type, begin, index - 1))
-        if _starts_chunk(prev_tag, tag, prev_type, type_):
-            begin = index
-        prev_tag, prev_type = tag, type_
-    return chunks
-
 
 def _divide(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator != 0 else 0.0  # zero_division=0

@@ -1,9 +1,10 @@
 """One optimisation step of `MultiTaskModel`: the forward pass under the run's autocast, the combined loss,
 backward, gradient clipping, the optimizer and scheduler updates.
 
-The trainer's epoch loop, `benchmarks/` and the GPU check all call `device_batch` and `train_step`, so what
-they time is what the trainer runs (with its GradScaler and its loss weights), not a copy of it; like the
-trainer, they keep the returned losses as tensors (a per-step `.item()` would make a GPU wait every step).
+The trainer's epoch (`mtbioner.training.trainer.epoch_steps`) calls `device_batch` and `train_step`, and
+`benchmarks/` and the GPU check run that epoch, so what they time is what the trainer runs (with its GradScaler
+and its loss weights), not a copy of it; like the trainer, they keep the returned losses as tensors
+(`trainer.StepLosses`: a per-step `.item()` would make a GPU wait every step).
 """
 
 from __future__ import annotations

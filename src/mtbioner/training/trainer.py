@@ -36,9 +36,9 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +152,64 @@ def _evaluate(model: MultiTaskModel, tokenizer, test: Sequence[Example], device:
     return _Evaluation(evaluate_predictions(test, predictions, model.tasks), predictions)
 
 
+# -------------------------------------------------------------------------------------------------- an epoch
+@dataclass
+class TrainedStep:
+    """One step of `epoch_steps`: its schedule entry's feature indices, the batch it trained on (on the
+    device), the back-propagated loss and each task's loss (tensors: no host sync)."""
+
+    indices: list[int]
+    batch: dict[str, torch.Tensor]
+    loss: torch.Tensor
+    losses: dict[str, torch.Tensor]
+
+
+def epoch_steps(model: MultiTaskModel, features: Sequence[Features], schedule: Iterable[tuple[str | None, list[int]]],
+                pad_id: int, device: torch.device, loss_weights: dict[str, float], optimisation: Optimisation, *,
+                widen: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
+                ) -> Iterator[TrainedStep]:
+    """The trainer's epoch: the model in training mode, then for each `(task, indices)` of the schedule
+    (`epoch_schedule`'s, or what is left of it after a checkpoint) its batch collated onto the device and one
+    `train_step`; each step is yielded once done, so the caller keeps the losses, checkpoints or stops between
+    steps. The benchmarks and the GPU check run their steps through this function. `widen` changes a batch
+    before its step (the GPU check's padding lever); the trainer passes none."""
+    model.train()
+    for step_task, indices in schedule:
+        batch = device_batch(features, indices, pad_id, device)
+        if widen is not None:
+            batch = widen(batch)
+        loss, losses = train_step(model, batch, step_task, loss_weights, optimisation)
+        yield TrainedStep(indices, batch, loss, losses)
+
+
+@dataclass
+class StepLosses:
+    """The losses of an epoch's steps. They stay tensors until read back (at the epoch's end, or when a
+    checkpoint needs them): a per-step `.item()` makes a GPU wait for every step. Read back at once, one
+    device-to-host copy a list, and summed in step order as Python floats, the means are the same numbers."""
+
+    done: list[float]  # read back, in step order (a resumed epoch starts with its checkpoint's)
+    done_by_task: dict[str, list[float]]
+    pending: list[torch.Tensor] = field(default_factory=list)
+    pending_by_task: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+
+    @classmethod
+    def resumed(cls, tasks: Sequence[str], carried: Progress) -> "StepLosses":
+        """The losses of an epoch that starts, or resumes at `carried` (its first steps done already)."""
+        return cls(list(carried.step_losses), {task: list(carried.task_losses.get(task, [])) for task in tasks})
+
+    def add(self, loss: torch.Tensor, losses: dict[str, torch.Tensor]) -> None:
+        self.pending.append(loss.detach())
+        for task, task_loss in losses.items():
+            self.pending_by_task.setdefault(task, []).append(task_loss.detach())
+
+    def read_back(self) -> None:
+        self.done += _floats(self.pending)
+        for task, values in self.pending_by_task.items():
+            self.done_by_task.setdefault(task, []).extend(_floats(values))
+        self.pending, self.pending_by_task = [], {}
+
+
 # -------------------------------------------------------------------------------------------------- train
 def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
               progress: bool | None = None) -> dict:
@@ -238,34 +296,21 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     with StopSignals() as stop:
         for epoch in range(resumed.epochs_done + 1, config.epochs + 1):
             started = time.perf_counter()
-            model.train()
             schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
             # A checkpoint inside this epoch: its first steps (and their losses) are done already.
             carried = resumed if epoch == resumed.epochs_done + 1 else Progress(epochs_done=epoch - 1)
-            # The step losses stay tensors until the epoch ends (or a checkpoint reads them): a per-step
-            # `.item()` makes a GPU wait for every step. Read back at once and summed in step order as Python
-            # floats, the means are the same numbers.
-            done_losses = list(carried.step_losses)
-            done_task_losses = {task: list(carried.task_losses.get(task, [])) for task in tasks}
-            step_losses: list[torch.Tensor] = []
-            task_losses: dict[str, list[torch.Tensor]] = {task: [] for task in tasks}
+            losses = StepLosses.resumed(tasks, carried)
             bar = tqdm(schedule[carried.steps_in_epoch:], desc=f"epoch {epoch}/{config.epochs}",
                        disable=None if progress is None else not progress, leave=False)
-            for step_number, (step_task, indices) in enumerate(bar, carried.steps_in_epoch + 1):
-                batch = device_batch(features, indices, pad_id, device)
-                loss, losses = train_step(model, batch, step_task, config.loss_weights, optimisation)
+            steps = epoch_steps(model, features, bar, pad_id, device, config.loss_weights, optimisation)
+            for step_number, step in enumerate(steps, carried.steps_in_epoch + 1):
                 steps_done += 1
-                step_losses.append(loss.detach())
-                for task, task_loss in losses.items():
-                    task_losses[task].append(task_loss.detach())
+                losses.add(step.loss, step.losses)
                 if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
-                    bar.set_postfix(loss=f"{loss.item():.4f}")
+                    bar.set_postfix(loss=f"{step.loss.item():.4f}")
                 if stop.received is not None or clock.due():
-                    done_losses += _floats(step_losses)
-                    for task in tasks:
-                        done_task_losses[task] += _floats(task_losses[task])
-                    step_losses, task_losses = [], {task: [] for task in tasks}
-                    where = Progress(epoch - 1, step_number, done_losses, done_task_losses,
+                    losses.read_back()
+                    where = Progress(epoch - 1, step_number, losses.done, losses.done_by_task,
                                      carried.seconds + time.perf_counter() - started)
                     written = save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler,
                                               steps_done=steps_done, progress=where, history=history,
@@ -274,15 +319,15 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
                     clock.restart()
                     if stop.received is not None:
                         raise TrainingStopped(stop.received, written)
-            all_losses = done_losses + _floats(step_losses)
-            task_sums = {task: _sum_in_order(done_task_losses[task] + _floats(task_losses[task])) for task in tasks}
-            task_counts = {task: len(done_task_losses[task]) + len(task_losses[task]) for task in tasks}
+            losses.read_back()
+            task_sums = {task: _sum_in_order(losses.done_by_task[task]) for task in tasks}
+            task_counts = {task: len(losses.done_by_task[task]) for task in tasks}
             train_seconds = carried.seconds + time.perf_counter() - started
             # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the
             # final metrics unchanged (a test checks this); only curve runs need every epoch's scores.
             scored = config.eval_every_epoch or epoch == config.epochs
             evaluation = _evaluate(model, tokenizer, test, device, config, progress) if scored else None
-            record = {"epoch": epoch, "train_loss": _sum_in_order(all_losses) / max(len(schedule), 1),
+            record = {"epoch": epoch, "train_loss": _sum_in_order(losses.done) / max(len(schedule), 1),
                       "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
                                             if task_counts[task]},
                       **(evaluation.metrics if evaluation is not None else {}),
