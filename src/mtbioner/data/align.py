@@ -104,10 +104,13 @@ class ConversionReport:
 
     def summary(self) -> str:
         """One line for the log: documents, sentences, mentions kept, then each kind that occurred."""
-        kept = sum(sum(f["kept"].values()) for f in self.files)
-        read = sum(f["mentions"] for f in self.files)
+        standoff = [f for f in self.files if "documents" in f]  # token<TAB>tag files are copied, not aligned
+        if not standoff:
+            return f"{sum(f['sentences'] for f in self.files)} token<TAB>tag sentences copied as they are"
+        kept = sum(sum(f["kept"].values()) for f in standoff)
+        read = sum(f["mentions"] for f in standoff)
         found = ", ".join(f"{kind} {count}" for kind, count in self.counts().items() if count)
-        return (f"{sum(f['documents'] for f in self.files)} documents, {sum(f['sentences'] for f in self.files)} "
+        return (f"{sum(f['documents'] for f in standoff)} documents, {sum(f['sentences'] for f in standoff)} "
                 f"sentences, {kept} of {read} mentions kept; {found or 'no alignment problems'}")
 
     def to_json(self) -> dict:
