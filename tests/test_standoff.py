@@ -5,6 +5,7 @@ its policy, and each malformed file is one line naming file, document and what i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import bioc
@@ -264,8 +265,6 @@ def test_malformed_files_are_one_line_naming_file_and_document(case: str, tmp_pa
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    import re
-
     assert re.match(rf"error: {message}", err.strip()), err
     assert not (tmp_path / "out").exists()  # nothing written before every file is read
 

@@ -4,14 +4,15 @@ A document is cut into sentences and words by the rules `mtbioner predict` uses 
 passage (a sentence never crosses a passage; a BioC passage given as <sentence>s keeps the file's sentences).
 Then each mention becomes B-/I- tags on the words it covers. What cannot be carried over as it is, is handled
 by one stated policy per kind, and every case is counted in the `ConversionReport` with its file, document,
-offsets, type and text; nothing is dropped silently (`POLICIES` is the list the report prints):
+offsets, type and text; nothing is dropped silently (`POLICIES`: each kind and its policy, also written
+into every report).
 
 The type of a mention is first mapped (`TypeMap`): a type named in `types` becomes its target (or is dropped on
 purpose, target null); with `entity_types` given, any other type is an error naming it (a typo in the
 configuration must not quietly empty a corpus); without it, every type is kept.
 
 The round trip is exact: `mentions_from_tags` turns the tags of an aligned sentence back into character spans,
-and those are the kept mentions' offsets (tests/test_standoff_corpus.py writes them back as BioC and PubTator).
+and those are the kept mentions' offsets (tests/test_standoff.py writes the prepared gold back as BioC and PubTator).
 """
 
 from __future__ import annotations

@@ -516,8 +516,13 @@ def _passage_at(document, start: int, end: int):
     return None
 
 
+def _annotation_holders(document) -> list:
+    """Every BioC object of a document that holds annotations: itself, its passages, their sentences."""
+    return [document, *document.passages, *(s for p in document.passages for s in p.sentences)]
+
+
 def _clear_annotations(document) -> None:
-    for holder in [document, *document.passages, *(s for p in document.passages for s in p.sentences)]:
+    for holder in _annotation_holders(document):
         holder.clear_annotations()
         holder.clear_relations()
 
@@ -533,8 +538,7 @@ def _format_bioc(source: StandoffFile, labels: list[DocumentLabels], output_form
         if replace:
             _clear_annotations(native)
         holders = _segment_holders(document, native)
-        used = {a.id for h in [native, *native.passages, *(s for p in native.passages for s in p.sentences)]
-                for a in h.annotations}
+        used = {a.id for holder in _annotation_holders(native) for a in holder.annotations}
         number = 0
         for span in doc_labels.mentions:
             number += 1
