@@ -8,11 +8,15 @@ Writes into `--out` (default `.gpu`, git-ignored; the device tool carries it wit
     wheels/          every distribution the pipeline imports (mtbioner's runtime requirements and Snakemake,
                      with everything they require) that the image does not list (benchmarks/device/
                      image-packages.txt), pinned to the version installed here, as wheels for the target CPython
-                     on x86-64 Linux; sdist-only ones (seqeval) built into wheels here; and mtbioner itself
+                     on x86-64 Linux; sdist-only ones (seqeval, docopt) built into wheels here; and mtbioner itself
     corpus.tar.gz    <NAME>-IOB/{train,devel,test}.tsv of every dataset the device presets read, Table 1's too
     minilm/          all-MiniLM-L6-v2 with fp16 weights (the fp32 package is over the transfer limit; every load
                      passes dtype=float32, mtbioner.model.encoders.LOAD_DTYPE, so training keeps fp32 weights)
     manifest.json    what is in it: versions, sizes, the target Python, the image list it was built against
+
+The BioC/PubTator formats (`bioc`) add four pure-Python wheels, 92 KiB: bioc, jsonlines and intervaltree
+(wheels on the index) and docopt (built from its sdist); their lxml, tqdm, sortedcontainers and attrs are in the
+image.
 
 Left out on purpose: DVC and the SLURM executor plugin (the device call runs Snakemake locally), accelerate
 (only the CPU benchmark's HF-Trainer baseline needs it, and the image has it), torch (the image's CUDA build),

@@ -105,3 +105,36 @@ def tiny_trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempP
     run_dir = tmp_path_factory.mktemp("tiny_run") / "run"
     train_run(config, run_dir, device="cpu", progress=False)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run that tags chemicals: tiny encoder, all four tasks, 15 short epochs on 120 BC5CDR-chem
+    sentences (~3 s); the prediction tests share it (test_export.py trains its own)."""
+    from mtbioner.run.config import RunConfig
+    from mtbioner.training.trainer import train_run
+
+    config = RunConfig(dataset="BC5CDR-chem", experiment="predict-test", seed=7, encoder="tiny", epochs=15,
+                       batch_size=16, learning_rate=1e-3, max_length=64,
+                       **{key: str(value) for key, value in chem_slice.items()})
+    run_dir = tmp_path_factory.mktemp("predict_run")
+    train_run(config, run_dir, device="cpu", progress=False)
+    return run_dir
+
+
+def write_standoff_slice(path: Path, dataset: str, split: str, first: int, count: int, fmt: str,
+                         per_document: int = 8) -> Path:
+    """`count` sentences of a mirror split (from sentence `first`) as a BioC XML/JSON or PubTator file: every
+    `per_document` sentences make a document (title + abstract), mentions at their words' offsets. Built from
+    the mirror's TSV at test time, so no corpus text is committed."""
+    from mtbioner.data.standoff import DocumentLabels, StandoffFile, documents_from_sentences, format_standoff
+
+    folder = CORPUS_MIRROR / f"{dataset}-IOB"
+    if not folder.is_dir():
+        pytest.fail(f"corpus mirror not available at {folder}; set MTBIONER_MIRROR")
+    sentences = read_iob(folder / f"{split}.tsv")[first:first + count]
+    documents = documents_from_sentences(sentences, per_document, prefix=f"{split}{first}-")
+    source = StandoffFile(str(path), "text", documents)
+    path.write_text(format_standoff(source, [DocumentLabels() for _ in documents], fmt, annotator=None),
+                    encoding="utf-8")
+    return path

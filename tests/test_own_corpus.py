@@ -152,3 +152,62 @@ def test_broken_own_corpus_fails_the_dag_naming_file_and_line(tmp_path: Path) ->
     assert errors == [f"error: {test}:5: unknown tag 'B-' (expected O, B-<type> or I-<type>)"] or (
         len(errors) == 1 and errors[0].startswith(f"error: {test}:5: unknown tag 'B-'")), result.stderr[-2000:]
     assert "Traceback" not in result.stderr and not (work / "results").exists()
+
+
+@pytest.mark.slow
+def test_own_bioc_and_pubtator_corpora_through_the_dag(tmp_path: Path) -> None:
+    """One Snakemake call: an own BioC corpus and an own PubTator corpus (NCBI-disease sentences in those
+    formats, SpecificDisease-style types mapped) are converted, prepared, counted in Table 1 and trained on;
+    the BioC-trained model then annotates the BioC test file in place."""
+    import bioc
+
+    from conftest import write_standoff_slice
+
+    corpora = {"NCBI-bioc": "bioc", "NCBI-pubtator": "pubtator"}
+    files = {}
+    for name, fmt in corpora.items():
+        suffix = ".xml" if fmt == "bioc" else ".txt"  # the format is found by content, not by name
+        files[name] = {split: str(write_standoff_slice(tmp_path / f"{name}-{split}{suffix}", "NCBI-disease", split,
+                                                       0, count, fmt))
+                       for split, count in (("train", 60), ("test", 20))}
+        files[name]["entity_types"] = ["Disease"]
+    overlay = _overlay({})
+    overlay["data"].update(custom_datasets=files, fractions=[100])
+    work = _workspace(tmp_path, overlay)
+    # joint-max keeps its model (train.keep_models: needed), which predicts below
+    targets = [f"results/own/runs/{name}/{experiment}/frac100/seed5/metrics.json"
+               for name, experiment in zip(corpora, ["joint-max", "baseline"])]
+    result = _snakemake(work, "results/own/tables/table1.csv", *targets)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    with open(work / "results" / "own" / "tables" / "table1.csv", encoding="utf-8") as handle:
+        rows = {(row["dataset"], row["split"]): row for row in csv.DictReader(handle)}
+    for name in corpora:
+        raw = work / "results" / "own" / "data" / name / "raw"
+        report = json.loads((raw / "conversion.json").read_text(encoding="utf-8"))
+        kept = sum(entry["kept"].get("Disease", 0) for entry in report["files"])
+        assert report["dataset"] == name and set(report["counts"].values()) == {0}
+        assert rows[(name, "total")]["entities total"] == str(kept) and kept > 0
+        assert "mentions kept; no alignment problems" in (
+            work / "results" / "own" / "logs" / "import_corpus" / f"{name}.log").read_text(encoding="utf-8")
+        assert 0.0 <= json.loads((work / targets[list(corpora).index(name)]).read_text())["ner"]["f1"] <= 1.0
+
+    # the run's model annotates the BioC test collection; every span reads back at its offsets
+    out = tmp_path / "predicted.xml"
+    main(["predict", "--model", str(work / "results" / "own" / "runs" / "NCBI-bioc" / "joint-max" / "frac100" / "seed5"),
+          "--format", "bioc", "--no-progress", "--output", str(out), files["NCBI-bioc"]["test"]])
+    with open(out, encoding="utf-8") as handle:
+        collection = bioc.biocxml.load(handle)
+    gold = predicted = 0
+    for document in collection.documents:
+        for passage in document.passages:
+            assert {"bcls", "mcls"} <= set(json.loads(passage.infons["mtbioner_sentences"])[0])
+            for annotation in passage.annotations:
+                (location,) = annotation.locations
+                start = location.offset - passage.offset
+                assert passage.text[start:start + location.length] == annotation.text
+                predicted += annotation.infons.get("annotator") == "mtbioner"
+                gold += "annotator" not in annotation.infons
+    with open(files["NCBI-bioc"]["test"], encoding="utf-8") as handle:
+        given = sum(len(p.annotations) for d in bioc.biocxml.load(handle).documents for p in d.passages)
+    assert gold == given > 0  # annotated in place: every annotation of the input is still there

@@ -16,8 +16,6 @@ from mtbioner.cli import main
 from mtbioner.data.examples import read_examples
 from mtbioner.model.inference import load_trained, predict
 from mtbioner.use.predict import decode_input, read_input, run_predict, sentences_from_iob
-from mtbioner.run.config import RunConfig
-from mtbioner.training.trainer import train_run
 
 # Chemicals of the BC5CDR-chem training slice the tiny model has seen as entities many times.
 RAW_TEXT = (
@@ -25,17 +23,6 @@ RAW_TEXT = (
     "decrease in blood pressure produced by intravenous clonidine, 5 to 20 micrograms/kg, was inhibited by "
     "naloxone (0.2 to 2 mg/kg).\n\nLithium-induced polyuria was treated with indomethacin and lithium.\n"
 )
-
-
-@pytest.fixture(scope="module")
-def trained_run(chem_slice: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real run: tiny encoder, all four tasks, 15 short epochs on 120 BC5CDR-chem sentences (~3 s)."""
-    config = RunConfig(dataset="BC5CDR-chem", experiment="predict-test", seed=7, encoder="tiny", epochs=15,
-                       batch_size=16, learning_rate=1e-3, max_length=64,
-                       **{key: str(value) for key, value in chem_slice.items()})
-    run_dir = tmp_path_factory.mktemp("predict_run")
-    train_run(config, run_dir, device="cpu", progress=False)
-    return run_dir
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture, stdin: bytes | None = None,

@@ -67,8 +67,10 @@ def test_report_defaults_have_one_definition() -> None:
 
 def test_one_tsv_reader() -> None:
     """Token-per-line TSV is split into columns only in mtbioner.data.iob (predict's lenient input and a run's
-    test_predictions.tsv included: tests/test_iob.py checks those modes)."""
-    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {"data/iob.py"}
+    test_predictions.tsv included: tests/test_iob.py checks those modes). PubTator's annotation lines are
+    tab-separated too, and split only where PubTator is read (data/standoff.py)."""
+    assert {hit.split(":")[0] for hit in lines_matching(r"""\.split\(\s*["']\\t["']""")} == {
+        "data/iob.py", "data/standoff.py"}
 
 
 def test_one_jsonl_reader() -> None:

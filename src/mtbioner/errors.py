@@ -18,3 +18,17 @@ class CorpusFormatError(MtbionerError):
         self.message = message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+class StandoffFormatError(MtbionerError):
+    """A BioC or PubTator file is malformed; names the file, the 1-based line where one is known, and the
+    document."""
+
+    def __init__(self, path: str | Path, message: str, document: str | None = None, line: int | None = None) -> None:
+        self.path = str(path)
+        self.document = document
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        in_document = f"document {document}: " if document is not None else ""
+        super().__init__(f"{where}: {in_document}{message}")

@@ -8,7 +8,7 @@ import shlex
 import sys
 
 from mtbioner.plan import grid
-from mtbioner.data.corpus import check_dataset_name, check_own_corpora, corpus_datasets
+from mtbioner.data.corpus import OwnCorpusOptions, check_dataset_name, check_own_corpora, corpus_datasets
 from mtbioner.errors import MtbionerError
 from mtbioner.params import results_root
 from mtbioner.data.subsample import draw_seed
@@ -119,7 +119,10 @@ def custom_corpus_files(wildcards):
 
 
 def custom_corpus_options(wildcards, input):
-    return " ".join(f"--{split} {shell_quote(path)}" for split, path in input.items())
+    """The split files, then the entry's format and type options (mtbioner.data.corpus.OwnCorpusOptions)."""
+    options = OwnCorpusOptions.from_entry(CUSTOM_DATASETS[wildcards.dataset]).cli_args()
+    files = [f"--{split} {shell_quote(path)}" for split, path in input.items()]
+    return " ".join(files + [shell_quote(arg) for arg in options])
 
 
 def shell_quote(text):

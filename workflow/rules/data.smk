@@ -24,11 +24,14 @@ rule download:
         "mtbioner download {wildcards.dataset:q} --source {params.source:q} --out-dir {params.out_dir:q} > {log} 2>&1"
 
 
+# An own corpus: token<TAB>tag files copied, BioC/PubTator files converted; conversion.json counts every
+# alignment problem, offsets.jsonl maps each converted sentence's words back to its document.
 rule import_corpus:
     input:
         unpack(custom_corpus_files),
     output:
         multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        multiext(results_path("data/{dataset}/raw/"), "conversion.json", "offsets.jsonl"),
     params:
         files=custom_corpus_options,
         out_dir=subpath(output[0], parent=True),

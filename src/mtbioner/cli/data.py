@@ -32,17 +32,35 @@ def download(
 @app.command("import-corpus")
 def import_corpus(
     name: Annotated[str, typer.Argument(help="name of your dataset (as used in params.yaml)")],
-    train: Annotated[Path, typer.Option(help="training split, token<TAB>tag")],
-    test: Annotated[Path, typer.Option(help="test split, token<TAB>tag")],
-    out_dir: Annotated[Path, typer.Option(help="where train/devel/test.tsv and manifest.json go")],
+    train: Annotated[Path, typer.Option(help="training split: token<TAB>tag, BioC XML/JSON or PubTator")],
+    test: Annotated[Path, typer.Option(help="test split, in any of the same formats")],
+    out_dir: Annotated[Path, typer.Option(help="where train/devel/test.tsv, manifest.json, conversion.json and "
+                                               "offsets.jsonl go")],
     devel: Annotated[Optional[Path], typer.Option(help="devel split; without it, train alone is trained on")] = None,
+    format: Annotated[str, typer.Option(
+        "--format", help="auto (each file by its content), iob, bioc, bioc-json or pubtator")] = "auto",
+    entity_types: Annotated[str, typer.Option(
+        help="BioC/PubTator: comma-separated types to keep (after --type); any other type is an error. "
+             "Empty: keep every type")] = "",
+    type: Annotated[Optional[list[str]], typer.Option(
+        "--type", help="BioC/PubTator: FROM=TO renames a mention type (FROM= drops it, counted); repeatable")] = None,
 ) -> None:
-    """Validate your own corpus files and copy them into the pipeline (errors name file:line)."""
-    from mtbioner.data.corpus import import_own_corpus
+    """Validate your own corpus files (IOB copied, BioC/PubTator converted to words and BIO tags, every alignment
+    problem counted in conversion.json) and put them into the pipeline; errors name file and line or document."""
+    from mtbioner.data.corpus import OwnCorpusOptions, import_own_corpus
+    from mtbioner.errors import MtbionerError
 
+    rename: dict[str, str | None] = {}
+    for item in type or []:
+        source, equals, target = item.partition("=")
+        if not equals or not source:
+            raise MtbionerError(f"--type wants FROM=TO (or FROM= to drop a type), got {item!r}")
+        rename[source] = target or None
+    options = OwnCorpusOptions.from_entry({"format": format, "entity_types": _split_list(entity_types) or None,
+                                           "types": rename})
     given = {"train": train, "devel": devel, "test": test}
-    import_own_corpus(name, given, out_dir)
-    typer.echo(f"{name}: {', '.join(s for s, p in given.items() if p)} imported -> {out_dir}")
+    _, summary = import_own_corpus(name, given, out_dir, options)
+    typer.echo(f"{name}: {', '.join(s for s, p in given.items() if p)} imported -> {out_dir}: {summary}")
 
 
 @app.command()

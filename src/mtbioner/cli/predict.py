@@ -24,12 +24,15 @@ def _quiet_transformers() -> None:
 def predict(
     input: Annotated[str, typer.Argument(help="raw text or token-per-line file; '-' reads standard input")],
     model: Annotated[Path, typer.Option(help="run directory, its model/ directory, or an `mtbioner export` directory")],
-    format: Annotated[Literal["iob", "jsonl"], typer.Option(
+    format: Annotated[Literal["iob", "jsonl", "bioc", "bioc-json", "pubtator"], typer.Option(
         "--format", help="iob: word<TAB>tag lines; jsonl: one JSON object per sentence with entity spans, "
-                         "character offsets (raw text input) and bCLS/mCLS")] = "iob",
-    input_format: Annotated[Literal["text", "iob"], typer.Option(
-        help="text: raw text, split into sentences and corpus-style words; iob: one token per line "
-             "(first column), blank line between sentences, other columns ignored")] = "text",
+                         "character offsets (raw text input) and bCLS/mCLS; bioc, bioc-json, pubtator: the "
+                         "documents with one annotation per mention (type, offset, length), bCLS/mCLS as "
+                         "infons (BioC); a BioC input keeps its own annotations and infons")] = "iob",
+    input_format: Annotated[Literal["auto", "text", "iob", "bioc", "bioc-json", "pubtator"], typer.Option(
+        help="auto: BioC XML/JSON or PubTator by content, else raw text; text: raw text, split into sentences "
+             "and corpus-style words; iob: one token per line (first column), blank line between sentences, "
+             "other columns ignored")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="sentences (or windows) per forward pass; the default "
                                                         "is fastest on CPU, raise it on a GPU")] = DEFAULT_BATCH_SIZE,
     precision: Annotated[Precision, typer.Option(
@@ -39,7 +42,8 @@ def predict(
     output: Annotated[Optional[Path], typer.Option(help="output file, written atomically; default stdout")] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
 ) -> None:
-    """Tag new text with a trained model: NER tags (IOB) or entity spans + sentence classes (JSON lines)."""
+    """Tag new text with a trained model: NER tags (IOB), entity spans + sentence classes (JSON lines), or
+    annotated BioC / PubTator documents."""
     from mtbioner.use.predict import run_predict
 
     _quiet_transformers()

@@ -2,8 +2,10 @@
 
 Downloading and verifying MTL-Bioinformatics-2016 (`corpus`), the token-per-line TSV format (`iob`), the
 auxiliary labels derived from BIO tags (`labels`), the prepared JSONL format (`examples`), `prepare`,
-nested `subsample`s, Table 1's `stats` and raw-text sentence splitting (`textsplit`).
+nested `subsample`s, Table 1's `stats`, raw-text sentence splitting (`textsplit`), BioC/PubTator documents
+(`standoff`, through the `bioc` library) and their mentions aligned to words (`align`).
 
 May import: the foundation modules at the package root (`errors`, `atomicio`, `params`, `tasks`) and
-itself. Never torch, transformers, or any layer above.
+itself, and the `bioc` library (imported where a BioC/PubTator file is read or written). Never torch,
+transformers, or any layer above.
 """

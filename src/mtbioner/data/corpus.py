@@ -22,7 +22,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from mtbioner.atomicio import atomic_write, write_json
+from dataclasses import dataclass
+from typing import Any
+
+from mtbioner.atomicio import atomic_write, write_json, write_jsonl
+from mtbioner.data.align import ConversionReport, TypeMap, align_file
+from mtbioner.data.standoff import detect_format, read_standoff
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
 
@@ -153,10 +158,10 @@ def download_dataset(dataset: str, out_dir: str | Path, source: str = UPSTREAM_S
     return written
 
 
-def import_files(files: dict[str, Path | None], out_dir: str | Path) -> list[Path]:
+def import_files(files: dict[str, Path | None], out_dir: str | Path, splits: Sequence[str] = SPLITS) -> list[Path]:
     """Copy an own corpus' split files (validated by the caller) into `out_dir`; a missing devel -> empty file."""
     written = []
-    for split in SPLITS:
+    for split in splits:
         target = Path(out_dir) / f"{split}.tsv"
         with atomic_write(target, "wb") as handle:
             if files.get(split) is not None:
@@ -187,35 +192,117 @@ def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, at
     return write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
 
 
-def check_own_corpora(custom: dict[str, dict[str, str | None]]) -> None:
-    """Read every file of the declared own corpora (`data.custom_datasets`) strictly (`read_iob`): the first
-    problem as one MtbionerError naming the file and line. The workflow calls it when it builds the DAG, so a
-    broken line stops `snakemake -n` instead of the import job later."""
+#: Beside an own corpus' split files: what the conversion did (counts and every case per kind of alignment problem,
+#: `mtbioner.data.align.POLICIES`) and, per sentence converted from BioC/PubTator, its document and the character
+#: offsets of its words, which map the prepared data's tags (and predictions on them) back to the documents.
+CONVERSION_REPORT = "conversion.json"
+OFFSETS = "offsets.jsonl"
+#: `data.custom_datasets.<name>.format`: auto = per file, from its content.
+OWN_FORMATS = ("auto", "iob", "bioc", "bioc-json", "pubtator")
+
+
+@dataclass(frozen=True)
+class OwnCorpusOptions:
+    """How an own corpus' files are read: their format, and for BioC/PubTator which mention types are kept."""
+
+    format: str = "auto"
+    types: TypeMap = TypeMap()
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any] | None) -> "OwnCorpusOptions":
+        entry = entry or {}
+        fmt = entry.get("format") or "auto"
+        if fmt not in OWN_FORMATS:
+            raise MtbionerError(f"unknown corpus format {fmt!r}; expected one of {', '.join(OWN_FORMATS)}")
+        return cls(fmt, TypeMap.from_options(entry.get("entity_types"), entry.get("types")))
+
+    def file_format(self, path: str | Path) -> str:
+        """'iob', 'bioc', 'bioc-json' or 'pubtator' of one file (detected from its content for 'auto')."""
+        if self.format != "auto":
+            return self.format
+        with open(path, "rb") as handle:
+            return detect_format(handle.read(4096)) or "iob"
+
+    def cli_args(self) -> list[str]:
+        """The `mtbioner import-corpus` options that say the same (the workflow's rule passes them)."""
+        args = ["--format", self.format]
+        if self.types.entity_types:
+            args += ["--entity-types", ",".join(self.types.entity_types)]
+        for source, target in self.types.rename:
+            args += ["--type", f"{source}={target or ''}"]
+        return args
+
+
+def read_own_split(path: str | Path, options: OwnCorpusOptions,
+                   report: ConversionReport) -> tuple[list[tuple[tuple[str, ...], tuple[str, ...]]], list[dict]]:
+    """(tokens, tags) of every sentence of one own-corpus file, read strictly, and for BioC/PubTator each
+    sentence's {document, offsets} (empty for IOB). Problems that stop the import are one MtbionerError naming
+    the file (and line or document); alignment problems go into `report`."""
     from mtbioner.data.iob import read_iob
 
+    fmt = options.file_format(path)
+    if fmt == "iob":
+        sentences = read_iob(path)
+        report.files.append({"file": str(path), "format": "iob", "sentences": len(sentences)})
+        return [(s.tokens, s.tags) for s in sentences], []
+    aligned = align_file(read_standoff(path, fmt), options.types, report)
+    if not aligned:
+        raise MtbionerError(f"{path}: no sentence with words in any document")
+    rows = [(tuple(t.text for t in s.tokens), s.tags) for s in aligned]
+    return rows, [{"document": s.document, "offsets": [[t.start, t.end] for t in s.tokens]} for s in aligned]
+
+
+def check_own_corpora(custom: dict[str, dict[str, Any]]) -> None:
+    """Read every file of the declared own corpora (`data.custom_datasets`) strictly, BioC and PubTator files
+    converted as the import will: the first problem as one MtbionerError naming the file and line or document.
+    The workflow calls it when it builds the DAG, so a broken file stops `snakemake -n` instead of the import
+    job later."""
     for name in custom:
-        for split in ("train", "devel", "test"):
-            path = (custom.get(name) or {}).get(split)
+        entry = custom.get(name) or {}
+        try:
+            options = OwnCorpusOptions.from_entry(entry)
+        except MtbionerError as error:
+            raise MtbionerError(f"data.custom_datasets.{name}: {error}") from None
+        for split in SPLITS:
+            path = entry.get(split)
             if path:
                 if not Path(path).is_file():
                     raise MtbionerError(f"data.custom_datasets.{name}.{split}: {path} does not exist")
-                read_iob(path)
+                read_own_split(path, options, ConversionReport())
 
 
-def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | Path) -> Path:
-    """An own corpus into `out_dir`: each given split file is validated as IOB first (errors name the user's
-    own file and line, and nothing is copied), then copied (`import_files`); the manifest records each file's
-    origin and digest. Returns the manifest's path."""
-    from mtbioner.data.iob import read_iob
+def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | Path,
+                      options: OwnCorpusOptions = OwnCorpusOptions()) -> tuple[Path, str]:
+    """An own corpus into `out_dir`: every given split file is read strictly first (errors name the user's own
+    file and line or document, and nothing is written); IOB files are copied as they are, BioC/PubTator files
+    converted (`mtbioner.data.align`) into the same token<TAB>tag files, with `offsets.jsonl` and the
+    conversion report `conversion.json` beside them; the manifest records each file's origin, format and
+    digest. Returns the manifest's path and the report's one-line summary."""
+    from mtbioner.data.iob import write_iob
 
-    for path in files.values():
+    report = ConversionReport()
+    converted: dict[str, tuple[list, list[dict]]] = {}
+    for split, path in files.items():
         if path is not None:
-            read_iob(path)
-    import_files(files, out_dir)
-    manifest = {split: None if path is None else {"origin": str(path),
+            converted[split] = read_own_split(path, options, report)
+    offsets = []
+    for split in SPLITS:
+        rows, split_offsets = converted.get(split, ([], []))
+        if split_offsets:
+            write_iob(Path(out_dir) / f"{split}.tsv", [(tokens, tags) for tokens, tags in rows])
+        else:
+            import_files({split: files.get(split)}, out_dir, splits=(split,))
+        offsets += [{"split": split, "sentence": number, **row} for number, row in enumerate(split_offsets, start=1)]
+    write_jsonl(Path(out_dir) / OFFSETS, offsets)
+    write_json(Path(out_dir) / CONVERSION_REPORT, {"dataset": name, **report.to_json()})
+    manifest = {split: None if path is None else {"origin": str(path), "format": report_format(report, path),
                                                   "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
                 for split, path in files.items()}
-    return write_manifest(out_dir, name, "own corpus", manifest)
+    return write_manifest(out_dir, name, "own corpus", manifest), report.summary()
+
+
+def report_format(report: ConversionReport, path: str | Path) -> str:
+    return next(entry["format"] for entry in report.files if entry["file"] == str(path))
 
 
 def table1_datasets(datasets: Sequence[str]) -> list[str]:

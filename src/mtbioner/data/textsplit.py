@@ -111,18 +111,25 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(text: str) -> list[TextSentence]:
-    """Split raw text into sentences of corpus-style words; sentences without words are dropped."""
-    sentences: list[TextSentence] = []
+def blocks(text: str) -> list[tuple[int, int]]:
+    """Spans ``(start, end)`` of the blocks of ``text`` between blank lines (paragraphs; a title); a sentence
+    never crosses one. They may begin or end with whitespace and may hold no word."""
+    spans = []
     block_start = 0
-    blocks = []
     for blank in _BLANK_LINE.finditer(text):
-        blocks.append((block_start, blank.start()))
+        spans.append((block_start, blank.start()))
         block_start = blank.end()
-    blocks.append((block_start, len(text)))
-    for block in blocks:
+    spans.append((block_start, len(text)))
+    return spans
+
+
+def split_sentences(text: str, offset: int = 0) -> list[TextSentence]:
+    """Split raw text into sentences of corpus-style words; sentences without words are dropped. Offsets are
+    shifted by ``offset`` (a BioC passage's text starts at its offset in the document)."""
+    sentences: list[TextSentence] = []
+    for block in blocks(text):
         for start, end in _split_block(text, *block):
-            tokens = tuple(tokenize(text[start:end], offset=start))
+            tokens = tuple(tokenize(text[start:end], offset=start + offset))
             if tokens:
                 sentences.append(TextSentence(tokens, tokens[0].start, tokens[-1].end))
     return sentences

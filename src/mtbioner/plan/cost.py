@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtbioner.data.corpus import local_file
+from mtbioner.data.align import ConversionReport
+from mtbioner.data.corpus import OwnCorpusOptions, local_file, read_own_split
 from mtbioner.data.iob import read_iob
 from mtbioner.data.subsample import fraction_size
 from mtbioner.errors import MtbionerError
@@ -93,8 +94,11 @@ def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | 
     if (prepared / "train.jsonl").is_file() and (prepared / "test.jsonl").is_file():
         return count_sentences_jsonl(prepared / "train.jsonl"), count_sentences_jsonl(prepared / "test.jsonl")
     custom = (config["data"].get("custom_datasets") or {}).get(dataset)
+    count = count_sentences_tsv
     if custom:
         files = {split: Path(custom[split]) for split in ("train", "devel", "test") if custom.get(split)}
+        options = OwnCorpusOptions.from_entry(custom)  # BioC/PubTator: the sentences their conversion gives
+        count = lambda path: len(read_own_split(path, options, ConversionReport())[0])  # noqa: E731
     else:
         source = str(config["data"]["source"])
         try:
@@ -106,8 +110,8 @@ def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | 
         raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared} and "
                             f"{', '.join(missing)} missing (point data.source at a local mirror, or run "
                             "`snakemake all_data` first)")
-    train = sum(count_sentences_tsv(files[split]) for split in ("train", "devel") if split in files)
-    return train, count_sentences_tsv(files["test"])
+    train = sum(count(files[split]) for split in ("train", "devel") if split in files)
+    return train, count(files["test"])
 
 
 @dataclass

@@ -1,14 +1,22 @@
-"""`mtbioner predict`: tag new text with a trained model and write IOB TSV or JSON lines.
+"""`mtbioner predict`: tag new text with a trained model and write IOB TSV, JSON lines, BioC or PubTator.
 
-Input is either raw text (split into sentences and corpus-style words by `mtbioner.data.textsplit`, keeping
-character offsets) or pre-tokenised text in the corpus layout: one token per line, the token in the first
-tab-separated column (any further columns, e.g. a gold tag, are ignored), a blank line between sentences.
-The model is a run directory, its `model/` directory, or a directory written by `mtbioner export`.
+Input is raw text (split into sentences and corpus-style words by `mtbioner.data.textsplit`, keeping
+character offsets), pre-tokenised text in the corpus layout (one token per line, the token in the first
+tab-separated column, any further columns ignored, a blank line between sentences), or a BioC (XML/JSON) or
+PubTator file, whose passages are cut into sentences and words exactly as an own corpus in those formats is
+for training (`mtbioner.data.align.document_sentences`). `auto` (the default) tells BioC and PubTator apart by
+content, anything else is raw text. The model is a run directory, its `model/` directory, or a directory
+written by `mtbioner export`.
 
 Prediction itself is `mtbioner.model.inference.predict` (length-sorted batches, input order kept, long sentences
 windowed so every word gets a tag); this module only reads, formats and writes. Character offsets are
 indices into the decoded input text as given (a leading UTF-8 byte-order mark removed, line endings not
-translated), so ``text[start:end]`` is the entity's surface text.
+translated), so ``text[start:end]`` is the entity's surface text; for BioC/PubTator they are the document's
+offsets. BioC/PubTator output (`mtbioner.data.standoff.format_standoff`) annotates a BioC input in place (its
+infons and annotations kept) and adds one annotation per predicted mention (type, offset, length, text;
+infon annotator=mtbioner); bCLS/mCLS go into passage infons (`mtbioner_sentences`) or, for a file's own
+<sentence>s, into sentence infons. Raw text becomes one document (id: the file's stem) whose passages are its
+blocks between blank lines; as PubTator, its first block is the title.
 """
 
 from __future__ import annotations
@@ -24,11 +32,16 @@ from mtbioner.errors import MtbionerError
 from mtbioner.params import param_choices
 from mtbioner.run.directory import model_directory
 from mtbioner.data.iob import parse_iob_text
+from mtbioner.data.align import document_sentences, mentions_from_tags
 from mtbioner.data.labels import entity_spans
+from mtbioner.data.standoff import (FORMATS, DocumentLabels, SentenceLabel, SpanLabel, StandoffFile, detect_format,
+                                    document_from_text, format_standoff, parse_standoff)
 from mtbioner.data.textsplit import split_sentences
 
-OutputFormat = Literal["iob", "jsonl"]
-InputFormat = Literal["text", "iob"]
+OutputFormat = Literal["iob", "jsonl", "bioc", "bioc-json", "pubtator"]
+InputFormat = Literal["auto", "text", "iob", "bioc", "bioc-json", "pubtator"]
+OUTPUT_FORMATS: tuple[str, ...] = ("iob", "jsonl", *FORMATS)
+INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "iob", *FORMATS)
 #: Prediction's precisions: the training values but fp16, which exists for loss scaling in training (CUDA
 #: only) and brings nothing to inference that bf16 does not.
 PREDICT_PRECISIONS: tuple[str, ...] = tuple(p for p in param_choices("train", "precision") if p != "fp16")
@@ -42,12 +55,17 @@ _BOM = "\ufeff"
 
 @dataclass(frozen=True)
 class InputSentence:
-    """One sentence to tag. Raw-text input fills `offsets` (per word) and `span`; IOB input fills `line`."""
+    """One sentence to tag. Raw-text input fills `offsets` (per word) and `span`; IOB input fills `line`; a
+    sentence of a BioC/PubTator document also names the `document` and its text (`source`, which the offsets
+    index)."""
 
     words: tuple[str, ...]
     offsets: tuple[tuple[int, int], ...] | None = None
     span: tuple[int, int] | None = None
     line: int | None = None
+    document: str | None = None
+    source: str | None = None
+    document_index: int | None = None
 
 
 def source_name(source: str | Path) -> str:
@@ -99,14 +117,67 @@ def sentences_from_iob(text: str, name: str = "<text>") -> list[InputSentence]:
     return [InputSentence(sentence.tokens, line=sentence.line) for sentence in parse_iob_text(text, name, lenient=True)]
 
 
+def sentences_from_documents(source: StandoffFile) -> list[InputSentence]:
+    """The sentences of BioC/PubTator documents (or of raw text as one document), as the corpus import cuts them
+    (`mtbioner.data.align.document_sentences`), with offsets into each document's text."""
+    sentences = []
+    for index, document in enumerate(source.documents):
+        for _, sentence in document_sentences(document):
+            sentences.append(InputSentence(words=tuple(token.text for token in sentence.tokens),
+                                           offsets=tuple((token.start, token.end) for token in sentence.tokens),
+                                           span=(sentence.start, sentence.end), document=document.id,
+                                           source=document.text, document_index=index))
+    return sentences
+
+
+def input_format_of(text: str, input_format: InputFormat) -> str:
+    """The input's format: `auto` finds BioC XML, BioC JSON or PubTator by content, else raw text."""
+    if input_format == "auto":
+        return detect_format(text[:4096].encode("utf-8")) or "text"
+    if input_format not in INPUT_FORMATS:
+        raise MtbionerError(f"unknown input format {input_format!r}; expected one of {', '.join(INPUT_FORMATS)}")
+    return input_format
+
+
 def read_input(source: str | Path, input_format: InputFormat = "text") -> tuple[str, list[InputSentence]]:
     """Decoded input text and its sentences; an empty input gives no sentences (not an error)."""
+    text, sentences, _ = read_prediction_input(source, input_format)
+    return text, sentences
+
+
+def read_prediction_input(source: str | Path, input_format: InputFormat = "text",
+                          documents: bool = False) -> tuple[str, list[InputSentence], StandoffFile | None]:
+    """Decoded input text, its sentences and, for BioC/PubTator input (or raw text when `documents`: a standoff
+    output needs documents), the documents the output annotates."""
     text = read_source(source)
-    if input_format == "text":
-        return text, sentences_from_text(text)
-    if input_format == "iob":
-        return text, sentences_from_iob(text, source_name(source))
-    raise MtbionerError(f"unknown input format {input_format!r}; expected 'text' or 'iob'")
+    fmt = input_format_of(text, input_format)
+    name = source_name(source)
+    if fmt in FORMATS:
+        standoff = parse_standoff(text.encode("utf-8"), name, fmt)
+        return text, sentences_from_documents(standoff), standoff
+    if fmt == "text" and documents:
+        doc_id = "stdin" if str(source) == STDIN else Path(source).stem
+        standoff = StandoffFile(name, "text", [document_from_text(text, doc_id)])
+        return text, sentences_from_documents(standoff), standoff
+    if fmt == "text":
+        return text, sentences_from_text(text), None
+    if documents:
+        raise MtbionerError(f"{name}: token-per-line input has no character offsets; BioC or PubTator output needs "
+                            "raw text, BioC or PubTator input")
+    return text, sentences_from_iob(text, name), None
+
+
+def document_labels(source: StandoffFile, sentences: Sequence[InputSentence], predictions: Sequence) -> list[DocumentLabels]:
+    """Per document: the predicted mentions (type and document offsets) and each sentence's bCLS/mCLS."""
+    labels = [DocumentLabels() for _ in source.documents]
+    for sentence, prediction in zip(sentences, predictions, strict=True):
+        target = labels[sentence.document_index]
+        if prediction.ner is not None:
+            target.mentions += [SpanLabel(*span) for span in mentions_from_tags(sentence.offsets, prediction.ner)]
+        values = {task: getattr(prediction, task) for task in ("bcls", "mcls") if getattr(prediction, task) is not None}
+        if values:
+            target.sentences.append(SentenceLabel(sentence.span[0], sentence.span[1], values))
+    return labels
 
 
 def load_model(path: str | Path):
@@ -125,6 +196,8 @@ def sentence_record(number: int, sentence: InputSentence, prediction, text: str 
     """The JSON-lines object of one sentence: words, tags, entity spans, sentence-level predictions."""
     tags = list(prediction.ner) if prediction.ner is not None else None
     record: dict = {"sentence": number}
+    if sentence.document is not None:  # BioC/PubTator input: offsets index that document's text
+        record["document"], text = sentence.document, sentence.source
     if sentence.span is not None and text is not None:
         record["text"] = text[sentence.span[0]:sentence.span[1]]
         record["start"], record["end"] = sentence.span
@@ -165,7 +238,8 @@ def format_lines(sentences: Sequence[InputSentence], predictions: Sequence, outp
                 yield f"{word}\t{tag}\n"
             yield "\n"
         else:
-            raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
+            raise MtbionerError(f"unknown output format {output_format!r}; expected one of "
+                                f"{', '.join(OUTPUT_FORMATS)}")
 
 
 def predict_sentences(model, tokenizer, sentences: Sequence[InputSentence], batch_size: int = DEFAULT_BATCH_SIZE,
@@ -199,7 +273,7 @@ def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str
 
 
 def run_predict(model_path: str | Path, source: str | Path, output: str | Path | None = None,
-                output_format: OutputFormat = "iob", input_format: InputFormat = "text",
+                output_format: OutputFormat = "iob", input_format: InputFormat = "auto",
                 batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, precision: Precision = "auto",
                 device: str | None = "auto") -> int:
     """Everything `mtbioner predict` does; returns the number of sentences tagged.
@@ -212,16 +286,19 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
         raise MtbionerError(f"unknown precision {precision!r}; expected {', '.join(PREDICT_PRECISIONS)}")
     if batch_size < 1:
         raise MtbionerError(f"--batch-size must be at least 1, got {batch_size}")
-    if output_format not in ("iob", "jsonl"):
-        raise MtbionerError(f"unknown output format {output_format!r}; expected 'iob' or 'jsonl'")
+    if output_format not in OUTPUT_FORMATS:
+        raise MtbionerError(f"unknown output format {output_format!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
     model, tokenizer = load_model(model_path)  # first, so a wrong --model fails before reading stdin
-    text, sentences = read_input(source, input_format)
+    text, sentences, documents = read_prediction_input(source, input_format, documents=output_format in FORMATS)
     if not sentences:
         print(f"{source_name(source)}: no words in the input; nothing to tag", file=sys.stderr)
     predictions = predict_sentences(model, tokenizer, sentences, batch_size=batch_size, progress=progress,
                                     precision=precision, device=str(resolve_device(device)))
-    raw_text = text if input_format == "text" else None
+    raw_text = text if input_format_of(text, input_format) == "text" else None
     # Formatting is done before anything is written, so an output-format error leaves no partial file.
-    lines = list(format_lines(sentences, predictions, output_format, raw_text))
+    if output_format in FORMATS:
+        lines = [format_standoff(documents, document_labels(documents, sentences, predictions), output_format)]
+    else:
+        lines = list(format_lines(sentences, predictions, output_format, raw_text))
     write_output(iter(lines), output)
     return len(sentences)
