@@ -73,6 +73,7 @@ from transformers import BertConfig, BertModel  # noqa: E402
 import mtbioner  # noqa: E402
 from mtbioner.atomicio import write_text  # noqa: E402
 from mtbioner.data.examples import Example, read_examples, read_label_file, write_examples  # noqa: E402
+from mtbioner.data.files import DataFiles, raw_file  # noqa: E402
 from mtbioner.data.prepare import prepare_dataset, read_corpus  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.model.encoders import build_wordpiece_tokenizer  # noqa: E402
@@ -176,15 +177,17 @@ def reset_peak_memory(device: torch.device) -> None:
 def prepared_files(dataset: str, data_root: Path, mirror: Path | None, work: Path) -> dict[str, Path]:
     """train_file (train ∪ devel), test_file and labels_file of a dataset: prepared data, else prepared here
     from the mirror into `work`."""
-    prepared = data_root / dataset
-    if all((prepared / name).is_file() for name in ("train.jsonl", "test.jsonl", "labels.json")):
-        return {"train_file": prepared / "train.jsonl", "test_file": prepared / "test.jsonl",
-                "labels_file": prepared / "labels.json"}
+    def files_of(folder: Path) -> dict[str, Path]:
+        files = DataFiles(str(folder))
+        return {"train_file": Path(files.train), "test_file": Path(files.test), "labels_file": Path(files.labels)}
+
+    prepared = files_of(data_root / dataset)
+    if all(path.is_file() for path in prepared.values()):
+        return prepared
     if mirror is None or not (mirror / f"{dataset}-IOB").is_dir():
-        raise MtbionerError(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
-    out = work / dataset
-    prepare_dataset(mirror / f"{dataset}-IOB", out)
-    return {"train_file": out / "train.jsonl", "test_file": out / "test.jsonl", "labels_file": out / "labels.json"}
+        raise MtbionerError(f"{dataset}: neither prepared data in {data_root / dataset} nor a corpus mirror (--mirror)")
+    prepare_dataset(mirror / f"{dataset}-IOB", work / dataset)
+    return files_of(work / dataset)
 
 
 def sliced(files: dict[str, Path], n_train: int | None, n_test: int | None, work: Path) -> dict[str, Path]:
@@ -225,12 +228,12 @@ def float32_copy(encoder: str, work: Path) -> str:
 def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tuple[list[Example], list[str]]:
     """(train ∪ devel examples, NER labels) of a dataset: prepared data, else read from the mirror by
     `prepare`'s reader."""
-    prepared = data_root / dataset
-    if (prepared / "train.jsonl").is_file() and (prepared / "labels.json").is_file():
-        return read_examples(prepared / "train.jsonl"), read_label_file(prepared / "labels.json")
+    prepared = DataFiles(str(data_root / dataset))
+    if Path(prepared.train).is_file() and Path(prepared.labels).is_file():
+        return read_examples(prepared.train), read_label_file(prepared.labels)
     folder = mirror / f"{dataset}-IOB" if mirror is not None else None
-    if folder is None or not (folder / "train.tsv").is_file():
-        raise MtbionerError(f"{dataset}: neither prepared data in {prepared} nor a corpus mirror (--mirror)")
+    if folder is None or not Path(raw_file(str(folder), "train")).is_file():
+        raise MtbionerError(f"{dataset}: neither prepared data in {prepared.root} nor a corpus mirror (--mirror)")
     corpus = read_corpus(folder)
     return corpus.train, corpus.ner_labels
 

@@ -42,6 +42,7 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.atomicio import write_json  # noqa: E402
 from mtbioner.data.examples import entity_types_of, write_examples, write_label_file  # noqa: E402
+from mtbioner.data.files import DataFiles  # noqa: E402
 from mtbioner.use.export import export_token_classification, pipeline_word_tags  # noqa: E402
 from mtbioner.data.prepare import Corpus, read_corpus  # noqa: E402
 from mtbioner.use.predict import (DEFAULT_BATCH_SIZE, InputSentence, format_lines, load_model,  # noqa: E402
@@ -56,14 +57,14 @@ DEFAULT_MIRROR = str(Path(os.environ.get(
 def train_brief_run(args: argparse.Namespace, workdir: Path, corpus: Corpus) -> Path:
     """A real (short) training run of `args.encoder`, so the benchmark needs nothing prepared beforehand."""
     train, test = corpus.train[:args.train_sentences], corpus.test[:50]
-    data = workdir / "data"
-    write_examples(data / "train.jsonl", train)
-    write_examples(data / "test.jsonl", test)
-    write_label_file(data / "labels.json", entity_types_of(train + test))
+    data = DataFiles(str(workdir / "data"))
+    write_examples(data.train, train)
+    write_examples(data.test, test)
+    write_label_file(data.labels, entity_types_of(train + test))
     config = RunConfig(dataset=args.dataset, experiment="benchmark", encoder=args.encoder, epochs=args.epochs,
                        batch_size=16, learning_rate=args.learning_rate or (1e-3 if args.encoder == "tiny" else 1e-4),
-                       max_length=args.max_length, train_file=str(data / "train.jsonl"),
-                       test_file=str(data / "test.jsonl"), labels_file=str(data / "labels.json"))
+                       max_length=args.max_length, train_file=data.train, test_file=data.test,
+                       labels_file=data.labels)
     run_dir = workdir / "run"
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

@@ -6,10 +6,13 @@ import os
 import re
 import shlex
 import sys
+from pathlib import Path
 
 from mtbioner.plan import grid
 from mtbioner.data.corpus import OwnCorpusOptions, check_dataset_name, check_own_corpora, corpus_datasets
+from mtbioner.data.files import SPLITS
 from mtbioner.errors import MtbionerError
+from mtbioner.run.directory import RunFiles, run_path
 from mtbioner.params import results_root
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
@@ -58,6 +61,22 @@ def results_path(path):
     return f"{RESULTS}/{path}"
 
 
+# The prepared-data folder of a dataset as Snakemake patterns (mtbioner.data.files, the layout's one home):
+# DATA for a rule's own {dataset} wildcard; DATA_IN_EXPAND keeps it a wildcard inside expand().
+DATA = grid.data_files(config, "{dataset}")
+DATA_IN_EXPAND = grid.data_files(config, "{{dataset}}")
+
+
+# One run directory as Snakemake patterns (its layout's one home: mtbioner.run.directory); {experiment} carries
+# a variant as experiment@variant (the Snakefile's wildcard constraint).
+RUN = RunFiles(Path(run_path(RESULTS, "{dataset}", "{experiment}", "{fraction}", "{seed}")))
+
+
+def raw_files(files):
+    """The raw split files and the manifest of `files` (a DataFiles): what download and import write."""
+    return [*(files.raw(split) for split in SPLITS), files.manifest]
+
+
 CUSTOM_DATASETS = config["data"]["custom_datasets"]
 try:
     # A dataset that is neither in the corpus nor an own corpus fails first, with the closest name, instead of
@@ -86,7 +105,7 @@ def corpus_dataset_names():
 
 def table1_inputs():
     names = table1_datasets(DATASETS)
-    return expand(results_path("data/{dataset}/{split}.jsonl"), dataset=names, split=["train", "test"])
+    return [path for name in names for path in (grid.data_files(config, name).train, grid.data_files(config, name).test)]
 
 
 def output_prefix(wildcards, output):

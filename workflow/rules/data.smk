@@ -3,7 +3,7 @@
 
 rule download:
     output:
-        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        raw_files(DATA),
     params:
         # Not a tracked param: every source must serve the pinned bytes (SHA-256-verified), so switching
         # data.source between upstream and a mirror reruns nothing; manifest.json records the source used.
@@ -30,8 +30,9 @@ rule import_corpus:
     input:
         unpack(custom_corpus_files),
     output:
-        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
-        multiext(results_path("data/{dataset}/raw/"), "conversion.json", "offsets.jsonl"),
+        raw_files(DATA),
+        DATA.conversion_report,
+        DATA.offsets,
     params:
         files=custom_corpus_options,
         out_dir=subpath(output[0], parent=True),
@@ -52,11 +53,11 @@ rule import_corpus:
 
 rule prepare:
     input:
-        multiext(results_path("data/{dataset}/raw/"), "train.tsv", "devel.tsv", "test.tsv", "manifest.json"),
+        raw_files(DATA),
     output:
-        train=results_path("data/{dataset}/train.jsonl"),
-        test=results_path("data/{dataset}/test.jsonl"),
-        labels=results_path("data/{dataset}/labels.json"),
+        train=DATA.train,
+        test=DATA.test,
+        labels=DATA.labels,
     params:
         raw_dir=subpath(input[0], parent=True),
         out_dir=subpath(output.train, parent=True),
@@ -75,9 +76,9 @@ rule prepare:
 
 rule subsample:
     input:
-        results_path("data/{dataset}/train.jsonl"),
+        DATA.train,
     output:
-        expand(results_path("data/{{dataset}}/train.frac{fraction}.jsonl"), fraction=FRACTIONS),
+        expand(DATA_IN_EXPAND.subsample("{fraction}"), fraction=FRACTIONS),
     params:
         fractions=",".join(map(str, FRACTIONS)),
         seed=config["data"]["subsample_seed"],
@@ -105,7 +106,7 @@ rule subsample:
 # runs of that seed (mtbioner.plan.grid.train_file); otherwise the same job as `subsample`.
 use rule subsample as subsample_per_seed with:
     output:
-        expand(results_path("data/{{dataset}}/seed{{seed}}/train.frac{fraction}.jsonl"), fraction=FRACTIONS),
+        expand(DATA_IN_EXPAND.subsample("{fraction}", seed="{{seed}}"), fraction=FRACTIONS),
     params:
         fractions=",".join(map(str, FRACTIONS)),
         seed=subsample_seed_of,
@@ -146,6 +147,6 @@ rule table1:
 # Target of DVC's `data` stage: every prepared dataset, its subsamples and Table 1.
 rule all_data:
     input:
-        expand(results_path("data/{dataset}/train.frac{fraction}.jsonl"), dataset=DATASETS, fraction=FRACTIONS),
-        expand(results_path("data/{dataset}/{file}"), dataset=DATASETS, file=["test.jsonl", "labels.json"]),
+        expand(DATA.subsample("{fraction}"), dataset=DATASETS, fraction=FRACTIONS),
+        expand([DATA.test, DATA.labels], dataset=DATASETS),
         TABLE1,

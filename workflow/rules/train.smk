@@ -10,11 +10,12 @@ rule train:
         # checkpoints/ (resume after a crash or a time limit) are not outputs, so Snakemake leaves them alone.
         # model/ is written only by the runs that keep one (train.keep_models, see mtbioner.plan.grid.keeps_model):
         # its readers (TaskEmb) depend on metrics.json, which the trainer writes after the model.
-        metrics=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/metrics.json"),
-        epochs=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/epochs.jsonl"),
-        config=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/config.json"),
-        predictions=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_predictions.tsv"),
-        sentences=results_path("runs/{dataset}/{experiment}/frac{fraction}/seed{seed}/test_sentences.jsonl"),
+        # (RUN: the run directory's layout from mtbioner.run.directory, as patterns)
+        metrics=str(RUN.metrics),
+        epochs=str(RUN.epochs),
+        config=str(RUN.config),
+        predictions=str(RUN.predictions),
+        sentences=str(RUN.sentences),
     params:
         run_config=run_config_json,
         run_dir=subpath(output.metrics, parent=True),

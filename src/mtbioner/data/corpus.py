@@ -28,6 +28,7 @@ from typing import Any
 from mtbioner.atomicio import atomic_write, write_json, write_jsonl
 from mtbioner.data.align import ConversionReport, TypeMap, align_file
 from mtbioner.data.standoff import detect_format, read_standoff
+from mtbioner.data.files import CONVERSION_REPORT, MANIFEST, OFFSETS, SPLITS, raw_file
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
 
@@ -35,7 +36,6 @@ from mtbioner.params import param_default
 UPSTREAM_SOURCE: str = param_default("data", "source")
 #: The pinned commit, as named in that URL (the shipped digests were taken at it).
 UPSTREAM_COMMIT: str = re.search(r"/([0-9a-f]{40})/", UPSTREAM_SOURCE).group(1)  # type: ignore[union-attr]
-SPLITS = ("train", "devel", "test")
 PAPER_DATASETS = ("BC2GM", "BC5CDR-chem", "NCBI-disease")
 
 #: HTTP statuses worth another try (rate limiting, gateway hiccups); anything else 4xx is final.
@@ -139,7 +139,7 @@ def download_dataset(dataset: str, out_dir: str | Path, source: str = UPSTREAM_S
     written = []
     for split in SPLITS:
         expected = expected_digests()[(dataset, split)]
-        target = Path(out_dir) / f"{split}.tsv"
+        target = Path(raw_file(out_dir, split))
         if _is_url(source):
             url = f"{source.rstrip('/')}/{dataset}-IOB/{split}.tsv"
             body = fetch_with_retries(url, attempts=attempts, backoff=backoff, sleep=sleep,
@@ -162,7 +162,7 @@ def import_files(files: dict[str, Path | None], out_dir: str | Path, splits: Seq
     """Copy an own corpus' split files (validated by the caller) into `out_dir`; a missing devel -> empty file."""
     written = []
     for split in splits:
-        target = Path(out_dir) / f"{split}.tsv"
+        target = Path(raw_file(out_dir, split))
         with atomic_write(target, "wb") as handle:
             if files.get(split) is not None:
                 with open(files[split], "rb") as source:
@@ -172,10 +172,6 @@ def import_files(files: dict[str, Path | None], out_dir: str | Path, splits: Seq
 
 
 # ------------------------------------------------------------------------------------- raw folder + manifest
-#: Written beside the split files by `download_with_manifest` and `import_own_corpus`; `prepare` reads it.
-MANIFEST = "manifest.json"
-
-
 def write_manifest(raw_dir: str | Path, dataset: str, source: str, files: dict[str, dict | None]) -> Path:
     """`<raw_dir>/manifest.json`: the dataset's name, where its files came from and, per split, its digest
     (None for a split the dataset does not have)."""
@@ -192,11 +188,10 @@ def download_with_manifest(dataset: str, out_dir: str | Path, source: str, *, at
     return write_manifest(out_dir, dataset, f"{source} (commit {UPSTREAM_COMMIT})", files)
 
 
-#: Beside an own corpus' split files: what the conversion did (counts and every case per kind of alignment problem,
-#: `mtbioner.data.align.POLICIES`) and, per sentence converted from BioC/PubTator, its document and the character
-#: offsets of its words, which map the prepared data's tags (and predictions on them) back to the documents.
-CONVERSION_REPORT = "conversion.json"
-OFFSETS = "offsets.jsonl"
+# Beside an own corpus' split files: CONVERSION_REPORT, what the conversion did (counts and every case per kind of
+# alignment problem, `mtbioner.data.align.POLICIES`), and OFFSETS: per sentence converted from BioC/PubTator, its
+# document and the character offsets of its words, which map the prepared data's tags (and predictions on them)
+# back to the documents (names in mtbioner.data.files).
 #: `data.custom_datasets.<name>.format`: auto = per file, from its content.
 OWN_FORMATS = ("auto", "iob", "bioc", "bioc-json", "pubtator")
 
@@ -289,7 +284,7 @@ def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | P
     for split in SPLITS:
         rows, split_offsets = converted.get(split, ([], []))
         if split_offsets:
-            write_iob(Path(out_dir) / f"{split}.tsv", [(tokens, tags) for tokens, tags in rows])
+            write_iob(raw_file(out_dir, split), [(tokens, tags) for tokens, tags in rows])
         else:
             import_files({split: files.get(split)}, out_dir, splits=(split,))
         offsets += [{"split": split, "sentence": number, **row} for number, row in enumerate(split_offsets, start=1)]

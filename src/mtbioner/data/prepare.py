@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtbioner.data.corpus import MANIFEST, SPLITS
 from mtbioner.data.examples import (Example, entity_types_of, example_from_sentence, ner_label_list, write_examples,
                                     write_label_file)
+from mtbioner.data.files import MANIFEST, SPLITS, DataFiles, raw_file
 from mtbioner.data.iob import read_iob
 from mtbioner.errors import MtbionerError
 
@@ -25,7 +25,7 @@ def present_splits(raw_dir: str | Path) -> list[str]:
     if manifest.is_file():
         files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
         return [split for split in SPLITS if files.get(split) is not None]
-    return [split for split in SPLITS if split != "devel" or (folder / "devel.tsv").exists()]
+    return [split for split in SPLITS if split != "devel" or Path(raw_file(str(folder), "devel")).exists()]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def read_corpus(raw_dir: str | Path) -> Corpus:
             raise MtbionerError(f"{raw}: no {required} split")
     examples = {
         split: [example_from_sentence(sentence, f"{split}:{number}")
-                for number, sentence in enumerate(read_iob(raw / f"{split}.tsv"), start=1)]
+                for number, sentence in enumerate(read_iob(raw_file(str(raw), split)), start=1)]
         for split in splits
     }
     return Corpus(examples["train"] + examples.get("devel", []), examples["test"],
@@ -66,9 +66,10 @@ def read_corpus(raw_dir: str | Path) -> Corpus:
 
 
 def prepare_dataset(raw_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
-    """Write `train.jsonl` (train then devel), `test.jsonl` and `labels.json`; returns sentence counts."""
-    corpus, out = read_corpus(raw_dir), Path(out_dir)
-    write_label_file(out / "labels.json", corpus.entity_types)
-    write_examples(out / "test.jsonl", corpus.test)
-    write_examples(out / "train.jsonl", corpus.train)
+    """Write `train.jsonl` (train then devel), `test.jsonl` and `labels.json` into the dataset's folder `out_dir`
+    (`DataFiles`); returns sentence counts."""
+    corpus, out = read_corpus(raw_dir), DataFiles(str(out_dir))
+    write_label_file(out.labels, corpus.entity_types)
+    write_examples(out.test, corpus.test)
+    write_examples(out.train, corpus.train)
     return corpus.counts

@@ -16,6 +16,7 @@ from typing import Sequence
 import pandas as pd
 
 from mtbioner.atomicio import write_text
+from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import Example, read_examples
 from mtbioner.data.labels import entity_spans
@@ -70,10 +71,9 @@ class SplitStats:
 
 def dataset_stats(data_dir: str | Path) -> dict[str, SplitStats]:
     """Per split (train, devel, test, total) statistics of one prepared dataset directory."""
-    folder = Path(data_dir)
+    files = DataFiles(str(data_dir))
     stats = {split: SplitStats() for split in SPLIT_ORDER}
-    for filename in ("train.jsonl", "test.jsonl"):
-        path = folder / filename
+    for path in map(Path, (files.train, files.test)):
         if not path.is_file():
             raise MtbionerError(f"{path}: prepared data missing (run `mtbioner prepare` first)")
         for example in read_examples(path):

@@ -42,10 +42,12 @@ def write_subsamples(train: str | Path, out_dir: str | Path, fractions: Iterable
     """`<out_dir>/train.frac{F}.jsonl` for every fraction of the prepared `train` file (`nested_subsample`);
     returns the sentences written per fraction and the number of sentences in `train`."""
     from mtbioner.data.examples import read_examples, write_examples
+    from mtbioner.data.files import DataFiles
 
     examples = read_examples(train)
     sizes = {}
     for fraction, indices in nested_subsample(len(examples), fractions, seed, limit).items():
-        write_examples(Path(out_dir) / f"train.frac{fraction}.jsonl", (examples[i] for i in indices))
+        # out_dir is the subsample folder (the dataset's, or a seed's own): DataFiles spells the file in it
+        write_examples(DataFiles(str(out_dir)).subsample(fraction), (examples[i] for i in indices))
         sizes[fraction] = len(indices)
     return sizes, len(examples)

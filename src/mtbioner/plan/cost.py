@@ -28,6 +28,7 @@ from typing import Any
 
 from mtbioner.data.align import ConversionReport
 from mtbioner.data.corpus import OwnCorpusOptions, local_file, read_own_split
+from mtbioner.data.files import DataFiles
 from mtbioner.data.iob import read_iob
 from mtbioner.data.subsample import fraction_size
 from mtbioner.errors import MtbionerError
@@ -77,8 +78,8 @@ def encoder_cost(encoder: str) -> EncoderCost:
     return BERT_BASE  # the paper's BioBERT and other base-sized BERTs
 
 
-def count_sentences_jsonl(path: Path) -> int:
-    with path.open(encoding="utf-8") as handle:
+def count_sentences_jsonl(path: str | Path) -> int:
+    with open(path, encoding="utf-8") as handle:
         return sum(1 for line in handle if line.strip())
 
 
@@ -90,9 +91,9 @@ def count_sentences_tsv(path: Path) -> int:
 def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | None = None) -> tuple[int, int]:
     """(train ∪ devel sentences, test sentences) of one dataset (module docstring: where they come from);
     `data_root` defaults to the configuration's own prepared data (results/<name>/data)."""
-    prepared = Path(data_root if data_root is not None else grid.data_root(config)) / dataset
-    if (prepared / "train.jsonl").is_file() and (prepared / "test.jsonl").is_file():
-        return count_sentences_jsonl(prepared / "train.jsonl"), count_sentences_jsonl(prepared / "test.jsonl")
+    prepared = DataFiles(f"{data_root if data_root is not None else grid.data_root(config)}/{dataset}")
+    if Path(prepared.train).is_file() and Path(prepared.test).is_file():
+        return count_sentences_jsonl(prepared.train), count_sentences_jsonl(prepared.test)
     custom = (config["data"].get("custom_datasets") or {}).get(dataset)
     count = count_sentences_tsv
     if custom:
@@ -107,7 +108,7 @@ def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | 
             files = {split: Path(source) / f"{dataset}-IOB" / f"{split}.tsv" for split in ("train", "devel", "test")}
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
-        raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared} and "
+        raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared.root} and "
                             f"{', '.join(missing)} missing (point data.source at a local mirror, or run "
                             "`snakemake all_data` first)")
     train = sum(count(files[split]) for split in ("train", "devel") if split in files)

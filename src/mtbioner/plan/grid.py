@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.params import results_root
 from mtbioner.run.config import RunConfig
@@ -377,16 +378,16 @@ def data_root(config: dict[str, Any]) -> str:
     return f"{results_root(config)}/data"
 
 
-def data_dir(config: dict[str, Any], dataset: str) -> str:
-    return f"{data_root(config)}/{dataset}"
+def data_files(config: dict[str, Any], dataset: str) -> DataFiles:
+    """The prepared-data folder of one dataset in this configuration's tree."""
+    return DataFiles(f"{data_root(config)}/{dataset}")
 
 
 def train_file(config: dict[str, Any], dataset: str, fraction: int | str, seed: int | str) -> str:
     """The training file of a run: the dataset's one nested draw, or with `data.subsample_per_seed` the draw
     of the run's seed (all systems of a seed share it; mtbioner.data.subsample)."""
-    if config["data"]["subsample_per_seed"]:
-        return f"{data_dir(config, dataset)}/seed{seed}/train.frac{fraction}.jsonl"
-    return f"{data_dir(config, dataset)}/train.frac{fraction}.jsonl"
+    per_seed = config["data"]["subsample_per_seed"]
+    return data_files(config, dataset).subsample(fraction, seed if per_seed else None)
 
 
 def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_epoch: bool) -> RunConfig:
@@ -398,8 +399,8 @@ def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_ep
     fields.update(
         dataset=cell.dataset, experiment=cell.experiment, variant=cell.variant, fraction=cell.fraction,
         seed=cell.seed, train_file=train_file(config, cell.dataset, cell.fraction, cell.seed),
-        test_file=f"{data_dir(config, cell.dataset)}/test.jsonl",
-        labels_file=f"{data_dir(config, cell.dataset)}/labels.json", tasks=cell.tasks, main_task=cell.main_task,
+        test_file=data_files(config, cell.dataset).test,
+        labels_file=data_files(config, cell.dataset).labels, tasks=cell.tasks, main_task=cell.main_task,
         pooling=cell.pooling, strategy=cell.strategy, loss_weights=loss_weights(config, cell),
         max_test_sentences=config["eval"]["max_test_sentences"],
         eval_every_epoch=every_epoch, save_model=keeps_model)
