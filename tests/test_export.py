@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import tokenizers
 import torch
+from packaging.version import Version
 from transformers import AutoModelForTokenClassification, AutoTokenizer, BertForTokenClassification, pipeline
 
 from mtbioner.cli import main
@@ -155,6 +157,11 @@ def _entities_by_offset(words: list[str], tags: list[str]) -> set[tuple[int, int
             for span in entity_spans(tags)}
 
 
+# tokenizers 0.23.2 (the GPU image's) returns too few overflow windows (2 instead of 6 for 62 sub-tokens in windows
+# of 16 with stride 4; 0.23.3 returns 6, with transformers 5.17 as with 5.25), so there the pipeline's stride
+# stops part-way through a long text. Strict: a 0.23.2 that covered the text would fail this mark.
+@pytest.mark.xfail(Version(tokenizers.__version__) < Version("0.23.3"), strict=True,
+                   reason="tokenizers < 0.23.3 truncates the overflowing windows a pipeline stride relies on")
 def test_the_pipeline_covers_a_sentence_past_the_model_length_only_with_a_stride(trained_run: Path, exported: Path,
                                                                                  chem_slice) -> None:
     """README's limit: `pipeline("token-classification")` truncates a text longer than the tokenizer's
