@@ -1,4 +1,4 @@
-"""The one bootstrap engine (mtbioner.report.bootstrap): both ways of drawing sentences count n draws per
+"""The one bootstrap engine (mtbioner.report.stats.bootstrap): both ways of drawing sentences count n draws per
 replicate, and the per-seed-pair and verdict bootstraps keep the random numbers they drew before they shared
 it — the values below were computed by their own loops before the engine existed (same seed, same numbers)."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtbioner.report.bootstrap import INDICES, MULTINOMIAL, paired_replicates, sentence_weights
-from mtbioner.report.significance import resampled_deltas
-from mtbioner.report.verdicts import _resample
+from mtbioner.report.stats.bootstrap import INDICES, MULTINOMIAL, paired_replicates, sentence_weights
+from mtbioner.report.stats.significance import resampled_deltas
+from mtbioner.report.stats.verdicts import _resample
 
 
 @pytest.mark.parametrize("draw", [MULTINOMIAL, INDICES])

@@ -1,4 +1,4 @@
-"""Per-epoch curve data for `dvc plots` (mtbioner.report.curves, `mtbioner curves`)."""
+"""Per-epoch curve data for `dvc plots` (mtbioner.report.stats.curves, `mtbioner curves`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mtbioner.cli import main
-from mtbioner.report.curves import CURVE_COLUMNS, read_curve, write_curves
+from mtbioner.report.stats.curves import CURVE_COLUMNS, read_curve, write_curves
 from mtbioner.errors import MtbionerError
 from mtbioner.run.config import RunConfig
 
@@ -71,7 +71,7 @@ def test_seed_spread_is_in_the_curve_file(tmp_path: Path) -> None:
 
 def test_figure4_is_drawn_from_the_curve_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The workflow's Figure 4 reads results/metrics/curves/<dataset>.csv (rule epoch_curves), not the runs:
-    the seed means are computed once, in mtbioner.report.curves."""
+    the seed means are computed once, in mtbioner.report.stats.curves."""
     runs = [fake_run(tmp_path, "joint-max", seed, [0.2 * seed, 0.3 * seed, 0.35 * seed]) for seed in (1, 2)]
     main(["curves", *map(str, runs), "--out", str(tmp_path / "curves" / "D.csv")])
     main(["report", "figure4", str(tmp_path / "curves" / "D.csv"), "--out-prefix", str(tmp_path / "fig4")])

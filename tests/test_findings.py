@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mtbioner.report.verdict_table import claims_of_verdicts, read_counts, write_verdicts_from_counts
+from mtbioner.report.stats.verdict_table import claims_of_verdicts, read_counts, write_verdicts_from_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = sorted(ROOT.glob("docs/**/tables/sentence_counts.csv.gz"))

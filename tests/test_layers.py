@@ -58,3 +58,16 @@ def test_no_upward_import(path: Path) -> None:
 def test_every_subpackage_is_a_layer() -> None:
     packages = {path.parent.name for path in SRC.glob("*/__init__.py")}
     assert packages - {"resources"} == set(LAYERS) - {""}
+
+
+#: Inside the report layer (mtbioner/report/__init__.py): statistics import neither rendering nor the model
+#: computation; rendering reads the embeddings' files through statistics, never torch code; embedding is alone.
+REPORT_FORBIDDEN = {"stats": ("render", "embedding"), "render": ("embedding",), "embedding": ("render", "stats")}
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "report").glob("*/*.py")), ids=lambda p: p.relative_to(SRC).as_posix())
+def test_report_is_split_by_job(path: Path) -> None:
+    job = path.parent.name
+    wrong = [name for name in imports(path)
+             if any(name.startswith(f"mtbioner.report.{other}") for other in REPORT_FORBIDDEN[job])]
+    assert wrong == [], f"report/{job}/{path.name} imports {wrong}"

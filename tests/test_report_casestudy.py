@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.casestudy import Case, _md_sentence, build_table5, latex_escape, mine_cases, render_table5
-from mtbioner.report.predictions import read_predictions
+from mtbioner.report.render.casestudy import Case, _md_sentence, build_table5, latex_escape, mine_cases, render_table5
+from mtbioner.report.stats.predictions import read_predictions
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import predictions, write_run
 

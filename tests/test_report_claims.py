@@ -11,8 +11,8 @@ import pytest
 from mtbioner.cli import main
 from mtbioner.errors import MtbionerError
 from mtbioner.plan.claims import Claim, claim_runs, parse_claims
-from mtbioner.report.verdict_table import COUNT_COLUMNS, read_counts, write_counts, write_verdicts
-from mtbioner.report.verdicts import HOLDS, NOT_ESTIMABLE, holm
+from mtbioner.report.stats.verdict_table import COUNT_COLUMNS, read_counts, write_counts, write_verdicts
+from mtbioner.report.stats.verdicts import HOLDS, NOT_ESTIMABLE, holm
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import gold_sentences, predictions, write_run
 

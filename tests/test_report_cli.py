@@ -121,7 +121,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
 
 
 def test_nest_headings():
-    from mtbioner.report.page import nest_headings
+    from mtbioner.report.render.page import nest_headings
 
     assert nest_headings("# Table 1\n\ntext\n## Beside") == "### Table 1\n\ntext\n#### Beside"
     assert nest_headings("### Table 2\nx") == "### Table 2\nx"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.curves import runs_curve
-from mtbioner.report.figures import (MIN_TSNE_POINTS, default_perplexity, describe_curve_runs, figure4_from_curves,
+from mtbioner.report.stats.curves import runs_curve
+from mtbioner.report.render.figures import (MIN_TSNE_POINTS, default_perplexity, describe_curve_runs, figure4_from_curves,
                                      figure5, figure6, mean_off_diagonal, pairwise_gains, tsne_coordinates,
                                      tsne_drawable, write_figure6)
 from mtbioner.run.directory import load_runs
@@ -89,7 +89,7 @@ def test_figure6_tsne_of_twelve_embeddings(tmp_path):
     same = np.linalg.norm(coordinates[0] - coordinates[4])
     different = np.mean([np.linalg.norm(coordinates[0] - coordinates[j]) for j in (1, 2, 3)])
     assert same < different
-    from mtbioner.report.taskemb import cosine_similarity_matrix
+    from mtbioner.report.stats.similarity import cosine_similarity_matrix
 
     _assert_written(figure6(labels, coordinates, tmp_path / "fig" / "figure6", perplexity=default_perplexity(12),
                             similarity=cosine_similarity_matrix(np.array(vectors))))

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.aggregate import runs_frame, seed_stats
+from mtbioner.report.stats.aggregate import runs_frame, seed_stats
 from mtbioner.run.directory import load_runs
-from mtbioner.report.summary import generated_summary, metrics_summary
-from mtbioner.report.tables import (TABLE_SPECS, _significance_marks, render_table, significance_frame, table_frame,
+from mtbioner.report.render.summary import generated_summary, metrics_summary
+from mtbioner.report.render.tables import (TABLE_SPECS, _significance_marks, render_table, significance_frame, table_frame,
                                     wide_frame)
 from test_report_fixtures import predictions, write_run
 
@@ -169,13 +169,13 @@ def test_metrics_summary_for_dvc(runs):
 
 
 def _no_verdicts():
-    from mtbioner.report.summary import VERDICT_COLUMNS, Verdicts
+    from mtbioner.report.render.summary import VERDICT_COLUMNS, Verdicts
 
     return Verdicts(pd.DataFrame(columns=VERDICT_COLUMNS))
 
 
 def test_generated_summary_states_means_and_that_nothing_is_decided_without_claims(runs):
-    from mtbioner.report.summary import VERDICT_COLUMNS
+    from mtbioner.report.render.summary import VERDICT_COLUMNS
 
     frame = runs_frame(runs)
     text = generated_summary(frame, pd.DataFrame(columns=VERDICT_COLUMNS), pd.DataFrame(columns=["gain"]))
@@ -195,7 +195,7 @@ def test_generated_summary_states_means_and_that_nothing_is_decided_without_clai
 
 
 def test_average_gain_compares_like_with_like():
-    from mtbioner.report.summary import average_gain_lines
+    from mtbioner.report.render.summary import average_gain_lines
 
     gains = {"NCBI-disease": {100: 0.5, 10: -0.1}, "BC2GM": {10: -1.0}, "BC5CDR-chem": {10: 0.4}}
     complete, partial = average_gain_lines(gains, [100, 10])
@@ -207,7 +207,7 @@ def test_average_gain_compares_like_with_like():
 
 
 def test_summary_quotes_each_verdict_and_attaches_it_to_its_comparison(runs):
-    from mtbioner.report.summary import VERDICT_COLUMNS
+    from mtbioner.report.render.summary import VERDICT_COLUMNS
 
     row = {"claim": "low-resource BC2GM", "dataset": "BC2GM", "fraction": 10, "a": "joint-max", "b": "baseline",
            "family": True, "n_seeds": 5, "n_sentences": 5038, "delta": 0.71, "low": -0.2, "high": 1.6,
@@ -247,7 +247,7 @@ def test_missing_metrics_file_names_the_path(tmp_path):
 
 
 def test_generated_claims_for_ablations_alternating_and_pairs(tmp_path):
-    from mtbioner.report.summary import claim_ablations, claim_joint_vs, claim_token_labels_help
+    from mtbioner.report.render.summary import claim_ablations, claim_joint_vs, claim_token_labels_help
 
     for seed, (ours, alt, no_b) in zip((1, 2), ((0.90, 0.80, 0.895), (0.92, 0.81, 0.925))):
         write_run(tmp_path, "NCBI-disease", "joint-max", seed=seed, metrics=_ner(ours, ours, ours))
@@ -276,8 +276,8 @@ def test_generated_claims_for_ablations_alternating_and_pairs(tmp_path):
 def test_pooling_and_ablations_compared_where_they_ran_and_tables_show_that_fraction(tmp_path):
     """config/cpu.yaml runs pooling variants and ablations at 10 % only: the claims and Tables 2/4 use 10 %,
     not joint-max's 100 % runs, and the tables say which size they show."""
-    from mtbioner.report.summary import claim_joint_vs, claim_max_pooling
-    from mtbioner.report.tables import TABLE_SPECS, table_frame, wide_frame
+    from mtbioner.report.render.summary import claim_joint_vs, claim_max_pooling
+    from mtbioner.report.render.tables import TABLE_SPECS, table_frame, wide_frame
 
     write_run(tmp_path, "NCBI-disease", "joint-max", fraction=100, metrics=_ner(0.95, 0.95, 0.95))
     write_run(tmp_path, "NCBI-disease", "joint-max", fraction=10, metrics=_ner(0.70, 0.70, 0.70))
@@ -298,7 +298,7 @@ def test_pooling_and_ablations_compared_where_they_ran_and_tables_show_that_frac
     # the paper's Table 4 is at full data: never beside a 10 % run (no paper value, no Δ), and the caption says so
     assert table4["paper"].isna().all() and table4["delta"].isna().all()
     assert set(wide["F1 paper"]) == {"–"} and set(wide["ΔF1"]) == {"–"}
-    from mtbioner.report.tables import caption
+    from mtbioner.report.render.tables import caption
 
     assert "at 10% the paper and Δ columns are left empty" in caption(TABLE_SPECS[4], 0.05, {10})
     assert "left empty" not in caption(TABLE_SPECS[4], 0.05, {100})
@@ -310,7 +310,7 @@ def test_pooling_and_ablations_compared_where_they_ran_and_tables_show_that_frac
 def test_variant_runs_stay_out_of_the_tables_and_apart_in_the_summary(tmp_path):
     """A training-budget variant (joint-max@x4) is its own cell: never pooled with joint-max, never in
     Tables 2-4, and summary.json keys it by its label."""
-    from mtbioner.report.tables import write_tables
+    from mtbioner.report.render.tables import write_tables
 
     for seed, (plain_f1, x4_f1) in zip((1, 2), ((0.70, 0.90), (0.72, 0.92))):
         write_run(tmp_path, "NCBI-disease", "baseline", fraction=10, seed=seed, metrics=_ner(0.6, 0.6, 0.6))
@@ -339,7 +339,7 @@ def test_false_positive_sentences_mcnemar_per_seed_and_pooled_by_sentence(tmp_pa
     p = 2 · (1 + 5) / 2⁵ = 0.375. Pooled with the sentence as the unit: per sentence baseline-seeds minus
     joint-max-seeds = 0 (s0), 2, 2, 1, 1 (s3-s12), −1 (s27) -> 4 : 1, p = 2 · (1 + 5) / 2⁵ = 0.375 (summing
     the seeds' tables instead would count 6 : 1, p = 0.125, as if the seeds had different sentences)."""
-    from mtbioner.report.tables import fp_mcnemar_frame, fp_rate_frame, render_fp_rates
+    from mtbioner.report.render.tables import fp_mcnemar_frame, fp_rate_frame, render_fp_rates
 
     spurious = {1: ({0, 3, 6}, {0}), 2: ({3, 6, 9, 12}, {27})}
     for seed, (base, ours) in spurious.items():
@@ -366,7 +366,7 @@ def test_false_positive_sentences_mcnemar_per_seed_and_pooled_by_sentence(tmp_pa
 
 
 def test_the_summary_explains_the_mtcls_gap_when_mtcls_is_scored(runs):
-    from mtbioner.report.summary import VERDICT_COLUMNS
+    from mtbioner.report.render.summary import VERDICT_COLUMNS
 
     frame = runs_frame(runs)  # the fixtures score NER only
     empty = (pd.DataFrame(columns=VERDICT_COLUMNS), pd.DataFrame(columns=["gain"]))

@@ -10,9 +10,9 @@ import pytest
 
 from mtbioner.errors import MtbionerError
 from mtbioner.training.evaluate import sequence_metrics
-from mtbioner.report.predictions import entity_counts, prf_from_counts, read_predictions
+from mtbioner.report.stats.predictions import entity_counts, prf_from_counts, read_predictions
 from mtbioner.run.directory import load_runs
-from mtbioner.report.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap
+from mtbioner.report.stats.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap
 from test_report_fixtures import gold_sentences, predictions, write_run
 
 

@@ -12,7 +12,8 @@ from mtbioner.model.encoders import load_encoder
 from mtbioner.data.examples import Example
 from mtbioner.data.labels import derive_aux_labels
 from mtbioner.model.multitask import MultiTaskModel
-from mtbioner.report.taskemb import cosine_similarity_matrix, encoder_layers, task_embedding
+from mtbioner.report.embedding.taskemb import encoder_layers, task_embedding
+from mtbioner.report.stats.similarity import cosine_similarity_matrix
 from mtbioner.model.tokenization import collate, encode_examples
 
 torch.set_num_threads(1)

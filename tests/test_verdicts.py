@@ -12,7 +12,7 @@ from seqeval.metrics import f1_score, precision_score, recall_score
 from mtbioner.errors import MtbionerError
 from scipy import stats
 
-from mtbioner.report.verdicts import (CONTRADICTED, HOLDS, INCONCLUSIVE, NOT_ESTIMABLE, SIZE_REJECTED, _resample, compare,
+from mtbioner.report.stats.verdicts import (CONTRADICTED, HOLDS, INCONCLUSIVE, NOT_ESTIMABLE, SIZE_REJECTED, _resample, compare,
                                       compare_fp_rates, f1_points, false_positive_test, family_level, holm,
                                       mcnemar, paired_t_interval, sentence_counts, verdict, with_holm)
 

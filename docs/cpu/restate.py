@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from mtbioner.report.verdicts import family_level, holm, paired_t_interval, verdict
+from mtbioner.report.stats.verdicts import family_level, holm, paired_t_interval, verdict
 
 VERDICTS = Path(__file__).parent / "tables" / "verdicts.csv"
 

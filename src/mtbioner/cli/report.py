@@ -35,7 +35,7 @@ def tables_cmd(
     paired-bootstrap significance (Tables 2, 3: gain over the baseline; Table 4: joint-max better than each
     ablation); plus the false-positive-sentence rates."""
     from mtbioner.run.directory import load_runs
-    from mtbioner.report.tables import write_tables
+    from mtbioner.report.render.tables import write_tables
 
     significance = write_tables(load_runs(runs), out_dir, samples=samples, seed=seed, alpha=alpha)
     typer.echo(f"wrote Tables 2-4, fp_rates and significance.csv ({len(significance)} seed pairs) to {out_dir}")
@@ -74,7 +74,7 @@ def verdicts_cmd(
     """The verdict on each pre-registered claim: Δ over seeds with an interval counting seeds and test
     sentences (read at the family's Bonferroni level), two-sided p with Holm over the family, MDE, the
     pre-registered rule, and the false-positive-sentence rates compared the same way."""
-    from mtbioner.report.verdict_table import write_verdicts
+    from mtbioner.report.stats.verdict_table import write_verdicts
     from mtbioner.run.directory import load_runs
 
     frame = write_verdicts(load_runs(runs), _claims_from_json(claims_json), out_prefix, samples=samples, seed=seed,
@@ -95,7 +95,7 @@ def rejudge_cmd(
     """Recompute verdicts.csv/.md from published per-sentence counts, without the runs: check a finding, or
     judge it by another rule or another family."""
     from mtbioner.errors import MtbionerError
-    from mtbioner.report.verdict_table import claims_of_verdicts, read_counts, write_verdicts_from_counts
+    from mtbioner.report.stats.verdict_table import claims_of_verdicts, read_counts, write_verdicts_from_counts
 
     if (claims_from is None) == (claims_json is None):
         raise MtbionerError("give the claims by exactly one of --claims-from VERDICTS.csv and --claims-json")
@@ -111,7 +111,7 @@ def metrics_cmd(
 ) -> None:
     """Aggregated NER metrics per dataset × experiment × fraction (mean and std over seeds) as JSON."""
     from mtbioner.run.directory import load_runs
-    from mtbioner.report.summary import write_metrics_summary
+    from mtbioner.report.render.summary import write_metrics_summary
 
     write_metrics_summary(load_runs(runs), out)
     typer.echo(f"wrote {out}")
@@ -126,7 +126,7 @@ def casestudy_cmd(
         CASESTUDY_LOSSES),
 ) -> None:
     """Table 5: sentences where the baseline and joint-max disagree, coloured correct / wrong."""
-    from mtbioner.report.casestudy import write_table5
+    from mtbioner.report.render.casestudy import write_table5
     from mtbioner.run.directory import load_runs
 
     cases = write_table5(load_runs(runs), out_prefix, wins=wins, losses=losses)
@@ -143,8 +143,8 @@ def figure4_cmd(
 ) -> None:
     """Figure 4: per-epoch test score of each task for joint-max, one panel per dataset (the epochs shown and,
     with --run, the runs drawn are in each panel's title)."""
-    from mtbioner.report.curves import read_curve
-    from mtbioner.report.figures import describe_curve_runs, figure4_from_curves
+    from mtbioner.report.stats.curves import read_curve
+    from mtbioner.report.render.figures import describe_curve_runs, figure4_from_curves
     from mtbioner.run.directory import load_runs
 
     described = describe_curve_runs(load_runs(run)) if run else None
@@ -161,7 +161,7 @@ def figure5_cmd(
     sentence_metric: SentenceMetric = SENTENCE_METRIC,
 ) -> None:
     """Figure 5: per dataset, main-task score with each secondary task minus its single-task score."""
-    from mtbioner.report.figures import write_figure5
+    from mtbioner.report.render.figures import write_figure5
     from mtbioner.run.directory import load_runs
 
     write_figure5(load_runs(runs), out_prefix, sentence_metric=sentence_metric)
@@ -181,7 +181,7 @@ def taskemb_cmd(
 ) -> None:
     """TaskEmb (SPEC section 5) of a trained single-task model over the training data it was trained on."""
     from mtbioner.run.directory import load_run
-    from mtbioner.report.taskemb import write_taskemb
+    from mtbioner.report.embedding.taskemb import write_taskemb
 
     meta = write_taskemb(load_run(run), out_prefix, task=task, batch_size=batch_size, max_examples=max_examples,
                          device=device, fisher_out=fisher_out)
@@ -202,7 +202,7 @@ def figure6_cmd(
     (with its 2-D coordinates)."""
     import math
 
-    from mtbioner.report.figures import MIN_TSNE_POINTS, write_figure6
+    from mtbioner.report.render.figures import MIN_TSNE_POINTS, write_figure6
 
     count, chosen = write_figure6(embeddings, out_prefix, similarity_out, perplexity=perplexity, seed=seed)
     tsne = (f"no t-SNE below {MIN_TSNE_POINTS} embeddings" if math.isnan(chosen) else f"t-SNE perplexity {chosen:g}")
@@ -221,7 +221,7 @@ def page_cmd(
     note: Annotated[Optional[str], typer.Option(help="a sentence for the top of the page (report.note)")] = None,
 ) -> None:
     """results/<name>/report.md: configuration, all tables and figures, and a summary generated from the numbers."""
-    from mtbioner.report.page import write_report
+    from mtbioner.report.render.page import write_report
     from mtbioner.run.directory import load_runs
 
     write_report(load_runs(runs), out, tables_dir, figures_dir, taskemb_dir, configfile, note=note)
@@ -234,7 +234,7 @@ def curves(
     out: Annotated[Path, typer.Option(help="CSV: epoch and per-task test scores, seed mean")],
 ) -> None:
     """Per-epoch test scores of one dataset/experiment/fraction, averaged over seeds (dvc plots data)."""
-    from mtbioner.report.curves import write_curves
+    from mtbioner.report.stats.curves import write_curves
 
     epochs = write_curves(runs, out)
     typer.echo(f"wrote {out} ({epochs} epochs)")

@@ -4,7 +4,7 @@ A claim names two cells of the grid by label (`joint-max`, `baseline@x4`: experi
 and training fraction, and what the paper says of A − B in F1 points (`paper_delta`, or only a `direction`
 where the paper gives no number). Its runs are paired by seed (the seeds both cells ran). This is planning:
 the workflow derives the verdict rule's inputs from it (`mtbioner.plan.targets.verdict_metrics`), and the report
-judges the same claims (`mtbioner.report.verdict_table`). Standard library only.
+judges the same claims (`mtbioner.report.stats.verdict_table`). Standard library only.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def pair_by_seed(claim: Claim, a: dict[int, T], b: dict[int, T], what: str,
                  hint: str = "") -> tuple[list[int], list[T], list[T]]:
     """(seeds, A's items, B's items) of a claim's two cells ({seed: item}), paired by the seeds both have
     (ascending); MtbionerError naming the claim when either cell is empty ("no <what> of ...") or they share no
-    seed. Runs (`claim_runs`) and published per-sentence counts (`mtbioner.report.verdict_table.claim_counts`) pair
+    seed. Runs (`claim_runs`) and published per-sentence counts (`mtbioner.report.stats.verdict_table.claim_counts`) pair
     the same way."""
     for label, cell in ((claim.a, a), (claim.b, b)):
         if not cell:

@@ -63,7 +63,7 @@ class ReportFiles:
 def report_files(config: dict[str, Any]) -> ReportFiles:
     return ReportFiles(results_root(config))
 
-#: The experiments each of the paper's Tables 2-4 shows, in row order (mtbioner.report.tables renders them):
+#: The experiments each of the paper's Tables 2-4 shows, in row order (mtbioner.report.render.tables renders them):
 #: what the tables rule reads.
 TABLE_EXPERIMENTS: dict[int, tuple[str, ...]] = {
     2: ("baseline", "joint-cls", "joint-mean", "joint-max"),

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mtbioner.report.bootstrap import MULTINOMIAL, paired_replicates
+from mtbioner.report.stats.bootstrap import MULTINOMIAL, paired_replicates
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
-from mtbioner.report.predictions import check_same_test_set, counted_predictions, prf_from_counts
+from mtbioner.report.stats.predictions import check_same_test_set, counted_predictions, prf_from_counts
 from mtbioner.run.directory import FinishedRun
 
 

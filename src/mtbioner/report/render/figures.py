@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mtbioner.atomicio import atomic_write  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
-from mtbioner.report.aggregate import metric_value  # noqa: E402
+from mtbioner.report.stats.aggregate import metric_value  # noqa: E402
 from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
 from mtbioner.run.directory import FinishedRun  # noqa: E402
 from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
@@ -230,7 +230,7 @@ def tsne_coordinates(vectors: np.ndarray, perplexity: float | None = None, seed:
     return tsne.fit_transform(np.asarray(vectors, dtype=np.float64))
 
 
-#: Figure 6's note on reading the cosines (squared-gradient vectors: see mtbioner.report.page.TASKEMB_NOTE).
+#: Figure 6's note on reading the cosines (squared-gradient vectors: see mtbioner.report.render.page.TASKEMB_NOTE).
 COSINE_NOTE = ("squared gradients are non-negative, so every cosine is > 0: compare with the mean off-diagonal "
                "cosine (dashed in the colour bar), not with 0")
 
@@ -303,12 +303,12 @@ def _cosine_panel(figure: Any, heat: Any, labels: Sequence[tuple[str, str]], sim
 
 def write_figure6(embedding_files: Sequence[str | Path], out_prefix: str | Path, similarity_out: str | Path, *,
                   perplexity: float | None, seed: int) -> tuple[int, float]:
-    """Figure 6 from TaskEmb outputs (`mtbioner.report.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
+    """Figure 6 from TaskEmb outputs (`mtbioner.report.embedding.taskemb.write_taskemb`): the cosine-similarity matrix as CSV
     (`similarity_out`), the t-SNE coordinates (`<prefix>_tsne.csv`; its header only below MIN_TSNE_POINTS
     embeddings, where no t-SNE is drawn) and the figure (`<prefix>.png`, `.pdf`). Returns the number of
     embeddings and the perplexity used (None: `default_perplexity`; NaN: no t-SNE)."""
     from mtbioner.atomicio import write_text
-    from mtbioner.report.taskemb import cosine_similarity_matrix, read_task_embeddings
+    from mtbioner.report.stats.similarity import cosine_similarity_matrix, read_task_embeddings
 
     labels, matrix = read_task_embeddings(embedding_files)
     names = [f"{d}-{t}" for d, t in labels]

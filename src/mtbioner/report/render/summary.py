@@ -1,7 +1,7 @@
 """The aggregated metrics JSON (for `dvc metrics`) and the generated prose of results/<name>/report.md.
 
 The summary sentences are computed from the numbers, never written by hand. What decides a claim is its
-verdict (tables/verdicts.csv, `mtbioner.report.verdict_table`): an interval over seeds and test sentences,
+verdict (tables/verdicts.csv, `mtbioner.report.stats.verdict_table`): an interval over seeds and test sentences,
 Holm-corrected p and the pre-registered rule. The summary lists those first; for each of the paper's
 comparisons it then states our seed means and which way they point, with the verdict of the claim that covers
 the comparison — or says that no claim was pre-registered for it, so no verdict is drawn (per-seed-pair
@@ -22,7 +22,7 @@ import pandas as pd
 
 from mtbioner.atomicio import write_json
 from mtbioner.report import paper_values
-from mtbioner.report.aggregate import cell, plain, runs_frame, seed_stats
+from mtbioner.report.stats.aggregate import cell, plain, runs_frame, seed_stats
 from mtbioner.run.directory import FinishedRun
 from mtbioner.tasks import DISPLAY_NAMES
 
@@ -273,7 +273,7 @@ def claim_ablations(frame: pd.DataFrame, datasets: list[str], verdicts: Verdicts
     return lines
 
 
-#: Columns the summary reads from verdicts.csv (`mtbioner.report.verdict_table.COLUMNS`).
+#: Columns the summary reads from verdicts.csv (`mtbioner.report.stats.verdict_table.COLUMNS`).
 VERDICT_COLUMNS = ["claim", "dataset", "fraction", "a", "b", "family", "n_seeds", "n_sentences", "delta", "low",
                    "high", "widened", "verdict_level", "verdict_low", "verdict_high", "p_one_sided", "p_two_sided",
                    "p_holm", "mde", "verdict", "paper_delta", "direction", "fp_delta", "fp_low", "fp_high", "note",

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
 from mtbioner.report.defaults import CASESTUDY_LOSSES, CASESTUDY_WINS
-from mtbioner.report.predictions import Entity, PredictedSentence, check_same_test_set, read_predictions
+from mtbioner.report.stats.predictions import Entity, PredictedSentence, check_same_test_set, read_predictions
 from mtbioner.run.directory import FinishedRun
 
 CATEGORIES = ("joint-max right", "baseline right", "both wrong")
@@ -279,7 +279,7 @@ def render_table5(chosen: dict[str, list[Case]], summary: pd.DataFrame, out_pref
         legend=legend, datasets=_rendered(chosen, _latex_sentence, lambda dataset: latex_labels(encoder[dataset])))
     # Markdown and CSV
     md = ["### Table 5: sentences where the baseline and joint-max disagree", "",
-          "Mined automatically (ranked as described in `mtbioner.report.casestudy`). In Markdown: **[correct]✓**, "
+          "Mined automatically (ranked as described in `mtbioner.report.render.casestudy`). In Markdown: **[correct]✓**, "
           "~~[wrong]~~✗, _[missed gold]_; the HTML and LaTeX versions are coloured (green / red). "
           "A mention is shown once (cases repeating one already shown are skipped).", ""]
     rows = []

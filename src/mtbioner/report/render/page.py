@@ -16,10 +16,10 @@ import pandas as pd
 
 from mtbioner import __version__
 from mtbioner.atomicio import write_text
-from mtbioner.report.aggregate import runs_frame
+from mtbioner.report.stats.aggregate import runs_frame
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import FinishedRun
-from mtbioner.report.summary import VERDICT_COLUMNS, generated_summary
+from mtbioner.report.render.summary import VERDICT_COLUMNS, generated_summary
 
 TABLE_FILES = ("verdicts.md", "table2.md", "table3.md", "table4.md", "fp_rates.md", "table5.md")
 FIGURES = (

@@ -190,13 +190,6 @@ def task_embedding(model: LossModel, task: str, batches: Iterable[Mapping[str, t
     return TaskEmbedding(vector, attention_mean, output_mean, n_examples, n_batches, fisher_out)
 
 
-def cosine_similarity_matrix(vectors: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each pair of rows (rows need not be normalised)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.where(norms > 0, norms, 1.0)
-    return unit @ unit.T
-
-
 def embed_run(model_dir: str, train_file: str, labels_file: str, task: str, max_length: int,
               batch_size: int = TASKEMB_BATCH_SIZE, max_examples: int | None = None,
               device: str | None = None, fisher: bool = False) -> tuple[TaskEmbedding, dict[str, Any]]:
@@ -254,26 +247,3 @@ def write_taskemb(record: FinishedRun, out_prefix: str | Path, *, task: str | No
         save_file({k: torch.from_numpy(v) for k, v in embedding.fisher.items()}, str(tmp))
         tmp.replace(fisher_out)
     return meta
-
-
-def read_task_embeddings(paths: Iterable[str | Path]) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """`write_taskemb` outputs (each `.json`, or its `.npy` beside it) as (dataset, task) labels and a matrix
-    with one embedding per row, in the paper's order: by dataset, then task in the canonical order (NER,
-    mtCLS, bCLS, mCLS)."""
-    from mtbioner.tasks import TASKS
-
-    labels, vectors = [], []
-    for path in sorted(Path(p) for p in paths):
-        path = path.with_suffix(".json")
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-            vectors.append(np.load(path.with_suffix(".npy")))
-        except (OSError, ValueError) as error:
-            raise MtbionerError(f"{path}: not a TaskEmb output ({error})") from None
-        labels.append((str(meta["dataset"]), str(meta["task"])))
-    order = sorted(range(len(labels)), key=lambda i: (labels[i][0], TASKS.index(labels[i][1])
-                                                      if labels[i][1] in TASKS else len(TASKS)))
-    labels, vectors = [labels[i] for i in order], [vectors[i] for i in order]
-    if len({v.shape for v in vectors}) != 1:
-        raise MtbionerError("task embeddings differ in size: they must come from the same encoder")
-    return labels, np.stack(vectors)

@@ -4,7 +4,7 @@ Every cell is our mean ± sample std over seeds (in %, as the paper prints), bes
 the delta (our mean − paper). The paper's Tables 2 and 4 are full-data results, so at any other training
 fraction their paper column (and Δ) is left empty and the caption says so: like is compared with like (the
 paper's low-resource numbers are Table 3's). Only plain runs are tabulated (no variant: a named grid block
-such as a training-budget axis enters the report through the verdicts, `mtbioner.report.verdict_table`).
+such as a training-budget axis enters the report through the verdicts, `mtbioner.report.stats.verdict_table`).
 
 A † on our F1 marks a difference that the one-sided paired bootstrap finds significant (p < alpha) in every
 seed pair — per-seed-pair detail, not a verdict (the verdicts count seed and sentence variance together:
@@ -35,10 +35,10 @@ from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
 from mtbioner.plan.targets import TABLE_EXPERIMENTS
 from mtbioner.report import paper_values
-from mtbioner.report.aggregate import cell, plain, seed_stats
+from mtbioner.report.stats.aggregate import cell, plain, seed_stats
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.run.directory import FinishedRun
-from mtbioner.report.significance import COLUMNS, compare_to_reference
+from mtbioner.report.stats.significance import COLUMNS, compare_to_reference
 
 #: The training fraction of the paper's Tables 2 and 4 (and of its false-positive-sentence rates).
 FULL = 100
@@ -280,8 +280,8 @@ def fp_mcnemar_frame(runs: list[FinishedRun], a: str = "baseline", b: str = "joi
     and seed), per seed and pooled over the seeds by sentence (module docstring)."""
     import numpy as np
 
-    from mtbioner.report.predictions import check_same_test_set, entity_counts, read_predictions
-    from mtbioner.report.verdicts import false_positive_test, mcnemar
+    from mtbioner.report.stats.predictions import check_same_test_set, entity_counts, read_predictions
+    from mtbioner.report.stats.verdicts import false_positive_test, mcnemar
 
     cells: dict[tuple[str, int], dict[int, dict[str, FinishedRun]]] = {}
     for run in runs:
@@ -351,7 +351,7 @@ def write_tables(runs: list[FinishedRun], out_dir: str | Path, *, samples: int, 
     """`significance.csv`, Tables 2-4 (`table{2,3,4}.{md,tex,csv}`), the false-positive-sentence rates
     (`fp_rates.{md,csv}`) and their paired tests (`fp_mcnemar.csv`) of the plain runs among `runs` into
     `out_dir`; returns the significance frame (one row per seed pair)."""
-    from mtbioner.report.aggregate import runs_frame
+    from mtbioner.report.stats.aggregate import runs_frame
 
     out = Path(out_dir)
     runs = [run for run in runs if not run.variant]

@@ -6,7 +6,7 @@ pre-registered four-way verdict rule, and the false-positive-sentence rate compa
 
 Pure functions on arrays (no file I/O). The unit of data is a run's per-sentence entity counts: an
 (n_sentences, 3) integer array of true positives, false positives and false negatives, as
-`mtbioner.report.predictions.entity_counts` makes from a run's `test_predictions.tsv` (or `sentence_counts`
+`mtbioner.report.stats.predictions.entity_counts` makes from a run's `test_predictions.tsv` (or `sentence_counts`
 here from tag lists). Entities are seqeval's (default mode, exact span and type match), so micro F1 from the
 column sums is exactly seqeval's micro F1 of the run.
 
@@ -24,7 +24,7 @@ Typical use (the report wires this to run directories):
     rows = [r.to_row() for r in results]    # one CSV row per claim
 
 Per-seed-pair bootstraps (`significance.py`) stay as detail; the verdict comes from here. Both draw their
-replicates from the one engine, `mtbioner.report.bootstrap`.
+replicates from the one engine, `mtbioner.report.stats.bootstrap`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ import numpy as np
 from scipy import stats
 
 from mtbioner.errors import MtbionerError
-from mtbioner.report.bootstrap import INDICES, paired_replicates
+from mtbioner.report.stats.bootstrap import INDICES, paired_replicates
 from mtbioner.report.defaults import BOOTSTRAP_SEED, VERDICT_SAMPLES
-from mtbioner.report.predictions import PredictedSentence, entity_counts, prf_from_counts
+from mtbioner.report.stats.predictions import PredictedSentence, entity_counts, prf_from_counts
 
 # VERDICT_SAMPLES (report.verdict_samples, default 10,000): not the per-seed-pair 1,000, because at 1,000 the
 # Monte-Carlo standard error of a p near 0.05 is ~0.007, enough to move a claim across the line.
@@ -145,7 +145,7 @@ def _resample(a: np.ndarray, b: np.ndarray, samples: int, rng: np.random.Generat
     Replicate r draws k seed indices with replacement and one vector of n sentence indices with replacement;
     the sentence vector is shared by A and B and by every resampled seed of the replicate (so the pairing by
     sentence is kept everywhere). The sentence-only replicate reuses the same sentence vector with the seeds
-    fixed (common random numbers: it costs nothing extra). The engine is `mtbioner.report.bootstrap`."""
+    fixed (common random numbers: it costs nothing extra). The engine is `mtbioner.report.stats.bootstrap`."""
     replicates = paired_replicates(a, b, samples, rng, statistic, draw=INDICES, resample_seeds=True)
     return replicates.two_level, replicates.sentence
 

@@ -3,7 +3,7 @@
 A claim names two cells of the grid by label (`joint-max`, `baseline@x4`: experiment[@variant]) on one dataset
 and training fraction, and what the paper says of A − B in F1 points (`paper_delta`, or only a `direction`
 where the paper gives no number). Its runs are paired by seed (the seeds both cells ran); the comparison, the
-intervals, the p-values, the MDE and the verdict are `mtbioner.report.verdicts.compare`'s. The claims with
+intervals, the p-values, the MDE and the verdict are `mtbioner.report.stats.verdicts.compare`'s. The claims with
 `family: true` (the pre-registered confirmatory family, m claims) read their verdicts from intervals at
 1 − 0.05/m each (Bonferroni: a 5 % family-wise error for every verdict, in both directions) and get Holm's
 correction of their two-sided p; the others are judged at 95 % and carry no Holm p.
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from mtbioner.report.verdicts import Comparison
+    from mtbioner.report.stats.verdicts import Comparison
     from mtbioner.run.directory import FinishedRun
 
 # ------------------------------------------------------------------------------ the verdicts table
@@ -52,7 +52,7 @@ CountsTable = dict[tuple[str, int, str, int], "np.ndarray"]
 def counts_of_runs(claims: Sequence[Claim], runs: Sequence[FinishedRun]) -> CountsTable:
     """The per-sentence entity counts of every run the claims name, read from the runs' test predictions;
     MtbionerError when the runs of one claim were not scored on the same test sentences in the same order."""
-    from mtbioner.report.predictions import check_same_test_set, counted_predictions
+    from mtbioner.report.stats.predictions import check_same_test_set, counted_predictions
 
     table: CountsTable = {}
     for claim in claims:
@@ -81,7 +81,7 @@ def judge_counts(claims: Sequence[Claim], table: CountsTable, *, samples: int, s
     """One `Comparison` per claim (in order) from per-sentence counts: the family's claims read their verdict
     from the Bonferroni-split interval (1 − 0.05/m each, m = the family's size) and get Holm's correction of
     their two-sided p; the other claims are judged at 95 % and carry no Holm p."""
-    from mtbioner.report.verdicts import compare, with_holm
+    from mtbioner.report.stats.verdicts import compare, with_holm
 
     family = [i for i, claim in enumerate(claims) if claim.family]
     results = []
@@ -101,7 +101,7 @@ def verdict_frame(claims: Sequence[Claim], results: Sequence[Comparison], table:
     (A's rate − B's rate over the seeds, same interval construction, 95 %, descriptive)."""
     import pandas as pd
 
-    from mtbioner.report.verdicts import compare_fp_rates
+    from mtbioner.report.stats.verdicts import compare_fp_rates
 
     rows = []
     for claim, result in zip(claims, results):
@@ -122,7 +122,7 @@ def counts_frame(table: CountsTable) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    from mtbioner.report.verdicts import fp_sentence_columns
+    from mtbioner.report.stats.verdicts import fp_sentence_columns
 
     parts = []
     for (dataset, fraction, system, seed), counts in sorted(table.items()):
