@@ -71,6 +71,21 @@ def param_choices(section: str, key: str) -> tuple[Any, ...]:
     return tuple(_parse_yaml(_schema_text())["properties"][section]["properties"][key]["enum"])
 
 
+def param_schema(section: str, key: str) -> dict[str, Any]:
+    """The schema of one parameter (type, range, enum, description), e.g. `param_schema("report", "alpha")`."""
+    return load_schema()["properties"][section]["properties"][key]
+
+
+def param_value_problem(section: str, key: str, value: Any) -> str | None:
+    """Why `value` is not a valid `section.key` (one line from the schema's rule), or None when it is: the
+    check a command-line option of that parameter applies, so it accepts exactly what params.yaml accepts."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(param_schema(section, key)).iter_errors(value))
+    return None if error is None else error.message
+
+
 def param_default(*keys: str) -> Any:
     """The schema default of one parameter, e.g. `param_default("train", "loss_weights")` (a copy)."""
     value: Any = _defaults()

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtbioner.cli import app
+from mtbioner.cli.options import param_option
 from mtbioner.params import param_default
 
 
@@ -81,9 +82,8 @@ def subsample(
     out_dir: Annotated[Path, typer.Option(help="where train.frac{F}.jsonl go")],
     fractions: Annotated[str, typer.Option(help="comma-separated percentages")] = ",".join(
         str(f) for f in param_default("data", "fractions")),
-    seed: Annotated[int, typer.Option(help="seed of the one permutation all fractions share")] = param_default(
-        "data", "subsample_seed"),
-    max_sentences: Annotated[Optional[int], typer.Option(min=1, help="cap the 100 % set first (CPU presets)")] = None,
+    seed: Annotated[int, param_option("data", "subsample_seed")] = param_default("data", "subsample_seed"),
+    max_sentences: Annotated[Optional[int], param_option("data", "max_train_sentences")] = None,
 ) -> None:
     """Write nested seeded subsamples (10 % ⊂ 25 % ⊂ 50 % ⊂ 100 %) of the training set."""
     from mtbioner.errors import MtbionerError

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from mtbioner.cli import app
+from mtbioner.cli.options import param_option
 from mtbioner.report.defaults import (ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CASESTUDY_LOSSES, CASESTUDY_WINS,
                                       SENTENCE_METRIC, TASKEMB_BATCH_SIZE, TASKEMB_MAX_EXAMPLES,
                                       TSNE_PERPLEXITY, VERDICT_SAMPLES)
@@ -20,16 +21,16 @@ report_app = typer.Typer(help="Tables 2-5, Figures 4-6, TaskEmb and the report p
 app.add_typer(report_app, name="report")
 
 RunsArg = Annotated[list[Path], typer.Argument(help="run directories or their metrics.json files")]
-SentenceMetric = Annotated[str, typer.Option(help="score of bCLS/mCLS in figures: macro_f1 or accuracy")]
+SentenceMetric = Annotated[str, param_option("report", "sentence_metric")]
 
 
 @report_app.command("tables")
 def tables_cmd(
     runs: RunsArg,
     out_dir: Annotated[Path, typer.Option(help="folder for table{2,3,4}.*, fp_rates.*, significance.csv")],
-    samples: Annotated[int, typer.Option(min=100, help="bootstrap resamples per seed pair")] = BOOTSTRAP_SAMPLES,
-    alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="significance level of the marks")] = ALPHA,
-    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+    samples: Annotated[int, param_option("report", "bootstrap_samples")] = BOOTSTRAP_SAMPLES,
+    alpha: Annotated[float, param_option("report", "alpha")] = ALPHA,
+    seed: Annotated[int, param_option("report", "bootstrap_seed")] = BOOTSTRAP_SEED,
 ) -> None:
     """Tables 2, 3, 4 (Markdown, LaTeX, CSV) with seed statistics, the paper's values, deltas and the
     paired-bootstrap significance (Tables 2, 3: gain over the baseline; Table 4: joint-max better than each
@@ -66,8 +67,8 @@ def verdicts_cmd(
     runs: RunsArg,
     claims_json: Annotated[str, typer.Option(help="report.claims as a JSON list (what the workflow passes)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.csv and <prefix>.md")],
-    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
-    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+    samples: Annotated[int, param_option("report", "verdict_samples")] = VERDICT_SAMPLES,
+    seed: Annotated[int, param_option("report", "bootstrap_seed")] = BOOTSTRAP_SEED,
     counts_out: Annotated[Optional[Path], typer.Option(
         help="also write the per-sentence TP/FP/FN counts the verdicts come from (.csv.gz) for `report rejudge`")] = None,
 ) -> None:
@@ -89,8 +90,8 @@ def rejudge_cmd(
     claims_from: Annotated[Optional[Path], typer.Option(
         help="a verdicts.csv whose claims to judge again (its name, cells, paper Δ, direction and family)")] = None,
     claims_json: Annotated[Optional[str], typer.Option(help="or the claims as a JSON list (report.claims)")] = None,
-    samples: Annotated[int, typer.Option(min=100, help="two-level bootstrap resamples per claim")] = VERDICT_SAMPLES,
-    seed: Annotated[int, typer.Option(help="random seed of the bootstrap")] = BOOTSTRAP_SEED,
+    samples: Annotated[int, param_option("report", "verdict_samples")] = VERDICT_SAMPLES,
+    seed: Annotated[int, param_option("report", "bootstrap_seed")] = BOOTSTRAP_SEED,
 ) -> None:
     """Recompute verdicts.csv/.md from published per-sentence counts, without the runs: check a finding, or
     judge it by another rule or another family."""
@@ -121,9 +122,8 @@ def metrics_cmd(
 def casestudy_cmd(
     runs: RunsArg,
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.html, .tex, .md, .csv")],
-    wins: Annotated[int, typer.Option(min=0, help="sentences per dataset where joint-max is right")] = CASESTUDY_WINS,
-    losses: Annotated[int, typer.Option(min=0, help="sentences per dataset where the baseline is right")] = (
-        CASESTUDY_LOSSES),
+    wins: Annotated[int, param_option("report", "casestudy_wins")] = CASESTUDY_WINS,
+    losses: Annotated[int, param_option("report", "casestudy_losses")] = CASESTUDY_LOSSES,
 ) -> None:
     """Table 5: sentences where the baseline and joint-max disagree, coloured correct / wrong."""
     from mtbioner.report.render.casestudy import write_table5
@@ -174,8 +174,7 @@ def taskemb_cmd(
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.npy (embedding) and <prefix>.json (metadata)")],
     task: Annotated[Optional[str], typer.Option(help="task to embed; default: the run's only/main task")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="SPEC section 5's batch size by default")] = TASKEMB_BATCH_SIZE,
-    max_examples: Annotated[Optional[int], typer.Option(min=1, help="use a prefix of the training data")] = (
-        TASKEMB_MAX_EXAMPLES),
+    max_examples: Annotated[Optional[int], param_option("report", "taskemb_max_examples")] = TASKEMB_MAX_EXAMPLES,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ...; default: cuda if available")] = None,
     fisher_out: Annotated[Optional[Path], typer.Option(help="also write the diagonal Fisher (.safetensors)")] = None,
 ) -> None:
@@ -194,8 +193,7 @@ def figure6_cmd(
     embeddings: Annotated[list[Path], typer.Argument(help="TaskEmb .json files (the .npy lies beside each)")],
     out_prefix: Annotated[Path, typer.Option(help="writes <prefix>.png and .pdf")],
     similarity_out: Annotated[Path, typer.Option(help="cosine-similarity matrix as CSV")],
-    perplexity: Annotated[Optional[float], typer.Option(help="t-SNE perplexity (3 x perplexity < number of "
-                                                             "embeddings); default min(5, (n-1)/3)")] = TSNE_PERPLEXITY,
+    perplexity: Annotated[Optional[float], param_option("report", "tsne_perplexity")] = TSNE_PERPLEXITY,
     seed: Annotated[int, typer.Option(help="t-SNE random state")] = 0,
 ) -> None:
     """Figure 6: the cosine-similarity matrix of the task embeddings and, from 8 embeddings on, their t-SNE
