@@ -60,7 +60,7 @@ from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCo
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.model.encoders import minilm_path  # noqa: E402
-from mtbioner.training.evaluate import sequence_metrics  # noqa: E402
+from mtbioner.tasks.scoring import sequence_metrics  # noqa: E402
 from mtbioner.data.examples import Example, entity_types_of, ner_label_list, write_examples, write_label_file  # noqa: E402
 from mtbioner.model.inference import load_trained, predict  # noqa: E402
 from mtbioner.model.precision import autocast_dtype, cpu_supports_bf16  # noqa: E402

@@ -11,6 +11,7 @@ from mtbioner.plan import grid
 from mtbioner.data.corpus import OwnCorpusOptions, check_dataset_name, check_own_corpora, corpus_datasets
 from mtbioner.errors import MtbionerError
 from mtbioner.params import results_root
+from mtbioner.tasks import TASKS
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
 

@@ -258,8 +258,8 @@ def write_taskemb(record: FinishedRun, out_prefix: str | Path, *, task: str | No
 
 def read_task_embeddings(paths: Iterable[str | Path]) -> tuple[list[tuple[str, str]], np.ndarray]:
     """`write_taskemb` outputs (each `.json`, or its `.npy` beside it) as (dataset, task) labels and a matrix
-    with one embedding per row, in the paper's order: by dataset, then task in the canonical order (NER,
-    mtCLS, bCLS, mCLS)."""
+    with one embedding per row, in the paper's order: by dataset, then task in the registry's canonical order (NER,
+    mtCLS, bCLS, mCLS, then tasks added after the paper)."""
     from mtbioner.tasks import TASKS
 
     labels, vectors = [], []
