@@ -16,8 +16,8 @@ Per dataset and seed the full grid has 30 runs:
 
 `grid.experiments` in params names the families to build; `data.fractions` limits the fractions (a run
 whose fraction is not listed is not built). `grid.tasks` names the tasks the families combine (the table's
-"all 4": the paper's, by default): with a fifth task (config/tcls.yaml adds tCLS) joint runs train five
-heads, the ablation family gains no-<its report name, lower case>, pair and single range over five tasks.
+"all 4": the paper's, by default): with a fifth task (a preset that lists one) joint runs train five heads,
+the ablation family gains no-<its report name, lower case>, pair and single range over five tasks.
 
 `grid.blocks` (optional) replaces that cross product by a union of smaller ones, for budgets that cannot
 afford every family everywhere (config/cpu.yaml). Each block names `datasets`, `experiments` (families),

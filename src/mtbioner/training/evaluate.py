@@ -5,7 +5,7 @@ Each task scores itself (`Task.score`, with the formulas of `mtbioner.tasks.scor
   rule, the scorer the authors used), over whole words. For mtCLS the "entity types" are `Single` and `Multi`.
 - `bcls`, `mcls`: accuracy and macro-F1 (scikit-learn's; macro over the classes present in gold or
   prediction, a class never seen in either has no defined F1 and is left out).
-- `tcls`: exact-match accuracy, micro- and macro-F1 over the dataset's entity types.
+- a task added after the paper: what its `score` says (docs/design.md, "Tasks").
 - `false_positive_sentence_rate` (runs with NER): share of the gold entity-free sentences in which the NER
   prediction holds at least one entity (the paper's "sentences without entities in which the model predicts
   an entity"); `null` when the test set has no entity-free sentence.

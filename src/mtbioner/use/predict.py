@@ -214,7 +214,7 @@ def sentence_record(number: int, sentence: InputSentence, prediction, text: str 
     record["tokens"] = list(sentence.words)
     if sentence.offsets is not None:
         record["offsets"] = [list(pair) for pair in sentence.offsets]
-    record["ner"] = tags
+    record[NER] = tags
     for task in WORD_AUX_TASKS:  # the model's other word-level predictions (mtCLS)
         if prediction.get(task.name) is not None:
             record[task.name] = list(prediction.get(task.name))
