@@ -212,6 +212,9 @@ def build(out: Path, python_version: str, mirror: Path, image: Path = IMAGE_LIST
     wheel_dir = out / "wheels"
     wheel_dir.mkdir(parents=True)
     needed: dict[str, str] = {}
+    # the tree as the device tool carries it, measured before this script builds mtbioner's wheel in it: in a
+    # copy that is no git checkout (the CPU rehearsal) the build's own build/ and egg-info would count as tree
+    tree = tree_bytes()
     how: dict[str, str] = {}
     own = None
     if wheels:
@@ -224,7 +227,6 @@ def build(out: Path, python_version: str, mirror: Path, image: Path = IMAGE_LIST
     sizes = {"wheels": directory_bytes(wheel_dir), "corpus": (out / "corpus.tar.gz").stat().st_size,
              "minilm": directory_bytes(out / "minilm")}
     bundle = sum(sizes.values())
-    tree = tree_bytes()
     manifest = {"built": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "python_version": python_version,
                 "image_list": str(image.relative_to(ROOT)) if image.is_relative_to(ROOT) else str(image),
                 "wheels": {name: {"version": version, "how": how[name]} for name, version in needed.items()},

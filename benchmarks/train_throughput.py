@@ -60,7 +60,8 @@ from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCo
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from mtbioner.model.encoders import minilm_path  # noqa: E402
-from mtbioner.training.evaluate import sequence_metrics  # noqa: E402
+from mtbioner.params import param_default  # noqa: E402
+from mtbioner.tasks.scoring import sequence_metrics  # noqa: E402
 from mtbioner.data.examples import Example, entity_types_of, ner_label_list, write_examples, write_label_file  # noqa: E402
 from mtbioner.model.inference import load_trained, predict  # noqa: E402
 from mtbioner.model.precision import autocast_dtype, cpu_supports_bf16  # noqa: E402
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             ("a'", "HF Trainer, group_by_length", hf("group_by_length", "a'")),
             ("b", "mtbioner, NER only", lambda score: ours_run(args, data, ["ner"], work, score)),
             ("c", "mtbioner, 4 tasks joint",
-             lambda score: ours_run(args, data, ["ner", "mt", "bcls", "mcls"], work, score)),
+             lambda score: ours_run(args, data, list(param_default("grid", "tasks")), work, score)),
         ]
         if run_bf16:
             steps += [("a'_bf16", "HF Trainer, group_by_length, bf16", hf("group_by_length", "a'_bf16", bf16=True)),

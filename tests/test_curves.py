@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mtbioner.cli import main
-from mtbioner.report.stats.curves import CURVE_COLUMNS, read_curve, write_curves
+from mtbioner.report.stats.curves import curve_columns, read_curve, write_curves
+from mtbioner.tasks import ordered
 from mtbioner.errors import MtbionerError
 from mtbioner.run.config import RunConfig
 
@@ -36,7 +37,7 @@ def test_seed_mean_per_epoch(tmp_path: Path) -> None:
     out = tmp_path / "curves/D.csv"
     assert write_curves([run / "metrics.json" for run in runs], out) == 2
     rows = list(csv.DictReader(out.open()))
-    assert list(rows[0]) == ["epoch", *CURVE_COLUMNS]
+    assert list(rows[0]) == ["epoch", *curve_columns(ordered(["ner", "mt", "bcls", "mcls"]))]
     assert [(row["epoch"], float(row["ner_f1"])) for row in rows] == [("1", pytest.approx(0.3)), ("2", pytest.approx(0.6))]
     assert float(rows[1]["bcls_macro_f1"]) == pytest.approx(0.7)
     assert float(rows[1]["train_loss"]) == pytest.approx(0.5)

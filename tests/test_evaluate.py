@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mtbioner.training.evaluate import (classification_metrics, evaluate_predictions, false_positive_sentence_rate,
-                               sequence_metrics)
+from mtbioner.tasks.scoring import classification_metrics, sequence_metrics
+from mtbioner.training.evaluate import evaluate_predictions, false_positive_sentence_rate
 from mtbioner.data.examples import Example
 from mtbioner.model.inference import SentencePrediction
-from mtbioner.data.labels import derive_aux_labels
+
+
+NER_LABELS = ["O", "B-X", "I-X"]
 
 
 def example(ner: list[str], example_id: str) -> Example:
-    aux = derive_aux_labels(ner)
-    return Example(example_id, tuple(f"w{i}" for i in range(len(ner))), tuple(ner), aux.mt, aux.bcls, aux.mcls)
+    return Example(example_id, tuple(f"w{i}" for i in range(len(ner))), tuple(ner))
 
 
 def test_sequence_metrics_are_entity_level_and_follow_the_default_mode():
@@ -42,13 +43,14 @@ def test_false_positive_sentence_rate_counts_entity_free_gold_sentences_only():
 
 def test_evaluate_predictions_reports_exactly_the_enabled_tasks():
     examples = [example(["B-X", "I-X", "O"], "t:1"), example(["O", "O", "O"], "t:2")]
-    predictions = [SentencePrediction(ner=["B-X", "I-X", "O"], mt=["B-Multi", "I-Multi", "O"], bcls=1, mcls=1),
-                   SentencePrediction(ner=["O", "B-X", "O"], mt=["O", "O", "O"], bcls=0, mcls=0)]
-    metrics = evaluate_predictions(examples, predictions, ["ner", "mt", "bcls", "mcls"])
+    predictions = [SentencePrediction({"ner": ["B-X", "I-X", "O"], "mt": ["B-Multi", "I-Multi", "O"], "bcls": 1, "mcls": 1}),
+                   SentencePrediction({"ner": ["O", "B-X", "O"], "mt": ["O", "O", "O"], "bcls": 0, "mcls": 0})]
+    metrics = evaluate_predictions(examples, predictions, ["ner", "mt", "bcls", "mcls"], NER_LABELS)
     assert metrics["ner"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3})
     assert metrics["mt"]["f1"] == 1.0
     assert metrics["bcls"] == {"accuracy": 1.0, "macro_f1": 1.0}
     assert metrics["false_positive_sentence_rate"] == 1.0
-    only_bcls = evaluate_predictions(examples, [SentencePrediction(bcls=1), SentencePrediction(bcls=1)], ["bcls"])
+    only_bcls = evaluate_predictions(examples, [SentencePrediction({"bcls": 1}), SentencePrediction({"bcls": 1})], ["bcls"],
+                                     NER_LABELS)
     assert set(only_bcls) == {"bcls"}  # no NER head: no NER metrics, no false-positive rate
     assert only_bcls["bcls"]["accuracy"] == 0.5

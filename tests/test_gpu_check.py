@@ -154,9 +154,9 @@ def test_sync_free_losses_and_padding_change_no_loss(gpu_check) -> None:
     features = []
     for words in sentences:
         ids = tokenizer(words, is_split_into_words=True)["input_ids"]
-        features.append(Features(ids, list(range(len(words))), len(features), 0,
-                                 [-100] + [1, 0][:1] * (len(ids) - 2) + [-100], [-100] + [0] * (len(ids) - 2) + [-100],
-                                 bcls=-100, mcls=len(features) % 4))  # no sentence of the batch has a bCLS label
+        features.append(Features(ids, list(range(len(words))), len(features), 0, {
+            "ner": [-100] + [1, 0][:1] * (len(ids) - 2) + [-100], "mt": [-100] + [0] * (len(ids) - 2) + [-100],
+            "bcls": -100, "mcls": len(features) % 4}))  # no sentence of the batch has a bCLS label
     data = gpu_check.StepData(features, ["O", "B-X", "I-X"], tokenizer.pad_token_id, len(tokenizer))
     shape = {"layers": 1, "hidden_size": 32, "heads": 2, "intermediate_size": 64, "vocab_size": 200,
              "max_positions": 64}
@@ -186,7 +186,8 @@ def test_sync_free_losses_and_padding_change_no_loss(gpu_check) -> None:
 def test_matrix_parameters_of_bert_base(gpu_check) -> None:
     from mtbioner.model.tokenization import Features
 
-    features = [Features([2, 5, 6, 7, 3], [1, 2, 3], 0, 0, [-100, 0, 1, 0, -100], [-100, 0, 0, 0, -100], 0, 0)] * 4
+    features = [Features([2, 5, 6, 7, 3], [1, 2, 3], 0, 0, {"ner": [-100, 0, 1, 0, -100], "mt": [-100, 0, 0, 0, -100],
+                                                          "bcls": 0, "mcls": 0})] * 4
     data = gpu_check.StepData(features, ["O", "B-X", "I-X"], 0, 100)
     model = gpu_check.build_model(gpu_check.BIOBERT_SHAPE, data, 13, torch.device("cpu"))
     counted = gpu_check.matmul_parameters(model, data, torch.device("cpu"))

@@ -10,7 +10,7 @@ from mtbioner.run.directory import RunFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
 from mtbioner.model.inference import load_trained, predict
-from mtbioner.tasks import MT_LABELS
+from mtbioner.tasks import get as get_task
 
 
 def test_batched_length_sorted_prediction_equals_one_by_one_in_input_order(tiny_trained_run: Path, chem_slice):
@@ -21,17 +21,17 @@ def test_batched_length_sorted_prediction_equals_one_by_one_in_input_order(tiny_
     single = [predict(model, tokenizer, [sentence], batch_size=1)[0] for sentence in sentences]
     assert [len(prediction.ner) for prediction in batched] == [len(sentence) for sentence in sentences]
     for many, one in zip(batched, single):
-        assert (many.ner, many.mt, many.bcls, many.mcls) == (one.ner, one.mt, one.bcls, one.mcls)
+        assert many.labels == one.labels
     assert all(set(prediction.ner) <= set(model.ner_labels) for prediction in batched)
-    assert all(set(prediction.mt) <= set(MT_LABELS) for prediction in batched)
+    assert all(set(prediction.get("mt")) <= set(get_task("mt").classes(model.ner_labels)) for prediction in batched)
 
 
 def test_every_word_of_a_long_sentence_gets_a_tag(tiny_trained_run: Path):
     model, tokenizer = load_trained(tiny_trained_run / "model")
     long_sentence = ["Selegiline", "induced", "postural", "hypotension"] * 150  # 600 words, model max 64
     [prediction] = predict(model, tokenizer, [long_sentence])
-    assert len(prediction.ner) == 600 and None not in prediction.ner and None not in prediction.mt
-    assert prediction.mcls in (0, 1, 2, 3) and prediction.bcls in (0, 1)
+    assert len(prediction.ner) == 600 and None not in prediction.ner and None not in prediction.get("mt")
+    assert prediction.get("mcls") in (0, 1, 2, 3) and prediction.get("bcls") in (0, 1)
 
 
 def test_predictions_match_the_run_directorys_test_predictions(tiny_trained_run: Path, chem_slice):

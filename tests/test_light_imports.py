@@ -22,8 +22,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.metrics import f1_score as sklearn_f1
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import derive_aux_labels, entity_spans, get_entities
-from mtbioner.training.evaluate import classification_metrics, sequence_metrics
+from mtbioner.data.labels import entity_spans, get_entities
+from mtbioner.tasks import get as get_task
+from mtbioner.tasks.scoring import classification_metrics, sequence_metrics
 
 from conftest import CORPUS_MIRROR
 
@@ -73,7 +74,7 @@ def _seqeval(gold: list[list[str]], pred: list[list[str]]) -> dict[str, float]:
 @pytest.mark.parametrize("dataset", ["NCBI-disease", "BC5CDR-chem", "BC2GM"])
 def test_sequence_metrics_equal_seqeval_bit_for_bit_on_real_tags(dataset):
     gold = _corpus_tags(dataset, 600)
-    mt_gold = [list(derive_aux_labels(tags).mt) for tags in gold]
+    mt_gold = [list(get_task("mt").gold(tags)) for tags in gold]
     rng = random.Random(13)
     for trial in range(6):
         pred = [_corrupt(tags, ["Disease", "Chemical", "GENE"], rng) for tags in gold]

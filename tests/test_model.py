@@ -67,6 +67,7 @@ def test_only_enabled_tasks_get_heads_logits_and_losses(tokenizer):
     assert model.tasks == ("ner", "bcls")  # canonical order whatever the config's order
     assert set(model.heads) == {"ner", "bcls"}
     batch = collate(encode_sentences(SENTENCES, tokenizer, max_length=64), tokenizer.pad_token_id)
+    batch["ner_labels"] = torch.full_like(batch["input_ids"], -100)
     batch["ner_labels"][:, 1] = 0
     batch["bcls_labels"] = torch.tensor([0, 1])
     logits = model(**batch)
@@ -82,6 +83,7 @@ def test_only_enabled_tasks_get_heads_logits_and_losses(tokenizer):
 def test_losses_are_cross_entropy_over_labelled_positions_only(tokenizer):
     model = make_model(tokenizer, tasks=("ner",))
     batch = collate(encode_sentences(SENTENCES, tokenizer, max_length=64), tokenizer.pad_token_id)
+    batch["ner_labels"] = torch.full_like(batch["input_ids"], -100)  # unlabelled input: no label tensors
     batch["ner_labels"][1, 2] = 1
     batch["ner_labels"][1, 4] = 0
     logits = model(**batch)["ner"]
@@ -96,7 +98,7 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
     model.save_pretrained(tmp_path / "model", tokenizer)
     meta = json.loads((tmp_path / "model" / "mtbioner.json").read_text())
     assert meta["tasks"] == ["ner", "mt", "bcls", "mcls"] and meta["ner_labels"] == NER_LABELS
-    assert meta["pooling"] == "mean" and meta["mt_labels"] == ["O", "B-Single", "B-Multi", "I-Multi"]
+    assert meta["pooling"] == "mean" and meta["classes"]["mt"] == ["O", "B-Single", "B-Multi", "I-Multi"]
     loaded = MultiTaskModel.from_pretrained(tmp_path / "model").eval()
     batch = collate(encode_sentences(SENTENCES, tokenizer, max_length=64), tokenizer.pad_token_id)
     with torch.no_grad():

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import derive_aux_labels
-from mtbioner.training.evaluate import get_entities, sequence_metrics
+from mtbioner.tasks import get as get_task
+from mtbioner.data.labels import get_entities
+from mtbioner.tasks.scoring import sequence_metrics
 
 
 def test_b_single_is_a_one_word_chunk_and_b_multi_i_multi_one_chunk():
@@ -35,7 +36,7 @@ def test_perfect_spans_with_a_wrong_length_class_score_below_ner():
     # two sentences, three one-type entities; the NER head finds all three spans
     gold_ner = [["B-Disease", "O", "B-Disease", "I-Disease"], ["O", "B-Disease", "I-Disease", "O"]]
     pred_ner = [list(tags) for tags in gold_ner]
-    gold_mt = [list(derive_aux_labels(tags).mt) for tags in gold_ner]
+    gold_mt = [list(get_task("mt").gold(tags)) for tags in gold_ner]
     assert gold_mt == [["B-Single", "O", "B-Multi", "I-Multi"], ["O", "B-Multi", "I-Multi", "O"]]
     # the mtCLS head marks the same three spans but calls the one-word entity Multi (a lone B-Multi) and
     # starts the last two-word entity with B-Single: one chunk right out of three gold, four predicted
@@ -65,7 +66,7 @@ def test_mt_tags_consistent_with_ner_spans_score_exactly_as_ner_on_real_corpus(m
     """NCBI-disease test: every gold entity is one mtCLS chunk of its length class (about 44 % Single), and a
     tagging whose mtCLS tags are derived from its NER tags gets the same P/R/F1 on both tasks."""
     gold_ner = [list(sentence.tags) for sentence in read_iob(mirror_data / "NCBI-disease-IOB" / "test.tsv")]
-    gold_mt = [list(derive_aux_labels(tags).mt) for tags in gold_ner]
+    gold_mt = [list(get_task("mt").gold(tags)) for tags in gold_ner]
     ner_entities = get_entities(gold_ner)
     assert get_entities(gold_mt) == [("Single" if start == end else "Multi", start, end)
                                      for _, start, end in ner_entities]
@@ -73,7 +74,7 @@ def test_mt_tags_consistent_with_ner_spans_score_exactly_as_ner_on_real_corpus(m
     assert (len(ner_entities), singles) == (960, 423)
 
     pred_ner = [_truncated(tags, index) for index, tags in enumerate(gold_ner)]
-    pred_mt = [list(derive_aux_labels(tags).mt) for tags in pred_ner]
+    pred_mt = [list(get_task("mt").gold(tags)) for tags in pred_ner]
     ner = sequence_metrics(gold_ner, pred_ner)
     assert 0.3 < ner["f1"] < 0.95  # a real, imperfect prediction
     assert sequence_metrics(gold_mt, pred_mt) == ner

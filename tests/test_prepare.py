@@ -18,8 +18,12 @@ def test_prepare_merges_train_and_devel_with_aux_labels(prepared_paper_datasets)
     assert len(train) == 5424 + 923 and len(test) == 940
     assert train[0].id == "train:1" and train[5424].id == "devel:1"
     assert train[0].tokens[:3] == ("Identification", "of", "APC2")
-    assert train[0].mt[8:12] == ("B-Multi", "I-Multi", "I-Multi", "I-Multi")
-    assert (train[0].bcls, train[0].mcls) == (1, 1)
+    assert train[0].gold("mt")[8:12] == ("B-Multi", "I-Multi", "I-Multi", "I-Multi")
+    assert (train[0].gold("bcls"), train[0].gold("mcls")) == (1, 1)
+    # format 1 still stores the paper's derived labels, the same the tasks derive
+    stored = json.loads((prepared_paper_datasets / "NCBI-disease" / "train.jsonl").read_text().splitlines()[0])
+    assert list(stored) == ["id", "tokens", "ner", "mt", "bcls", "mcls"]
+    assert (stored["mt"], stored["bcls"], stored["mcls"]) == (list(train[0].gold("mt")), 1, 1)
     assert sum(len(e.tokens) for e in test) == 24497  # every word of test.tsv is kept (lines minus blanks)
     assert read_label_file(prepared_paper_datasets / "NCBI-disease" / "labels.json") == ["O", "B-Disease", "I-Disease"]
 
@@ -36,7 +40,7 @@ def test_own_corpus_without_devel(tmp_path):
     counts = prepare_dataset(raw, tmp_path / "mine")
     assert counts == {"train": 2, "test": 1}
     test = read_examples(tmp_path / "mine" / "test.jsonl")
-    assert test[0].mt == ("B-Single", "O", "B-Single") and test[0].mcls == 2
+    assert test[0].gold("mt") == ("B-Single", "O", "B-Single") and test[0].gold("mcls") == 2
 
 
 def test_import_corpus_rejects_bad_files_naming_the_users_file(tmp_path):

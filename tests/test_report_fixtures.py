@@ -12,7 +12,8 @@ from pathlib import Path
 
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import run_path
-from mtbioner.training.evaluate import false_positive_sentence_rate, sequence_metrics
+from mtbioner.tasks.scoring import sequence_metrics
+from mtbioner.training.evaluate import false_positive_sentence_rate
 
 N_SENTENCES = 30
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mtbioner.errors import MtbionerError
-from mtbioner.training.evaluate import sequence_metrics
+from mtbioner.tasks.scoring import sequence_metrics
 from mtbioner.report.stats.predictions import entity_counts, prf_from_counts, read_predictions
 from mtbioner.run.directory import load_runs
 from mtbioner.report.stats.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap

@@ -81,9 +81,10 @@ def test_one_jsonl_reader() -> None:
 
 
 def test_one_ignore_index() -> None:
-    """The label the loss ignores is defined once (mtbioner.model.tokenization) and written nowhere else."""
+    """The label the loss ignores is defined once (mtbioner.tasks.base, beside the losses that skip it) and
+    written nowhere else."""
     (definition,) = lines_matching(r"-100\b")
-    assert definition.startswith("model/tokenization.py:") and definition.endswith(": IGNORE_INDEX = -100")
+    assert definition.startswith("tasks/base.py:") and definition.endswith(": IGNORE_INDEX = -100")
 
 
 def test_the_jsonl_reader_names_file_and_line(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from torch import nn
 
 from mtbioner.model.encoders import load_encoder
 from mtbioner.data.examples import Example
-from mtbioner.data.labels import derive_aux_labels
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.report.embedding.taskemb import encoder_layers, task_embedding
 from mtbioner.report.stats.similarity import cosine_similarity_matrix
@@ -31,8 +30,7 @@ SENTENCES = [
 def _examples() -> list[Example]:
     out = []
     for i, (tokens, tags) in enumerate(SENTENCES, start=1):
-        aux = derive_aux_labels(tags)
-        out.append(Example(f"train:{i}", tuple(tokens), tuple(tags), aux.mt, aux.bcls, aux.mcls))
+        out.append(Example(f"train:{i}", tuple(tokens), tuple(tags)))
     return out
 
 

@@ -7,15 +7,14 @@ import torch
 
 from mtbioner.model.encoders import build_wordpiece_tokenizer, minilm_path
 from mtbioner.data.examples import Example
-from mtbioner.data.labels import derive_aux_labels
-from mtbioner.model.tokenization import IGNORE_INDEX, collate, encode_examples, encode_sentences
+from mtbioner.model.tokenization import collate, encode_examples, encode_sentences
+from mtbioner.tasks import IGNORE_INDEX
 
 NER_LABELS = ["O", "B-Chemical", "I-Chemical"]
 
 
 def make_example(tokens: list[str], ner: list[str], example_id: str = "t:1") -> Example:
-    aux = derive_aux_labels(ner)
-    return Example(example_id, tuple(tokens), tuple(ner), aux.mt, aux.bcls, aux.mcls)
+    return Example(example_id, tuple(tokens), tuple(ner))
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +29,12 @@ def test_first_subtoken_carries_the_label_and_the_rest_is_ignored(tokenizer):
     pieces = tokenizer.convert_ids_to_tokens(feature.input_ids)
     assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]"
     assert len(pieces) > 5, "Selegiline should split into several pieces for this test to mean anything"
-    labelled = [(pieces[i], label) for i, label in enumerate(feature.ner_labels) if label != IGNORE_INDEX]
+    labelled = [(pieces[i], label) for i, label in enumerate(feature.labels["ner"]) if label != IGNORE_INDEX]
     assert labelled == [("S", 1), ("of", 0), ("aspirin", 1)]
-    assert feature.ner_labels[0] == feature.ner_labels[-1] == IGNORE_INDEX  # special tokens
-    assert sum(label != IGNORE_INDEX for label in feature.mt_labels) == 3
-    assert feature.mt_labels[feature.word_starts[0]] == 1  # B-Single
-    assert (feature.bcls, feature.mcls) == (1, 2)
+    assert feature.labels["ner"][0] == feature.labels["ner"][-1] == IGNORE_INDEX  # special tokens
+    assert sum(label != IGNORE_INDEX for label in feature.labels["mt"]) == 3
+    assert feature.labels["mt"][feature.word_starts[0]] == 1  # B-Single
+    assert (feature.labels["bcls"], feature.labels["mcls"]) == (1, 2)
 
 
 def test_600_word_sentence_is_split_into_windows_that_predict_every_word_once(tokenizer):
@@ -50,8 +49,8 @@ def test_600_word_sentence_is_split_into_windows_that_predict_every_word_once(to
         covered += range(feature.first_word, feature.first_word + len(feature.word_starts))
         for offset, position in enumerate(feature.word_starts):
             word = feature.first_word + offset
-            assert feature.ner_labels[position] == NER_LABELS.index(tags[word])
-        assert sum(label != IGNORE_INDEX for label in feature.ner_labels) == len(feature.word_starts)
+            assert feature.labels["ner"][position] == NER_LABELS.index(tags[word])
+        assert sum(label != IGNORE_INDEX for label in feature.labels["ner"]) == len(feature.word_starts)
     assert covered == list(range(600)), "every word exactly once, in order"
 
 
@@ -60,14 +59,14 @@ def test_windows_of_a_long_sentence_carry_their_own_sentence_labels(tokenizer):
     words = ["of"] * 40 + ["aspirin", "of", "aspirin", "of", "aspirin"]
     tags = ["O"] * 40 + ["B-Chemical", "O", "B-Chemical", "O", "B-Chemical"]
     features = encode_examples([make_example(words, tags)], tokenizer, NER_LABELS, max_length=22)
-    assert [(feature.bcls, feature.mcls) for feature in features] == [(0, 0), (0, 0), (1, 3)]
+    assert [(feature.labels["bcls"], feature.labels["mcls"]) for feature in features] == [(0, 0), (0, 0), (1, 3)]
 
 
 def test_a_word_longer_than_a_window_still_gets_its_label(tokenizer):
     monster = "Selegiline" * 30
     example = make_example(["of", monster, "of"], ["O", "B-Chemical", "O"])
     features = encode_examples([example], tokenizer, NER_LABELS, max_length=16)
-    starts = [(feature.first_word + offset, feature.ner_labels[position])
+    starts = [(feature.first_word + offset, feature.labels["ner"][position])
               for feature in features for offset, position in enumerate(feature.word_starts)]
     assert starts == [(0, 0), (1, 1), (2, 0)]
     assert all(len(feature) <= 16 for feature in features)

@@ -14,6 +14,7 @@ from mtbioner.data.files import SPLITS
 from mtbioner.errors import MtbionerError
 from mtbioner.run.directory import RunFiles, run_path
 from mtbioner.params import results_root
+from mtbioner.tasks import TASKS
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
 

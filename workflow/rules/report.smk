@@ -176,7 +176,7 @@ rule report_taskemb:
             f"--max-examples {REPORT['taskemb_max_examples']}" if REPORT["taskemb_max_examples"] else ""
         ),
     wildcard_constraints:
-        task="ner|mt|bcls|mcls",
+        task="|".join(TASKS),  # the task registry's names
     conda:
         "../envs/mtbioner.yaml"
     log:

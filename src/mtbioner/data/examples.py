@@ -1,7 +1,12 @@
-"""The prepared-data format (JSONL, format version 1): one sentence per line with all four tasks' labels.
+"""The prepared-data format (JSONL, format version 1): one sentence per line, its words and NER tags.
 
 `{"id": "train:1", "tokens": [...], "ner": [...], "mt": [...], "bcls": 0|1, "mcls": 0..3}`; `id` is
 `<split>:<1-based sentence number in that split's file>`. `labels.json` beside it fixes the NER label ids.
+
+Every auxiliary label is a function of the NER tags, so mtbioner derives it when it needs it (`Example.gold`,
+through the task registry) and reads only `id`, `tokens` and `ner`; a new task therefore needs no new field
+and no re-preparation. Version 1's files also carry the paper's derived labels (`V1_DERIVED`): they are still
+written, so a v1 file stays byte for byte what it was and readers outside mtbioner keep working.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from typing import Iterable, Sequence
 from mtbioner.atomicio import iter_jsonl, write_json, write_jsonl
 from mtbioner.errors import MtbionerError
 from mtbioner.data.iob import Sentence
-from mtbioner.data.labels import derive_aux_labels
+from mtbioner.tasks import get as get_task
 
 FORMAT_VERSION = 1
+#: The derived labels format version 1 stores after `ner`, in this order (frozen with the format: new tasks
+#: are derived on the fly, not stored).
+V1_DERIVED: tuple[str, ...] = ("mt", "bcls", "mcls")
 
 
 @dataclass(frozen=True)
@@ -24,30 +32,36 @@ class Example:
     id: str
     tokens: tuple[str, ...]
     ner: tuple[str, ...]
-    mt: tuple[str, ...]
-    bcls: int
-    mcls: int
+
+    def gold(self, task: str):
+        """The gold label(s) of `task` for this sentence, derived from its NER tags."""
+        return get_task(task).gold(self.ner)
 
 
 def example_from_sentence(sentence: Sentence, example_id: str) -> Example:
-    aux = derive_aux_labels(sentence.tags)
-    return Example(example_id, sentence.tokens, sentence.tags, aux.mt, aux.bcls, aux.mcls)
+    return Example(example_id, sentence.tokens, sentence.tags)
+
+
+def _v1_record(example: Example) -> dict:
+    record = asdict(example)
+    for task in V1_DERIVED:
+        record[task] = get_task(task).export(example.gold(task))
+    return record
 
 
 def write_examples(path: str | Path, examples: Iterable[Example]) -> None:
-    write_jsonl(path, (asdict(example) for example in examples))
+    write_jsonl(path, (_v1_record(example) for example in examples))
 
 
 def read_examples(path: str | Path) -> list[Example]:
     examples = []
     for number, row in iter_jsonl(path):
         try:
-            example = Example(row["id"], tuple(row["tokens"]), tuple(row["ner"]), tuple(row["mt"]),
-                              int(row["bcls"]), int(row["mcls"]))
+            example = Example(row["id"], tuple(row["tokens"]), tuple(row["ner"]))
         except (KeyError, TypeError, ValueError) as error:
             raise MtbionerError(f"{path}:{number}: not a prepared example ({error})") from None
-        if not (len(example.tokens) == len(example.ner) == len(example.mt)):
-            raise MtbionerError(f"{path}:{number}: tokens, ner and mt differ in length")
+        if len(example.tokens) != len(example.ner):
+            raise MtbionerError(f"{path}:{number}: tokens and ner differ in length")
         examples.append(example)
     return examples
 

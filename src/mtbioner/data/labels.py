@@ -1,4 +1,4 @@
-"""Entities and the auxiliary labels derived from NER tags on the word level (SPEC section 2).
+"""Entities of a sentence's NER tags: the one chunker every task's labels are derived through (SPEC section 2).
 
 `get_entities` is the one entity chunker of mtbioner: the training scores, Table 1, `mtbioner predict`'s
 entity spans, the report's per-sentence counts and these auxiliary labels all read entities through it. It is
@@ -9,17 +9,13 @@ tests/test_light_imports.py checks it against seqeval on real corpus tags, malfo
 prefix scheme. Why our own copy and not seqeval's: importing seqeval imports scikit-learn, pandas and scipy
 (measured in docs/design.md, "One entity chunker"), which a training job otherwise never loads.
 
-From the entities of a sentence: bCLS = has at least one entity; mCLS = number of entities capped at 3;
-mtCLS = per word `O`, `B-Single` for a one-word entity, `B-Multi`/`I-Multi` for the first/other words of a
-multi-word entity.
+The auxiliary tasks' labels are derived from these entities by the tasks themselves (`mtbioner.tasks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-MCLS_CAP = 3
 
 Entity = tuple[str, int, int]  # (type, first position, last position), as seqeval's get_entities gives them
 
@@ -33,13 +29,6 @@ class EntitySpan:
     @property
     def length(self) -> int:
         return self.end - self.start
-
-
-@dataclass(frozen=True)
-class AuxLabels:
-    mt: tuple[str, ...]
-    bcls: int
-    mcls: int
 
 
 #: (prefix, type) of each tag string seen: a corpus has a handful of distinct tags, so splitting each once
@@ -82,20 +71,3 @@ def get_entities(tags: Sequence[str] | Sequence[Sequence[str]]) -> list[Entity]:
 def entity_spans(tags: Sequence[str]) -> list[EntitySpan]:
     """The entities of one sentence as spans with an exclusive end (Python slices)."""
     return [EntitySpan(entity_type, first, last + 1) for entity_type, first, last in get_entities(tags)]
-
-
-def mt_tags(length: int, spans: Sequence[EntitySpan]) -> tuple[str, ...]:
-    tags = ["O"] * length
-    for span in spans:
-        if span.length == 1:
-            tags[span.start] = "B-Single"
-        else:
-            tags[span.start] = "B-Multi"
-            for index in range(span.start + 1, span.end):
-                tags[index] = "I-Multi"
-    return tuple(tags)
-
-
-def derive_aux_labels(tags: Sequence[str]) -> AuxLabels:
-    spans = entity_spans(tags)
-    return AuxLabels(mt=mt_tags(len(tags), spans), bcls=int(bool(spans)), mcls=min(len(spans), MCLS_CAP))

@@ -2,14 +2,15 @@
 
 Sentences are encoded (long ones into windows, see `mtbioner.model.tokenization`), sorted by length so a batch
 carries little padding, run in batches without gradients, and the results are put back in input order. Word
-tags are read from each word's first sub-token. A sentence split into windows gets bCLS = 1 if any window
-predicts 1 and mCLS = the sum of its windows' counts capped at 3.
+tags are read from each word's first sub-token. A sentence split into windows gets, per sentence-level task,
+its windows' predictions merged as the task says (`Task.merge`: bCLS = 1 if any window predicts 1, mCLS = the
+sum of the windows' counts capped at 3, tCLS = the union of their types).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -18,17 +19,25 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from mtbioner.errors import MtbionerError
 from mtbioner.model.precision import autocast_context
-from mtbioner.tasks import MCLS_CLASSES, MT_LABELS
+from mtbioner.tasks import NER
 from mtbioner.model.tokenization import Features, collate, encode_sentences
-
 
 
 @dataclass
 class SentencePrediction:
-    ner: list[str] | None = None
-    mt: list[str] | None = None
-    bcls: int | None = None
-    mcls: int | None = None
+    """The predictions of one sentence, by task (the model's tasks only): a list of word labels for a
+    word-level task, the merged value for a sentence-level one."""
+
+    labels: dict = field(default_factory=dict)
+
+    def get(self, task: str):
+        """The prediction of `task`, None when the model has no such head."""
+        return self.labels.get(task)
+
+    @property
+    def ner(self) -> list[str] | None:
+        """The NER tags (the main task's, which the IOB outputs, export and entity spans read)."""
+        return self.labels.get(NER)
 
 
 def length_sorted_batches(features: Sequence[Features], batch_size: int) -> list[list[int]]:
@@ -50,12 +59,12 @@ def predict(model, tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Seque
     was_training = model.training
     model.eval()
     features = encode_sentences(sentences, tokenizer, max_length or model.max_length)
-    predictions = [SentencePrediction(ner=[None] * len(sentence) if "ner" in model.tasks else None,
-                                      mt=[None] * len(sentence) if "mt" in model.tasks else None,
-                                      bcls=0 if "bcls" in model.tasks else None,
-                                      mcls=0 if "mcls" in model.tasks else None)
+    tasks = model.task_objects
+    classes = {task.name: model.classes(task.name) for task in tasks}
+    words = [task for task in tasks if task.level == "word"]
+    predictions = [SentencePrediction({task.name: [None] * len(sentence) for task in words})
                    for sentence in sentences]
-    label_maps = {"ner": list(model.ner_labels), "mt": list(MT_LABELS)}
+    windows: list[dict[str, list]] = [{} for _ in sentences]  # per sentence-level task, its windows' values
     batches = length_sorted_batches(features, batch_size)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     try:
@@ -64,20 +73,26 @@ def predict(model, tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Seque
             batch = collate(batch_features, pad_id)
             with autocast_context(target, precision):
                 logits = model(batch["input_ids"].to(target), batch["attention_mask"].to(target))
-            best = {task: task_logits.argmax(dim=-1).cpu().tolist() for task, task_logits in logits.items()}
+            best = {task.name: task.decode(logits[task.name]) for task in tasks}
             for row, feature in enumerate(batch_features):
                 prediction = predictions[feature.sentence_index]
-                for task in ("ner", "mt"):
-                    if task in best:
-                        tags = getattr(prediction, task)
+                for task in tasks:
+                    if task.level == "word":
+                        tags = prediction.labels[task.name]
                         for offset, position in enumerate(feature.word_starts):
-                            tags[feature.first_word + offset] = label_maps[task][best[task][row][position]]
-                if "bcls" in best:
-                    prediction.bcls = max(prediction.bcls, best["bcls"][row])
-                if "mcls" in best:
-                    prediction.mcls = min(prediction.mcls + best["mcls"][row], MCLS_CLASSES[-1])
+                            tags[feature.first_word + offset] = task.value(best[task.name][row][position],
+                                                                           classes[task.name])
+                    else:
+                        value = task.value(best[task.name][row], classes[task.name])
+                        windows[feature.sentence_index].setdefault(task.name, []).append(
+                            (feature.first_word, value))
     finally:
         model.train(was_training)
+    for prediction, by_task in zip(predictions, windows):
+        for task in tasks:
+            if task.level == "sentence":  # windows in sentence order, whatever order the batches ran in
+                prediction.labels[task.name] = task.merge([value for _, value in sorted(by_task[task.name],
+                                                                                      key=lambda pair: pair[0])])
     return predictions
 
 

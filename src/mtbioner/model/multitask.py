@@ -1,8 +1,9 @@
 """The multi-task model: an HF encoder, dropout, and one linear head per enabled task (SPEC section 3).
 
-NER and mtCLS classify every token; bCLS and mCLS classify a pooled sentence vector (`cls`: the first token's
-hidden state; `mean` / `max`: over the real tokens only, padding masked out). Only the enabled tasks get a
-head, so a single-task run is exactly "encoder + one linear layer".
+A word-level task's head classifies every token; a sentence-level task's head classifies a pooled sentence
+vector (`cls`: the first token's hidden state; `mean` / `max`: over the real tokens only, padding masked out).
+A head is one linear layer with a logit per class of its task (`Task.classes`); the loss is the task's own
+(`Task.loss`). Only the enabled tasks get a head, so a single-task run is exactly "encoder + one linear layer".
 
 On disk (`save_pretrained`) a model directory is a plain HF encoder directory (config.json + weights, loadable
 with `AutoModel.from_pretrained`), the tokenizer, `heads.safetensors` and `mtbioner.json` (tasks, label maps,
@@ -17,7 +18,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
@@ -26,9 +26,8 @@ from transformers.utils import logging as hf_logging
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
-from mtbioner.tasks import BCLS_CLASSES, MCLS_CLASSES, MT_LABELS, TASKS, TOKEN_TASKS
+from mtbioner.tasks import TASKS, ordered
 from mtbioner.model.encoders import LOAD_DTYPE
-from mtbioner.model.tokenization import IGNORE_INDEX
 
 MODEL_FORMAT_VERSION = 1
 MTBIONER_FILE = "mtbioner.json"
@@ -58,11 +57,6 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> torch
     raise ValueError(f"unknown pooling {mode!r}; expected one of {POOLINGS}")
 
 
-def num_classes(task: str, ner_labels: Sequence[str]) -> int:
-    return {"ner": len(ner_labels), "mt": len(MT_LABELS), "bcls": len(BCLS_CLASSES),
-            "mcls": len(MCLS_CLASSES)}[task]
-
-
 @contextlib.contextmanager
 def _quiet_progress() -> Iterator[None]:
     """transformers 5 shows a "Writing model shards" bar per save; in a training log that is noise."""
@@ -85,23 +79,25 @@ class MultiTaskModel(nn.Module):
         unknown = [task for task in tasks if task not in TASKS]
         if unknown or not tasks:
             raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {list(tasks)}")
+        #: the enabled tasks' objects, in canonical order, so heads (and their random init) do not depend on
+        #: how the config lists tasks
+        self.task_objects = ordered(tasks)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
         self.encoder = encoder
-        # canonical order, so heads (and their random init) do not depend on how the config lists tasks
-        self.tasks: tuple[str, ...] = tuple(task for task in TASKS if task in tasks)
+        self.tasks: tuple[str, ...] = tuple(task.name for task in self.task_objects)
         self.ner_labels: tuple[str, ...] = tuple(ner_labels)
         self.pooling = pooling
         self.dropout_rate = dropout
         self.max_length = max_length
         self.dropout = nn.Dropout(dropout)
         hidden_size = encoder.config.hidden_size
-        self.heads = nn.ModuleDict({task: nn.Linear(hidden_size, num_classes(task, self.ner_labels))
-                                    for task in self.tasks})
+        self.heads = nn.ModuleDict({task.name: nn.Linear(hidden_size, len(task.classes(self.ner_labels)))
+                                    for task in self.task_objects})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 tasks: Sequence[str] | None = None, **_labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits per task: `[batch, seq, classes]` for token tasks, `[batch, classes]` for sentence tasks.
+        """Logits per task: `[batch, seq, classes]` for word-level tasks, `[batch, classes]` for sentence tasks.
 
         `tasks` restricts the heads computed (the alternating strategy needs one per step); extra keyword
         arguments (the label tensors of a collated batch) are ignored so `model(**batch)` works.
@@ -112,7 +108,7 @@ class MultiTaskModel(nn.Module):
         logits: dict[str, torch.Tensor] = {}
         pooled = None
         for task in wanted:
-            if task in TOKEN_TASKS:
+            if self._task(task).level == "word":
                 logits[task] = self.heads[task](hidden)
             else:
                 if pooled is None:
@@ -122,24 +118,26 @@ class MultiTaskModel(nn.Module):
 
     def compute_losses(self, batch: Mapping[str, torch.Tensor],
                        tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
-        """Per-task mean cross-entropy against the batch's gold labels (`<task>_labels`, IGNORE_INDEX ignored)."""
+        """Each task's own loss (`Task.loss`: mean cross-entropy, IGNORE_INDEX ignored, for the paper's tasks)
+        against the batch's gold labels (`<task>_labels`)."""
         logits = self.forward(batch["input_ids"], batch["attention_mask"], tasks=tasks)
-        losses: dict[str, torch.Tensor] = {}
-        for task, task_logits in logits.items():
-            labels = batch[f"{task}_labels"]
-            flat_logits = task_logits.float().reshape(-1, task_logits.shape[-1])
-            flat_labels = labels.reshape(-1)
-            if (flat_labels != IGNORE_INDEX).any():
-                losses[task] = F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE_INDEX)
-            else:  # nothing to learn in this batch for this task: a zero that keeps the graph intact
-                losses[task] = flat_logits.sum() * 0.0
-        return losses
+        return {task: self._task(task).loss(task_logits, batch[f"{task}_labels"])
+                for task, task_logits in logits.items()}
+
+    def _task(self, name: str):
+        return self.task_objects[self.tasks.index(name)]
+
+    def classes(self, name: str) -> tuple:
+        """The classes of an enabled task's head (its logits' order)."""
+        return self._task(name).classes(self.ner_labels)
 
     # ----------------------------------------------------------------------------------------- persistence
     def metadata(self) -> dict:
+        # `classes`: what each head's logits mean, for readers outside mtbioner (loading reads only the tasks
+        # and the NER labels, from which the classes follow)
         return {"format_version": MODEL_FORMAT_VERSION, "tasks": list(self.tasks),
-                "ner_labels": list(self.ner_labels), "mt_labels": list(MT_LABELS),
-                "bcls_classes": list(BCLS_CLASSES), "mcls_classes": list(MCLS_CLASSES),
+                "ner_labels": list(self.ner_labels),
+                "classes": {task: list(self.classes(task)) for task in self.tasks},
                 "pooling": self.pooling, "dropout": self.dropout_rate, "max_length": self.max_length}
 
     def save_pretrained(self, directory: str | Path, tokenizer: PreTrainedTokenizerBase | None = None) -> None:

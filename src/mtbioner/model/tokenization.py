@@ -1,8 +1,8 @@
 """Word / sub-token alignment and windows for long sentences.
 
-Alignment follows HF `run_ner.py`: the first sub-token of a word carries the word's NER and mtCLS label,
-the other sub-tokens and the special tokens get IGNORE_INDEX (ignored by the loss); predictions are read from
-the first sub-token.
+Alignment follows HF `run_ner.py`: the first sub-token of a word carries the word's label of each word-level
+task (NER, mtCLS), the other sub-tokens and the special tokens get IGNORE_INDEX (ignored by the loss);
+predictions are read from the first sub-token.
 
 A sentence whose sub-tokens (plus the tokenizer's special tokens) exceed `max_length` is split into
 consecutive, non-overlapping windows of whole words, each at most `max_length` long, so every word is
@@ -10,13 +10,13 @@ predicted exactly once and nothing is truncated away (the trap of `truncation=Tr
 than a whole window keeps only its first pieces; its label and prediction sit on the first one, so it is still
 predicted.
 
-Sentence labels of a window (bCLS, mCLS): a window that is a whole sentence carries the sentence's labels. A
-window of a split sentence carries the labels *derived from its own words* (its entities, counted by the same
-rule as `mtbioner.data.labels`), because the model only sees that window: labelling an entity-free window "has an
-entity" would teach the sentence heads something the input does not show. At prediction time the windows are
-combined back per sentence: bCLS = 1 if any window predicts 1, mCLS = sum of the windows' counts capped at 3
-(see `mtbioner.model.inference`). The mtCLS labels of a split sentence are likewise derived per window, so an
-entity cut by a window border is a complete (shorter) entity in each window.
+Every label of a window is derived from the NER tags of *its own words* (`Task.gold`), which for a window
+that is the whole sentence is the sentence's label. Sentence labels of a window of a split sentence (bCLS,
+mCLS, tCLS) are therefore the window's, because the model only sees that window: labelling an entity-free
+window "has an entity" would teach the sentence heads something the input does not show. At prediction time
+each sentence task merges its windows back per sentence (`Task.merge`, called by `mtbioner.model.inference`).
+The mtCLS labels of a split sentence are likewise derived per window, so an entity cut by a window border is
+a complete (shorter) entity in each window.
 """
 
 from __future__ import annotations
@@ -29,12 +29,8 @@ from transformers import PreTrainedTokenizerBase
 
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import Example
-from mtbioner.data.labels import derive_aux_labels
-from mtbioner.tasks import MT_LABELS
-
-#: Label of positions the loss skips (special tokens, non-first sub-tokens, padding); also PyTorch's default.
-IGNORE_INDEX = -100
-_MT_IDS = {label: index for index, label in enumerate(MT_LABELS)}
+from mtbioner.tasks import IGNORE_INDEX, NER, TASKS
+from mtbioner.tasks import get as get_task
 
 
 @dataclass
@@ -45,10 +41,9 @@ class Features:
     word_starts: list[int]  # position of the first sub-token of each word of this window, in order
     sentence_index: int  # index of the sentence in the encoded list
     first_word: int  # index in the sentence of this window's first word
-    ner_labels: list[int] = field(default_factory=list)  # per sub-token, IGNORE_INDEX where unlabelled
-    mt_labels: list[int] = field(default_factory=list)
-    bcls: int = IGNORE_INDEX
-    mcls: int = IGNORE_INDEX
+    #: per task: a word-level task's class id per sub-token (IGNORE_INDEX where unlabelled), a sentence-level
+    #: task's `Task.target`; empty for unlabelled input (prediction)
+    labels: dict[str, list | int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -126,55 +121,53 @@ def encode_sentences(sentences: Sequence[Sequence[str]], tokenizer: PreTrainedTo
 
 
 def encode_examples(examples: Sequence[Example], tokenizer: PreTrainedTokenizerBase, ner_labels: Sequence[str],
-                    max_length: int) -> list[Features]:
-    """Encode labelled examples: token labels on first sub-tokens, sentence labels per window (see module doc)."""
-    ner_ids = {label: index for index, label in enumerate(ner_labels)}
+                    max_length: int, tasks: Sequence[str] = TASKS) -> list[Features]:
+    """Encode labelled examples with the labels of `tasks` (default: every registered task): word labels on
+    first sub-tokens, sentence labels per window (see module doc)."""
     features = encode_sentences([example.tokens for example in examples], tokenizer, max_length)
-    windows_per_sentence: dict[int, int] = {}
-    for feature in features:
-        windows_per_sentence[feature.sentence_index] = windows_per_sentence.get(feature.sentence_index, 0) + 1
+    encoded = [(task, task.classes(ner_labels)) for task in (get_task(name) for name in tasks)]
+    ids = {task.name: {label: index for index, label in enumerate(classes)}
+           for task, classes in encoded if task.level == "word"}
     for feature in features:
         example = examples[feature.sentence_index]
-        end = feature.first_word + len(feature.word_starts)
-        ner = list(example.ner[feature.first_word:end])
-        if windows_per_sentence[feature.sentence_index] == 1:
-            mt, bcls, mcls = list(example.mt), example.bcls, example.mcls
-        else:
-            aux = derive_aux_labels(ner)
-            mt, bcls, mcls = list(aux.mt), aux.bcls, aux.mcls
-        feature.ner_labels = [IGNORE_INDEX] * len(feature.input_ids)
-        feature.mt_labels = [IGNORE_INDEX] * len(feature.input_ids)
-        for position, ner_tag, mt_tag in zip(feature.word_starts, ner, mt):
-            try:
-                feature.ner_labels[position] = ner_ids[ner_tag]
-            except KeyError:
-                raise MtbionerError(f"sentence {example.id}: NER tag {ner_tag!r} is not in the dataset's "
-                                    f"labels.json ({list(ner_labels)})") from None
-            feature.mt_labels[position] = _MT_IDS[mt_tag]
-        feature.bcls, feature.mcls = bcls, mcls
+        ner = example.ner[feature.first_word:feature.first_word + len(feature.word_starts)]
+        for task, classes in encoded:
+            gold = task.gold(ner)
+            if task.level == "sentence":
+                feature.labels[task.name] = task.target(gold, classes)
+                continue
+            labels = [IGNORE_INDEX] * len(feature.input_ids)
+            for position, tag in zip(feature.word_starts, gold):
+                try:
+                    labels[position] = ids[task.name][tag]
+                except KeyError:
+                    if task.name != NER:
+                        raise
+                    raise MtbionerError(f"sentence {example.id}: NER tag {tag!r} is not in the dataset's "
+                                        f"labels.json ({list(ner_labels)})") from None
+            feature.labels[task.name] = labels
     return features
 
 
 def collate(features: Sequence[Features], pad_token_id: int = 0) -> dict[str, torch.Tensor]:
-    """Dynamic padding: pad to the longest input of this batch (labels padded with IGNORE_INDEX)."""
+    """Dynamic padding: pad to the longest input of this batch; `<task>_labels` of every task the features
+    are labelled for (word labels padded with IGNORE_INDEX; sentence targets as ints or multi-hot floats)."""
     width = max(len(feature) for feature in features)
     size = len(features)
     input_ids = torch.full((size, width), pad_token_id, dtype=torch.long)
     attention_mask = torch.zeros((size, width), dtype=torch.long)
-    ner = torch.full((size, width), IGNORE_INDEX, dtype=torch.long)
-    mt = torch.full((size, width), IGNORE_INDEX, dtype=torch.long)
     for row, feature in enumerate(features):
         length = len(feature)
         input_ids[row, :length] = torch.tensor(feature.input_ids)
         attention_mask[row, :length] = 1
-        if feature.ner_labels:
-            ner[row, :length] = torch.tensor(feature.ner_labels)
-            mt[row, :length] = torch.tensor(feature.mt_labels)
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "ner_labels": ner,
-        "mt_labels": mt,
-        "bcls_labels": torch.tensor([feature.bcls for feature in features], dtype=torch.long),
-        "mcls_labels": torch.tensor([feature.mcls for feature in features], dtype=torch.long),
-    }
+    batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+    for name in features[0].labels:
+        if get_task(name).level == "word":
+            labels = torch.full((size, width), IGNORE_INDEX, dtype=torch.long)
+            for row, feature in enumerate(features):
+                labels[row, :len(feature)] = torch.tensor(feature.labels[name])
+        else:
+            targets = [feature.labels[name] for feature in features]
+            labels = torch.tensor(targets, dtype=torch.float if isinstance(targets[0], list) else torch.long)
+        batch[f"{name}_labels"] = labels
+    return batch

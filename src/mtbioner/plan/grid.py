@@ -15,7 +15,9 @@ Per dataset and seed the full grid has 30 runs:
 | single       | single-<task> (4)                             | one task       | 100             |
 
 `grid.experiments` in params names the families to build; `data.fractions` limits the fractions (a run
-whose fraction is not listed is not built).
+whose fraction is not listed is not built). `grid.tasks` names the tasks the families combine (the table's
+"all 4": the paper's, by default): with a fifth task (a preset that lists one) joint runs train five heads,
+the ablation family gains no-<its report name, lower case>, pair and single range over five tasks.
 
 `grid.blocks` (optional) replaces that cross product by a union of smaller ones, for budgets that cannot
 afford every family everywhere (config/cpu.yaml). Each block names `datasets`, `experiments` (families),
@@ -54,7 +56,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.params import results_root
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
-from mtbioner.tasks import TASKS
+from mtbioner.tasks import NER, get as get_task, ordered
 
 #: Families of experiments, in the order of the paper's tables and figures.
 FAMILIES: tuple[str, ...] = (
@@ -71,8 +73,12 @@ FAMILIES: tuple[str, ...] = (
 #: Full-data fraction (percent); everything except baseline and joint-max is trained only on it.
 FULL = 100
 
-#: The task an ablation drops, by experiment name (the paper's names; mtCLS is task `mt`).
-ABLATIONS: dict[str, str] = {"no-bcls": "bcls", "no-mcls": "mcls", "no-mtcls": "mt"}
+
+def ablations(tasks: tuple[str, ...]) -> dict[str, str]:
+    """The task each ablation drops, by experiment name: `no-<report name in lower case>` of every auxiliary
+    task (the paper's no-bcls, no-mcls, no-mtcls; mtCLS is task `mt`), in name order (the paper grid's)."""
+    names = {f"no-{get_task(task).display.lower()}": task for task in tasks if task != NER}
+    return dict(sorted(names.items()))
 
 #: The experiment whose per-epoch curves Figure 4 draws (and DVC plots), at its longest budget (`curve_runs`).
 CURVE_EXPERIMENT = "joint-max"
@@ -136,23 +142,34 @@ class _Cell:
         return (self.dataset, self.experiment, self.variant, self.fraction, self.seed)
 
 
-def _family_runs(family: str) -> list[tuple[str, tuple[str, ...], str, str, str, bool]]:
-    """(experiment, tasks, main_task, pooling, strategy, at_every_fraction) of one family."""
-    all_tasks = tuple(TASKS)
+def grid_tasks(config: dict[str, Any]) -> tuple[str, ...]:
+    """`grid.tasks` in canonical order, checked: registered names, NER among them (the families train it)."""
+    names = list(config["grid"]["tasks"])
+    try:
+        tasks = tuple(task.name for task in ordered(names))
+    except MtbionerError as error:
+        raise MtbionerError(f"grid.tasks: {error}") from None
+    if NER not in tasks:
+        raise MtbionerError(f"grid.tasks {names} lacks {NER!r}: every family but pair and single trains it")
+    return tasks
+
+
+def _family_runs(family: str, all_tasks: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], str, str, str, bool]]:
+    """(experiment, tasks, main_task, pooling, strategy, at_every_fraction) of one family over `all_tasks`."""
     if family == "baseline":
         # The paper's SOTA*: BioBERT fine-tuned for NER only; pooling is unused without sentence heads.
-        return [("baseline", ("ner",), "ner", "max", "joint", True)]
+        return [("baseline", (NER,), NER, "max", "joint", True)]
     if family in ("joint-cls", "joint-mean", "joint-max"):
         pooling = family.split("-", 1)[1]
         # Table 3 cuts the training set only for the best model (joint-max) and the baseline.
-        return [(family, all_tasks, "ner", pooling, "joint", pooling == "max")]
+        return [(family, all_tasks, NER, pooling, "joint", pooling == "max")]
     if family == "ablation":
         return [
-            (name, tuple(t for t in all_tasks if t != dropped), "ner", "max", "joint", False)
-            for name, dropped in ABLATIONS.items()
+            (name, tuple(t for t in all_tasks if t != dropped), NER, "max", "joint", False)
+            for name, dropped in ablations(all_tasks).items()
         ]
     if family == "alternating":
-        return [("alternating", all_tasks, "ner", "max", "alternating", False)]
+        return [("alternating", all_tasks, NER, "max", "alternating", False)]
     if family == "pair":
         return [
             (f"pair-{main}-{secondary}", (main, secondary), main, "max", "joint", False)
@@ -203,8 +220,8 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
     wanted_fractions = fractions(config)
     blocks = grid.get("blocks") or []
     if not blocks:
-        return _block_cells(results_root(config), datasets(config), list(grid["experiments"]), wanted_fractions,
-                            None, seeds, -1)
+        return _block_cells(results_root(config), datasets(config), list(grid["experiments"]), grid_tasks(config),
+                            wanted_fractions, None, seeds, -1)
     cells: list[_Cell] = []
     seen: dict[tuple, int] = {}
     for index, block in enumerate(blocks):
@@ -223,7 +240,7 @@ def _cells(config: dict[str, Any]) -> list[_Cell]:
             block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
         block_seeds = [int(s) for s in block.get("seeds") or seeds]
         for cell in _block_cells(results_root(config), block_datasets,
-                                 list(block.get("experiments") or grid["experiments"]),
+                                 list(block.get("experiments") or grid["experiments"]), grid_tasks(config),
                                  wanted_fractions, block_fractions, block_seeds, index, block.get("name", "")):
             if cell.key in seen:
                 raise MtbionerError(f"{_cell_path(cell)} is in grid.blocks[{seen[cell.key]}] and "
@@ -238,12 +255,12 @@ def _cell_path(cell: _Cell) -> str:
     return run_path(cell.root, cell.dataset, cell.experiment, cell.fraction, cell.seed, cell.variant)
 
 
-def _block_cells(root: str, block_datasets: list[str], families: list[str], wanted_fractions: list[int],
-                 block_fractions: list[int] | None, seeds: list[int], block: int, variant: str = "") -> list[_Cell]:
+def _block_cells(root: str, block_datasets: list[str], families: list[str], combined: tuple[str, ...],
+                 wanted_fractions: list[int], block_fractions: list[int] | None, seeds: list[int], block: int, variant: str = "") -> list[_Cell]:
     cells: list[_Cell] = []
     for dataset in block_datasets:
         for family in families:
-            for experiment, tasks, main_task, pooling, strategy, every_fraction in _family_runs(family):
+            for experiment, tasks, main_task, pooling, strategy, every_fraction in _family_runs(family, combined):
                 if block_fractions is not None:
                     run_fractions = block_fractions
                 else:

@@ -19,7 +19,7 @@ from mtbioner.plan import grid
 from mtbioner.params import param_default, results_root
 from mtbioner.plan.claims import claim_runs, parse_claims
 from mtbioner.run.directory import RunFiles
-from mtbioner.tasks import TASKS
+from mtbioner.tasks import NER, TASKS
 
 
 
@@ -94,7 +94,7 @@ def table_metrics(config: dict[str, Any]) -> list[str]:
 
 def ner_metrics(config: dict[str, Any]) -> list[str]:
     """Every run that predicts NER (the DVC summary and the report page)."""
-    return _metrics([r for r in grid.expand_grid(config) if "ner" in r.tasks])
+    return _metrics([r for r in grid.expand_grid(config) if NER in r.tasks])
 
 
 def all_metrics(config: dict[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_choices, param_default
-from mtbioner.tasks import TASKS, TaskName
+from mtbioner.tasks import NER, TaskName
 
 
 class RunConfig(BaseModel):
@@ -37,8 +37,10 @@ class RunConfig(BaseModel):
 
     # model
     encoder: str = Field(default_factory=lambda: param_default("model", "encoder"), description="'tiny', 'minilm', HF id or path")
-    tasks: tuple[TaskName, ...] = TASKS
-    main_task: TaskName = Field("ner", description="the task whose score the run reports")
+    tasks: tuple[TaskName, ...] = Field(default_factory=lambda: tuple(param_default("grid", "tasks")),
+                                        description="the heads trained (names of the task registry); the "
+                                        "schema's grid.tasks by default")
+    main_task: TaskName = Field(NER, description="the task whose score the run reports")
     pooling: Literal["cls", "mean", "max"] = "max"
     dropout: float = Field(default_factory=lambda: param_default("model", "dropout"), ge=0.0, lt=1.0)
     max_length: int = Field(default_factory=lambda: param_default("model", "max_length"), ge=8, description="sub-tokens per window incl. special tokens")

@@ -61,6 +61,7 @@ from mtbioner.data.iob import write_iob
 from mtbioner.model.multitask import MultiTaskModel
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles
+from mtbioner.tasks import REGISTRY, ordered
 from mtbioner.model.tokenization import Features, encode_examples
 from mtbioner.training.step import Optimisation, device_batch, train_step
 
@@ -78,11 +79,12 @@ def write_test_outputs(run_dir: Path, examples: Sequence[Example], predictions: 
               ((example.tokens, example.ner, prediction.ner if prediction.ner is not None else ["_"] * len(example.tokens))
                for example, prediction in zip(examples, predictions)))
     rows = []
+    sentence_tasks = [task for task in ordered(tasks) if task.level == "sentence"]
     for example, prediction in zip(examples, predictions):
         row: dict = {"id": example.id}
-        for task in ("bcls", "mcls"):
-            if task in tasks:
-                row[f"{task}_gold"], row[f"{task}_pred"] = getattr(example, task), getattr(prediction, task)
+        for task in sentence_tasks:
+            row[f"{task.name}_gold"] = task.export(example.gold(task.name))
+            row[f"{task.name}_pred"] = task.export(prediction.get(task.name))
         rows.append(row)
     write_jsonl(RunFiles(run_dir).sentences, rows)
 
@@ -149,7 +151,7 @@ def _evaluate(model: MultiTaskModel, tokenizer, test: Sequence[Example], device:
               config: RunConfig, progress: bool | None) -> _Evaluation:
     predictions = predict(model, tokenizer, [example.tokens for example in test], batch_size=EVAL_BATCH_SIZE,
                           device=device, progress=bool(progress), precision=config.precision)
-    return _Evaluation(evaluate_predictions(test, predictions, model.tasks), predictions)
+    return _Evaluation(evaluate_predictions(test, predictions, model.tasks, model.ner_labels), predictions)
 
 
 # -------------------------------------------------------------------------------------------------- an epoch
@@ -267,7 +269,7 @@ def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: boo
     write_json(files.config, config.to_json_dict())
     model.to(device)
 
-    features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.max_length)
+    features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.max_length, model.tasks)
     lengths = [len(feature) for feature in features]
     tasks = list(model.tasks)
     total_steps = config.epochs * steps_per_epoch(len(features), tasks, config.strategy, config.batch_size)
@@ -370,11 +372,9 @@ def _sum_in_order(values: list[float]) -> float:
 
 def _summary(record: dict) -> str:
     parts = [f"loss {record['train_loss']:.4f}"]
-    for task in ("ner", "mt"):
-        if task in record:
-            parts.append(f"{task} F1 {record[task]['f1']:.4f}")
-    for task in ("bcls", "mcls"):
-        if task in record:
-            parts.append(f"{task} acc {record[task]['accuracy']:.4f}")
+    for task in REGISTRY:  # word-level tasks' F1, sentence-level tasks' accuracy
+        if task.name in record:
+            metric, shown = ("f1", "F1") if task.level == "word" else ("accuracy", "acc")
+            parts.append(f"{task.name} {shown} {record[task.name][metric]:.4f}")
     parts.append(f"{record['train_seconds']:.1f}s")
     return ", ".join(parts)

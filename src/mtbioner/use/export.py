@@ -26,6 +26,7 @@ from torch import nn
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
 from mtbioner.run.directory import model_directory
+from mtbioner.tasks import NER
 
 #: Extra key in the exported config.json: what `mtbioner predict` needs to use the export like a run.
 CONFIG_KEY = "mtbioner"
@@ -74,7 +75,7 @@ def _exported_config(model, run: str | Path):
 
 def build_token_classification_model(model, run: str | Path = ""):
     """An HF `*ForTokenClassification` model holding `model`'s encoder and NER head (weights copied)."""
-    if "ner" not in model.tasks:
+    if NER not in model.tasks:
         raise MtbionerError(f"{run}: the run has no NER head (tasks {list(model.tasks)}); nothing to export")
     tc_model = _token_classification_model(_exported_config(model, run))
     base = getattr(tc_model, tc_model.base_model_prefix, None)
@@ -87,7 +88,7 @@ def build_token_classification_model(model, run: str | Path = ""):
         raise MtbionerError(f"encoder weights do not fit {type(tc_model).__name__}: missing {missing[:5]}, "
                             f"unexpected {unexpected[:5]}")
     classifier = _classifier_of(tc_model, base, len(model.ner_labels))
-    classifier.load_state_dict(model.heads["ner"].state_dict())
+    classifier.load_state_dict(model.heads[NER].state_dict())
     tc_model.eval()
     return tc_model
 
@@ -100,7 +101,7 @@ def check_same_logits(model, tc_model, tokenizer) -> float:
     tc_model.eval()
     try:
         encoded = tokenizer(_PROBE_WORDS, is_split_into_words=True, return_tensors="pt")
-        ours = model(encoded["input_ids"], encoded["attention_mask"], tasks=["ner"])["ner"]
+        ours = model(encoded["input_ids"], encoded["attention_mask"], tasks=[NER])[NER]
         theirs = tc_model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
     finally:
         model.train(was_training)
@@ -166,9 +167,9 @@ def load_exported(path: str | Path):
     meta = getattr(config, CONFIG_KEY, None) or {}
     max_length = int(meta.get("max_length") or min(tokenizer.model_max_length, config.max_position_embeddings))
     # classifier_dropout: what our exports record; None (another model's export): MultiTaskModel's default
-    model = MultiTaskModel(base, ["ner"], labels, dropout=getattr(config, "classifier_dropout", None),
+    model = MultiTaskModel(base, [NER], labels, dropout=getattr(config, "classifier_dropout", None),
                            max_length=max_length)
-    model.heads["ner"].load_state_dict(classifier.state_dict())
+    model.heads[NER].load_state_dict(classifier.state_dict())
     model.eval()
     return model, tokenizer
 

@@ -37,6 +37,12 @@ from mtbioner.data.labels import entity_spans
 from mtbioner.data.standoff import (FORMATS, DocumentLabels, SentenceLabel, SpanLabel, StandoffFile, detect_format,
                                     document_from_text, format_standoff, parse_standoff)
 from mtbioner.data.textsplit import split_sentences
+from mtbioner.tasks import NER, REGISTRY
+
+#: What a JSON-lines record holds besides NER: the other word-level tasks' tags (when predicted), then every
+#: sentence-level task (null when the model has none), in canonical order.
+WORD_AUX_TASKS = tuple(task for task in REGISTRY if task.level == "word" and task.name != NER)
+SENTENCE_TASKS = tuple(task for task in REGISTRY if task.level == "sentence")
 
 OutputFormat = Literal["iob", "jsonl", "bioc", "bioc-json", "pubtator"]
 InputFormat = Literal["auto", "text", "iob", "bioc", "bioc-json", "pubtator"]
@@ -168,13 +174,15 @@ def read_prediction_input(source: str | Path, input_format: InputFormat = "text"
 
 
 def document_labels(source: StandoffFile, sentences: Sequence[InputSentence], predictions: Sequence) -> list[DocumentLabels]:
-    """Per document: the predicted mentions (type and document offsets) and each sentence's bCLS/mCLS."""
+    """Per document: the predicted mentions (type and document offsets) and each sentence's sentence-level
+    predictions (bCLS, mCLS, ...: the model's)."""
     labels = [DocumentLabels() for _ in source.documents]
     for sentence, prediction in zip(sentences, predictions, strict=True):
         target = labels[sentence.document_index]
         if prediction.ner is not None:
             target.mentions += [SpanLabel(*span) for span in mentions_from_tags(sentence.offsets, prediction.ner)]
-        values = {task: getattr(prediction, task) for task in ("bcls", "mcls") if getattr(prediction, task) is not None}
+        values = {task.name: task.export(prediction.get(task.name)) for task in SENTENCE_TASKS
+                  if prediction.get(task.name) is not None}
         if values:
             target.sentences.append(SentenceLabel(sentence.span[0], sentence.span[1], values))
     return labels
@@ -206,9 +214,10 @@ def sentence_record(number: int, sentence: InputSentence, prediction, text: str 
     record["tokens"] = list(sentence.words)
     if sentence.offsets is not None:
         record["offsets"] = [list(pair) for pair in sentence.offsets]
-    record["ner"] = tags
-    if prediction.mt is not None:
-        record["mt"] = list(prediction.mt)
+    record[NER] = tags
+    for task in WORD_AUX_TASKS:  # the model's other word-level predictions (mtCLS)
+        if prediction.get(task.name) is not None:
+            record[task.name] = list(prediction.get(task.name))
     entities = []
     for span in entity_spans(tags or []):
         # token_end and end are exclusive, as in Python slices
@@ -220,8 +229,9 @@ def sentence_record(number: int, sentence: InputSentence, prediction, text: str 
         entity.update(token_start=span.start, token_end=span.end)
         entities.append(entity)
     record["entities"] = entities
-    # mCLS class 3 stands for "3 or more entities" (SPEC section 2)
-    record["bcls"], record["mcls"] = prediction.bcls, prediction.mcls
+    # every sentence-level task, null where the model has no head for it (mCLS class 3 = "3 or more entities")
+    for task in SENTENCE_TASKS:
+        record[task.name] = task.export(prediction.get(task.name))
     return record
 
 

@@ -25,10 +25,9 @@ from mtbioner.errors import MtbionerError  # noqa: E402
 from mtbioner.report.stats.aggregate import metric_value  # noqa: E402
 from mtbioner.report.defaults import SENTENCE_METRIC  # noqa: E402
 from mtbioner.run.directory import FinishedRun  # noqa: E402
-from mtbioner.tasks import DISPLAY_NAMES, TASKS  # noqa: E402
+from mtbioner.tasks import TASKS, display_name, get as get_task  # noqa: E402
 
 #: One colour per task and one marker per dataset, used by every figure.
-TASK_COLOURS = {"ner": "#0072B2", "mt": "#E69F00", "bcls": "#009E73", "mcls": "#CC79A7"}
 DATASET_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 SENTENCE_METRICS = ("macro_f1", "accuracy")
 
@@ -56,12 +55,13 @@ def save_figure(figure: Any, out_prefix: str | Path) -> list[Path]:
 def score_path(task: str, sentence_metric: str = SENTENCE_METRIC) -> tuple[str, str]:
     if sentence_metric not in SENTENCE_METRICS:
         raise MtbionerError(f"sentence metric {sentence_metric!r}: expected one of {SENTENCE_METRICS}")
-    return (task, "f1") if task in ("ner", "mt") else (task, sentence_metric)
+    word_level = get_task(task).level == "word"
+    return (task, get_task(task).headline) if word_level else (task, sentence_metric)
 
 
 def score_label(task: str, sentence_metric: str = SENTENCE_METRIC) -> str:
-    metric = "F1" if task in ("ner", "mt") else {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
-    return f"{DISPLAY_NAMES[task]} {metric}"
+    metric = "F1" if get_task(task).level == "word" else {"macro_f1": "macro-F1", "accuracy": "accuracy"}[sentence_metric]
+    return f"{display_name(task)} {metric}"
 
 
 # ------------------------------------------------------------------------------------------------- Figure 4
@@ -104,10 +104,10 @@ def figure4_from_curves(curves: Mapping[str, Sequence[Mapping[str, float]]], out
             x = np.array([row["epoch"] for row in points])
             mean = np.array([row[column] for row in points]) * 100
             std = np.array([row.get(f"{column}_std", math.nan) for row in points]) * 100
-            ax.plot(x, mean, marker="o" if len(points) < 15 else None, markersize=3, color=TASK_COLOURS[task],
+            ax.plot(x, mean, marker="o" if len(points) < 15 else None, markersize=3, color=get_task(task).colour,
                     label=score_label(task, sentence_metric))
             if not np.isnan(std).all():
-                ax.fill_between(x, mean - std, mean + std, color=TASK_COLOURS[task], alpha=0.2, linewidth=0)
+                ax.fill_between(x, mean - std, mean + std, color=get_task(task).colour, alpha=0.2, linewidth=0)
         shown = len({row["epoch"] for row in rows})
         detail = (described or {}).get(dataset)
         ax.set_title(f"{dataset}: {shown} epochs shown" + (f"\n({detail})" if detail else ""), fontsize=9)
@@ -131,10 +131,11 @@ def pairwise_gains(runs: list[FinishedRun], sentence_metric: str = SENTENCE_METR
         return float(np.mean(values)) * 100 if values else math.nan
 
     rows = []
+    tasks = [task for task in TASKS if any(task in r.tasks for r in runs)]  # the runs' tasks, canonical order
     for dataset in sorted({r.dataset for r in runs}):
-        for main in TASKS:
+        for main in tasks:
             single = mean_score(dataset, f"single-{main}", main)
-            for secondary in TASKS:
+            for secondary in tasks:
                 if secondary == main:
                     continue
                 pair = mean_score(dataset, f"pair-{main}-{secondary}", main)
@@ -144,7 +145,7 @@ def pairwise_gains(runs: list[FinishedRun], sentence_metric: str = SENTENCE_METR
 
 
 def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = SENTENCE_METRIC) -> list[Path]:
-    """Per dataset a 4×4 heat-map: y = main task, x = secondary task, cell = gain over the single-task model;
+    """Per dataset a heat-map over the tasks of the gains (4×4 for the paper's): y = main task, x = secondary task, cell = gain over the single-task model;
     the diagonal shows the single-task score itself (grey)."""
     datasets = [d for d in gains["dataset"].unique() if gains.loc[gains["dataset"] == d, "gain"].notna().any()]
     if not datasets:
@@ -152,18 +153,19 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
     use_style()
     finite = gains["gain"].abs().replace([np.inf], np.nan).dropna()
     limit = max(float(finite.max()) if len(finite) else 1.0, 0.1)
-    names = [DISPLAY_NAMES[t] for t in TASKS]
+    tasks = [task for task in TASKS if task in set(gains["main"]) | set(gains["secondary"])]
+    names = [display_name(t) for t in tasks]
     figure, axes = plt.subplots(1, len(datasets), figsize=(3.9 * len(datasets) + 1.2, 4.0), squeeze=False,
                                 layout="constrained")
     image = None
     for ax, dataset in zip(axes[0], datasets):
         part = gains[gains["dataset"] == dataset]
-        matrix = np.full((len(TASKS), len(TASKS)), np.nan)
+        matrix = np.full((len(tasks), len(tasks)), np.nan)
         for _, row in part.iterrows():
-            matrix[TASKS.index(row["main"]), TASKS.index(row["secondary"])] = row["gain"]
+            matrix[tasks.index(row["main"]), tasks.index(row["secondary"])] = row["gain"]
         image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
-        for i, main in enumerate(TASKS):
-            for j in range(len(TASKS)):
+        for i, main in enumerate(tasks):
+            for j in range(len(tasks)):
                 if i == j:
                     single = part.loc[part["main"] == main, "single_score"]
                     value = float(single.iloc[0]) if len(single) else math.nan
@@ -173,8 +175,8 @@ def figure5(gains: pd.DataFrame, out_prefix: str | Path, sentence_metric: str = 
                 elif not math.isnan(matrix[i, j]):
                     ax.text(j, i, f"{matrix[i, j]:+.2f}", ha="center", va="center", fontsize=8,
                             color="white" if abs(matrix[i, j]) > 0.6 * limit else "black")
-        ax.set_xticks(range(len(TASKS)), names)
-        ax.set_yticks(range(len(TASKS)), names)
+        ax.set_xticks(range(len(tasks)), names)
+        ax.set_yticks(range(len(tasks)), names)
         ax.set_xlabel("secondary task")
         ax.grid(False)
         ax.set_title(dataset)
@@ -261,10 +263,10 @@ def figure6(labels: Sequence[tuple[str, str]], coordinates: np.ndarray | None, o
 def _tsne_panel(ax: Any, labels: Sequence[tuple[str, str]], coordinates: np.ndarray, datasets: list[str],
                 perplexity: float | None) -> None:
     for (dataset, task), (x, y) in zip(labels, coordinates):
-        ax.scatter(x, y, s=70, color=TASK_COLOURS[task], marker=DATASET_MARKERS[datasets.index(dataset) % 7],
+        ax.scatter(x, y, s=70, color=get_task(task).colour, marker=DATASET_MARKERS[datasets.index(dataset) % 7],
                    edgecolors="black", linewidths=0.5)
-        ax.annotate(f"{dataset}-{DISPLAY_NAMES[task]}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
-    task_handles = [plt.Line2D([], [], marker="o", linestyle="", color=TASK_COLOURS[t], label=DISPLAY_NAMES[t])
+        ax.annotate(f"{dataset}-{display_name(task)}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    task_handles = [plt.Line2D([], [], marker="o", linestyle="", color=get_task(t).colour, label=display_name(t))
                     for t in TASKS if any(t == task for _, task in labels)]
     dataset_handles = [plt.Line2D([], [], marker=DATASET_MARKERS[i % 7], linestyle="", color="grey", label=d)
                        for i, d in enumerate(datasets)]
@@ -283,7 +285,7 @@ def mean_off_diagonal(similarity: np.ndarray) -> float:
 
 
 def _cosine_panel(figure: Any, heat: Any, labels: Sequence[tuple[str, str]], similarity: np.ndarray) -> None:
-    names = [f"{d}-{DISPLAY_NAMES[t]}" for d, t in labels]
+    names = [f"{d}-{display_name(t)}" for d, t in labels]
     low = float(np.min(similarity))
     image = heat.imshow(similarity, cmap="viridis", vmin=low, vmax=1.0)
     heat.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)

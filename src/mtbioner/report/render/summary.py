@@ -24,7 +24,8 @@ from mtbioner.atomicio import write_json
 from mtbioner.report import paper_values
 from mtbioner.report.stats.aggregate import cell, plain, runs_frame, seed_stats
 from mtbioner.run.directory import FinishedRun
-from mtbioner.tasks import DISPLAY_NAMES
+from mtbioner.plan.grid import ablations
+from mtbioner.tasks import REGISTRY, TASKS, display_name
 
 
 def _clean(value: float) -> float | None:
@@ -249,27 +250,31 @@ def claim_token_labels_help(gains: pd.DataFrame) -> list[str]:
     """Paper 4.5: sentence-level main tasks gain more from token-level secondaries (NER, mtCLS)."""
     if gains.empty or gains["gain"].isna().all():
         return []
+    present = set(gains["main"]) | set(gains["secondary"])
+    word = [task.name for task in REGISTRY if task.level == "word" and task.name in present]
+    sentence = [task.name for task in REGISTRY if task.level == "sentence" and task.name in present]
     lines = []
-    part = gains[gains["main"].isin(["bcls", "mcls"])].dropna(subset=["gain"])
+    part = gains[gains["main"].isin(sentence)].dropna(subset=["gain"])
     for dataset in sorted(part["dataset"].unique()):
         rows = part[part["dataset"] == dataset]
-        token = rows[rows["secondary"].isin(["ner", "mt"])]["gain"]
-        sentence = rows[rows["secondary"].isin(["bcls", "mcls"])]["gain"]
-        if token.empty or sentence.empty:
+        token = rows[rows["secondary"].isin(word)]["gain"]
+        other = rows[rows["secondary"].isin(sentence)]["gain"]
+        if token.empty or other.empty:
             continue
-        state = ("the means point the paper's way" if token.mean() > sentence.mean() and token.mean() > 0
+        state = ("the means point the paper's way" if token.mean() > other.mean() and token.mean() > 0
                  else "the means do not point the paper's way")
-        lines.append(f"{dataset}: bCLS/mCLS gain on average {token.mean():+.2f} pp with a token-level secondary "
-                     f"task (NER, mtCLS) vs {sentence.mean():+.2f} pp with the other sentence-level task — {state} "
+        lines.append(f"{dataset}: {'/'.join(map(display_name, sentence))} gain on average {token.mean():+.2f} pp "
+                     f"with a token-level secondary task ({', '.join(map(display_name, word))}) vs "
+                     f"{other.mean():+.2f} pp with the other sentence-level task — {state} "
                      "(no verdict: the pair-wise runs are not among the pre-registered claims).")
     return lines
 
 
 def claim_ablations(frame: pd.DataFrame, datasets: list[str], verdicts: Verdicts) -> list[str]:
     lines = []
-    for experiment, task in (("no-bcls", "bcls"), ("no-mcls", "mcls"), ("no-mtcls", "mt")):
+    for experiment, task in ablations(TASKS).items():  # the runs a configuration lacks give no line
         lines += [line.replace("joint-max ", "joint-max (all tasks) ", 1)
-                  for line in claim_joint_vs(frame, datasets, experiment, f"w/o {DISPLAY_NAMES[task]}", verdicts)]
+                  for line in claim_joint_vs(frame, datasets, experiment, f"w/o {display_name(task)}", verdicts)]
     return lines
 
 

@@ -38,6 +38,7 @@ from mtbioner.report import paper_values
 from mtbioner.report.stats.aggregate import cell, plain, seed_stats
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.run.directory import FinishedRun
+from mtbioner.tasks import NER
 from mtbioner.report.stats.significance import COLUMNS, compare_to_reference
 
 #: The training fraction of the paper's Tables 2 and 4 (and of its false-positive-sentence rates).
@@ -285,7 +286,7 @@ def fp_mcnemar_frame(runs: list[FinishedRun], a: str = "baseline", b: str = "joi
 
     cells: dict[tuple[str, int], dict[int, dict[str, FinishedRun]]] = {}
     for run in runs:
-        if not run.variant and run.experiment in (a, b) and "ner" in run.tasks:
+        if not run.variant and run.experiment in (a, b) and NER in run.tasks:
             cells.setdefault((run.dataset, run.fraction), {}).setdefault(run.seed, {})[run.experiment] = run
     rows = []
     for (dataset, fraction), by_seed in sorted(cells.items(), key=lambda item: (item[0][0], -item[0][1])):

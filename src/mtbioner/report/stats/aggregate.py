@@ -14,21 +14,14 @@ from typing import Any
 import pandas as pd
 
 from mtbioner.run.directory import FinishedRun
+from mtbioner.tasks import REGISTRY
 
 KEYS = ["dataset", "label", "fraction"]
 
-#: Flat column name -> path in metrics.json (docs/design.md, "Metrics per task").
+#: Flat column name -> path in metrics.json (docs/design.md, "Metrics per task"): every metric of every
+#: registered task (NaN in the runs without it), then the false-positive-sentence rate.
 METRIC_PATHS: dict[str, tuple[str, ...]] = {
-    "ner.precision": ("ner", "precision"),
-    "ner.recall": ("ner", "recall"),
-    "ner.f1": ("ner", "f1"),
-    "mt.precision": ("mt", "precision"),
-    "mt.recall": ("mt", "recall"),
-    "mt.f1": ("mt", "f1"),
-    "bcls.accuracy": ("bcls", "accuracy"),
-    "bcls.macro_f1": ("bcls", "macro_f1"),
-    "mcls.accuracy": ("mcls", "accuracy"),
-    "mcls.macro_f1": ("mcls", "macro_f1"),
+    **{f"{task.name}.{metric}": (task.name, metric) for task in REGISTRY for metric in task.metrics},
     "false_positive_sentence_rate": ("false_positive_sentence_rate",),
 }
 

@@ -1,7 +1,7 @@
 """Per-epoch learning curves as plain CSV: the data `dvc plots show` / `dvc plots diff` draw, and Figure 4's.
 
 One file per dataset (results/<name>/metrics/curves/<dataset>.csv): per epoch, the test scores of every task of the
-four-task model (joint-max at the longest training budget the grid has, `mtbioner.plan.grid.curve_runs`),
+multi-task model (the columns of the tasks its runs have, `curve_columns`) (joint-max at the longest training budget the grid has, `mtbioner.plan.grid.curve_runs`),
 averaged over seeds, and their sample standard deviation over seeds
 (`<column>_std`, empty with a single seed) — the numbers behind the paper's Figure 4, which the report draws
 from these files, in a form DVC can overlay across experiments. The seed means are computed here only. The
@@ -21,16 +21,27 @@ from typing import Any, Iterable
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
 from mtbioner.run.directory import FinishedRun, load_runs
-from mtbioner.tasks import TASKS
+from mtbioner.tasks import REGISTRY, TASKS, Task
 
-#: Per-epoch scores of a curve file (scores in [0, 1]; the loss is the weighted joint loss), seed means.
-SCORE_COLUMNS = ("ner_f1", "mt_f1", "bcls_macro_f1", "mcls_macro_f1", "bcls_accuracy", "mcls_accuracy", "train_loss")
-#: Their sample standard deviation over seeds (Figure 4's band), where at least two seeds have the value.
-STD_COLUMNS = tuple(f"{column}_std" for column in SCORE_COLUMNS)
-#: Columns of a curve file after `epoch`, in this order.
-CURVE_COLUMNS = SCORE_COLUMNS + STD_COLUMNS
 
-Curve = list[dict[str, float]]  # rows of one curve file: epoch, then CURVE_COLUMNS (NaN where empty)
+def score_columns(tasks: Iterable[Task]) -> tuple[str, ...]:
+    """Per-epoch scores of a curve file of runs with `tasks` (scores in [0, 1]; the loss is the weighted joint
+    loss), seed means: each word-level task's F1, each sentence-level task's macro-F1, then their accuracy."""
+    tasks = list(tasks)
+    return (*(f"{task.name}_{task.headline}" for task in tasks if task.level == "word"),
+            *(f"{task.name}_{metric}" for metric in ("macro_f1", "accuracy")
+              for task in tasks if task.level == "sentence"),
+            "train_loss")
+
+
+def curve_columns(tasks: Iterable[Task]) -> tuple[str, ...]:
+    """Columns of a curve file after `epoch`, in this order: the scores, then their sample standard deviation
+    over seeds (`<column>_std`, Figure 4's band, where at least two seeds have the value)."""
+    scores = score_columns(tasks)
+    return scores + tuple(f"{column}_std" for column in scores)
+
+
+Curve = list[dict[str, float]]  # rows of one curve file: epoch, then its curve_columns (NaN where empty)
 
 
 def flat_scores(record: dict[str, Any]) -> dict[str, float]:
@@ -45,7 +56,8 @@ def flat_scores(record: dict[str, Any]) -> dict[str, float]:
 
 
 def curve_rows(epoch_histories: Iterable[list[dict[str, Any]]]) -> list[dict[str, float | int]]:
-    """Seed means (and standard deviations) per epoch of SCORE_COLUMNS over the histories of one dataset's runs."""
+    """Seed means (and standard deviations) per epoch of `score_columns` over the histories of one dataset's runs
+    (of every registered task: a task the runs lack has no values, hence no cells)."""
     by_epoch: dict[int, list[dict[str, float]]] = defaultdict(list)
     for history in epoch_histories:
         for line in history:
@@ -53,7 +65,7 @@ def curve_rows(epoch_histories: Iterable[list[dict[str, Any]]]) -> list[dict[str
     rows = []
     for epoch in sorted(by_epoch):
         row: dict[str, float | int] = {"epoch": epoch}
-        for column in SCORE_COLUMNS:
+        for column in score_columns(REGISTRY):
             values = [scores[column] for scores in by_epoch[epoch] if column in scores]
             if values:
                 row[column] = round(statistics.fmean(values), 6)
@@ -74,7 +86,9 @@ def runs_curve(runs: list[FinishedRun]) -> list[dict[str, float | int]]:
 
 def format_curve(rows: list[dict[str, float | int]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["epoch", *CURVE_COLUMNS], lineterminator="\n")
+    # the columns of the tasks the runs have: the paper's four-task runs keep the files they always had
+    tasks = [task for task in REGISTRY if any(column in row for row in rows for column in score_columns([task])[:-1])]
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *curve_columns(tasks)], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -21,6 +21,7 @@ from mtbioner.report.stats.bootstrap import MULTINOMIAL, paired_replicates
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.report.stats.predictions import check_same_test_set, counted_predictions, prf_from_counts
 from mtbioner.run.directory import FinishedRun
+from mtbioner.tasks import NER
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def compare_to_reference(runs: list[FinishedRun], reference: str, experiments: l
     for run in runs:
         if run.experiment == reference or (experiments is not None and run.experiment not in experiments):
             continue
-        if "ner" not in run.metrics:  # single-/pair- runs without NER have nothing to compare
+        if NER not in run.metrics:  # single-/pair- runs without NER have nothing to compare
             continue
         ref = by_key.get((run.dataset, reference, run.variant, run.fraction, run.seed))
         if ref is None:

@@ -21,8 +21,8 @@ def cosine_similarity_matrix(vectors: np.ndarray) -> np.ndarray:
 
 def read_task_embeddings(paths: Iterable[str | Path]) -> tuple[list[tuple[str, str]], np.ndarray]:
     """`write_taskemb` outputs (each `.json`, or its `.npy` beside it) as (dataset, task) labels and a matrix
-    with one embedding per row, in the paper's order: by dataset, then task in the canonical order (NER,
-    mtCLS, bCLS, mCLS)."""
+    with one embedding per row, in the paper's order: by dataset, then task in the registry's canonical order (NER,
+    mtCLS, bCLS, mCLS, then tasks added after the paper)."""
     from mtbioner.tasks import TASKS
 
     labels, vectors = [], []
