@@ -38,9 +38,9 @@ lint: install
 unlock: install
 	$(BIN)/snakemake --unlock --configfile config/quick.yaml
 
-# After changing a default in src/mtbioner/resources/params.schema.yaml (the one home of the paper preset's
-# values): regenerate config/paper.yaml from it (generated, not edited) and rewrite params.yaml (Hydra, as
-# `dvc exp run -S` does); PARAMS='preset=quick train.epochs=3' composes another preset or value without running
+# After adding or changing a parameter in src/mtbioner/param_model.py (the one home of every default, range and
+# help text): regenerate what is derived from it (the JSON Schema, config/paper.yaml, config/README.md's parameter
+# reference; never edited by hand) and rewrite params.yaml (Hydra, as `dvc exp run -S` does); PARAMS='preset=quick train.epochs=3' composes another preset or value without running
 # anything.
 PARAMS ?=
 params: install

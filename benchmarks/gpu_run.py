@@ -50,7 +50,7 @@ import yaml  # noqa: E402
 
 from mtbioner.atomicio import write_text  # noqa: E402
 from mtbioner.errors import MtbionerError  # noqa: E402
-from mtbioner.params import deep_merge, load_params, results_root  # noqa: E402
+from mtbioner.params import load_params, merge_overlay, results_root  # noqa: E402
 from mtbioner.plan import grid  # noqa: E402
 from mtbioner.plan.claims import parse_claims  # noqa: E402
 from mtbioner.plan.cost import grid_cost  # noqa: E402
@@ -78,7 +78,7 @@ def part_overlay(config: dict[str, Any], j: int) -> dict[str, Any]:
 
 def part_passes(config: dict[str, Any], overlay: dict[str, Any], data_root: Path) -> dict[tuple, int]:
     """Training sentence-passes of every run of a part, by run key (mtbioner.plan.cost's counts)."""
-    merged = deep_merge(config, overlay)
+    merged = merge_overlay(config, overlay)
     return {cost.run.key: cost.train_passes for cost in grid_cost(merged, data_root).runs}
 
 
@@ -260,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         device_settings: dict[str, Any] = {"data": {"source": str(corpus)}}
         if config["model"]["encoder"] == "minilm":
             device_settings["model"] = {"encoder": str(args.bundle / "minilm")}
-        config = deep_merge(config, device_settings)
+        config = merge_overlay(config, device_settings)
         n_parts = len(config["report"]["claims"])
         names = [claim["name"] for claim in config["report"]["claims"]]
         done_keys: set[tuple] = set()
         for j in range(1, n_parts + 1):
             part = record["parts"].setdefault(str(j), {"claim": names[j - 1]})
-            overlay = deep_merge(part_overlay(config, j), device_settings)
+            overlay = merge_overlay(part_overlay(config, j), device_settings)
             passes = part_passes(config, overlay, tree / "data")
             new = {key: value for key, value in passes.items() if key not in done_keys}
             new_passes = sum(new.values())

@@ -94,23 +94,22 @@ def test_custom_dataset_entries_need_train_and_test() -> None:
     assert errors(config) == []
 
 
-def test_schema_defaults_are_the_paper_preset() -> None:
-    """An empty params file filled with the schema's defaults is params.yaml: the paper preset is the default."""
-    params = load("params.yaml")
-    for section, spec in SCHEMA["properties"].items():
-        if "properties" not in spec:
-            assert params[section] == spec["default"], section
-            continue
-        for key, sub in spec["properties"].items():
-            if "default" in sub:
-                assert params[section][key] == sub["default"], f"{section}.{key}"
+def test_generated_files_are_fresh() -> None:
+    """The schema, config/paper.yaml and config/README.md's reference are generated from param_model (make params)."""
+    from mtbioner.params import REFERENCE_FILE, paper_preset_text, parameter_reference, schema_text
 
-
-def test_the_paper_preset_file_is_generated_from_the_schema() -> None:
-    """config/paper.yaml is derived (make params), so the schema stays the one home of the paper's values."""
-    from mtbioner.params import paper_preset_text
-
+    assert (ROOT / "src/mtbioner" / SCHEMA_RESOURCE).read_text(encoding="utf-8") == schema_text(), "run make params"
     assert (ROOT / "config" / "paper.yaml").read_text(encoding="utf-8") == paper_preset_text(), "run make params"
+    assert parameter_reference() in (ROOT / REFERENCE_FILE).read_text(encoding="utf-8"), "run make params"
+
+
+@pytest.mark.parametrize("overlay", [None, *PRESETS])
+def test_the_typed_model_reads_every_preset(overlay: str | None) -> None:
+    """Code that wants typed parameters validates the merged file with param_model.Params, not with the schema."""
+    from mtbioner.param_model import Params
+
+    params = Params.model_validate(merged(overlay))
+    assert params.model_dump(mode="json", exclude_unset=False).keys() == merged(overlay).keys()
 
 
 def test_params_yaml_is_the_schema_defaults_in_full() -> None:

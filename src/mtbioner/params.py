@@ -9,14 +9,19 @@ Snakemake merges `--configfile` overlays over `configfile:` (nested mappings key
 fills schema defaults in `validate(..., set_default=True)`; `load_params` does the same for code that plans
 runs outside Snakemake (benchmarks, the cost estimate, tests), so both see the same configuration.
 
-The JSON Schema ships inside the package (`resources/params.schema.yaml`, also what the Snakefile validates
-against) and is the one home of every parameter default: code that needs a default (the loss weights of a
-run config, the report's CLI options, the upstream corpus URL) reads it with `param_default`, never a copy.
+Every parameter's type, range, default and help text is written once, in the typed models of
+`mtbioner.param_model`. The JSON Schema generated from them ships inside the package
+(`resources/params.schema.yaml`, what the Snakefile validates against; `make params` writes it, a test keeps it
+fresh), and the code reads it at run time without importing the models: `param_default` (the loss weights of
+a run config, the upstream corpus URL), `param_schema` (the command-line options of parameters),
+`config_problem` (one-line errors). config/paper.yaml and config/README.md's parameter reference are written
+from it too (`write_generated`).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import textwrap
 from functools import cache
 from importlib import resources
@@ -30,6 +35,19 @@ from mtbioner.errors import MtbionerError
 PARAMS_FILE = "params.yaml"
 #: The schema inside the package (the Snakefile's `validate` names the same file by its repository path).
 SCHEMA_RESOURCE = "resources/params.schema.yaml"
+SCHEMA_HEADER = """\
+# JSON Schema (draft 2020-12, in YAML) of params.yaml and of the overlays in config/. GENERATED from the typed
+# parameter models in src/mtbioner/param_model.py (the one home of every type, range, default and help text)
+# by `make params`; do not edit. The Snakefile validates the merged config against it with defaults filled in
+# (snakemake.utils.validate), so an overlay only states what it changes; every object forbids unknown keys.
+"""
+
+
+def schema_text() -> str:
+    """The schema file's text, generated from `mtbioner.param_model.Params`."""
+    from mtbioner.param_model import json_schema
+
+    return SCHEMA_HEADER + yaml.safe_dump(json_schema(), sort_keys=False, allow_unicode=True, width=116)
 
 
 @cache
@@ -156,14 +174,15 @@ def unnamed_overlays(paths: Iterable[str | Path]) -> str | None:
             "(--configfile config/quick.yaml yours.yaml) to share that preset's tree")
 
 
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """`overlay` merged over a copy of `base`: mappings key by key, everything else replaced."""
+def merge_overlay(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """`overlay` merged over a copy of `base` by Snakemake's own `update_config`, the function behind
+    `--configfile` (mappings key by key, everything else replaced), so that code planning the DAG can never merge
+    differently from the DAG. DVC's `-S preset=NAME` composes with Hydra (DVC's own mechanism), which merges the
+    same way: tests/test_dvc.py checks each preset's composition against this merge."""
+    from snakemake.utils import update_config
+
     merged = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
+    update_config(merged, copy.deepcopy(overlay))
     return merged
 
 
@@ -187,7 +206,7 @@ def load_params(root: str | Path = ".", overlays: Iterable[str | Path] = (), val
     root = Path(root)
     config = _read_yaml(root / PARAMS_FILE)
     for overlay in overlays:
-        config = deep_merge(config, _read_yaml(root / overlay))
+        config = merge_overlay(config, _read_yaml(root / overlay))
     if not validate:
         return config
     from snakemake.utils import validate as validate_against
@@ -223,9 +242,9 @@ def compose_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> dic
 #: The paper preset's file in Hydra's config directory, written from the schema (`paper_preset_text`).
 PAPER_PRESET = f"{HYDRA_CONFIG_DIR}/paper.yaml"
 PAPER_HEADER = """\
-# The paper preset (SPEC.md): every parameter at its schema default. GENERATED from the defaults in
-# src/mtbioner/resources/params.schema.yaml (their one home) by `make params`; do not edit — change a default
-# in the schema and regenerate. It is the base every other preset is merged over:
+# The paper preset (SPEC.md): every parameter at its default. GENERATED from the defaults in
+# src/mtbioner/param_model.py (their one home) by `make params`; do not edit — change a default there and
+# regenerate. It is the base every other preset is merged over:
 #   Snakemake: params.yaml (the resolved parameters, committed as this preset) + --configfile overlays;
 #   DVC:       `dvc exp run -S preset=NAME -S key=value` composes config/params.yaml (Hydra) into params.yaml.
 """
@@ -268,7 +287,77 @@ def write_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> Path:
     return target
 
 
+#: config/README.md's parameter reference lies between these lines (`parameter_reference`, `write_generated`).
+REFERENCE_FILE = f"{HYDRA_CONFIG_DIR}/README.md"
+REFERENCE_BEGIN = "<!-- parameter reference: generated from src/mtbioner/param_model.py by `make params`; do not edit -->"
+REFERENCE_END = "<!-- end of the generated parameter reference -->"
+
+
+def _type_text(node: dict[str, Any]) -> str:
+    """A schema node's type in a few words: `integer ≥ 1`, `auto | fp32 | bf16 | fp16`, `list of integer`."""
+    if "enum" in node:
+        return " \\| ".join("null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+                             for value in node["enum"])
+    kinds = node.get("type", "any")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    words = []
+    for kind in kinds:
+        if kind == "array":
+            items = node.get("items", {})
+            words.append(f"list of {_type_text(items) if 'properties' not in items else 'mappings'}")
+        elif kind == "object" and "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
+            words.append(f"mapping to {_type_text(node['additionalProperties'])}"
+                         if "properties" not in node["additionalProperties"] else "mapping of name to mapping")
+        else:
+            words.append(kind)
+    bounds = [f"{symbol} {node[key]}" for key, symbol in
+              (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"), ("exclusiveMaximum", "<"))
+              if key in node]
+    return " \\| ".join(words) + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def parameter_reference() -> str:
+    """The generated part of config/README.md: one table per group, a row per parameter (type, default, meaning)."""
+    schema = load_schema()
+    lines = [REFERENCE_BEGIN, ""]
+    for section, node in schema["properties"].items():
+        rows = node.get("properties") or {section: node}
+        lines += [f"### `{section}`", ""]
+        if "properties" in node and node.get("description"):
+            lines += [node["description"], ""]
+        lines += ["| parameter | type | default | meaning |", "|---|---|---|---|"]
+        for key, spec in rows.items():
+            name = key if key == section else f"{section}.{key}"
+            default = json.dumps(spec["default"], ensure_ascii=False) if "default" in spec else "(none)"
+            meaning = str(spec.get("description", "")).replace("|", "\\|").replace("<", "&lt;")
+            lines.append(f"| `{name}` | {_type_text(spec)} | `{default}` | {meaning} |")
+        lines.append("")
+    lines.append(REFERENCE_END)
+    return "\n".join(lines)
+
+
+def write_generated(root: str | Path = ".") -> list[Path]:
+    """Write what is generated from the parameter models: the packaged schema, config/paper.yaml and
+    config/README.md's parameter reference (`make params`; tests keep the committed files equal)."""
+    root = Path(root)
+    schema_file = root / "src" / "mtbioner" / SCHEMA_RESOURCE
+    schema_file.write_text(schema_text(), encoding="utf-8")
+    _schema_text.cache_clear()
+    _defaults.cache_clear()
+    (root / PAPER_PRESET).write_text(paper_preset_text(), encoding="utf-8")
+    readme = root / REFERENCE_FILE
+    text = readme.read_text(encoding="utf-8")
+    if REFERENCE_BEGIN in text:
+        text = text[:text.index(REFERENCE_BEGIN)] + parameter_reference() + text[text.index(REFERENCE_END) + len(REFERENCE_END):]
+    else:
+        text = text.rstrip("\n") + "\n\n## Parameter reference\n\n" + parameter_reference() + "\n"
+    readme.write_text(text, encoding="utf-8")
+    return [schema_file, root / PAPER_PRESET, readme]
+
+
 if __name__ == "__main__":
     import sys
 
+    for path in write_generated("."):
+        print(f"wrote {path}")
     print(f"wrote {write_params('.', sys.argv[1:])}")

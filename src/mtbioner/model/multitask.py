@@ -25,6 +25,7 @@ from transformers.utils import logging as hf_logging
 
 from mtbioner.atomicio import atomic_directory
 from mtbioner.errors import MtbionerError
+from mtbioner.param_model import POOLINGS
 from mtbioner.params import param_default
 from mtbioner.tasks import TASKS, ordered
 from mtbioner.model.encoders import LOAD_DTYPE
@@ -32,7 +33,6 @@ from mtbioner.model.encoders import LOAD_DTYPE
 MODEL_FORMAT_VERSION = 1
 MTBIONER_FILE = "mtbioner.json"
 HEADS_FILE = "heads.safetensors"
-POOLINGS = ("cls", "mean", "max")
 
 
 def masked_mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
