@@ -53,22 +53,12 @@ from typing import Any
 
 from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
+from mtbioner.param_model import FAMILIES
 from mtbioner.params import results_root
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
 from mtbioner.tasks import NER, get as get_task, ordered
 
-#: Families of experiments, in the order of the paper's tables and figures.
-FAMILIES: tuple[str, ...] = (
-    "baseline",
-    "joint-cls",
-    "joint-mean",
-    "joint-max",
-    "ablation",
-    "alternating",
-    "pair",
-    "single",
-)
 
 #: Full-data fraction (percent); everything except baseline and joint-max is trained only on it.
 FULL = 100
@@ -154,32 +144,21 @@ def grid_tasks(config: dict[str, Any]) -> tuple[str, ...]:
     return tasks
 
 
-def _family_runs(family: str, all_tasks: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], str, str, str, bool]]:
-    """(experiment, tasks, main_task, pooling, strategy, at_every_fraction) of one family over `all_tasks`."""
-    if family == "baseline":
-        # The paper's SOTA*: BioBERT fine-tuned for NER only; pooling is unused without sentence heads.
-        return [("baseline", (NER,), NER, "max", "joint", True)]
-    if family in ("joint-cls", "joint-mean", "joint-max"):
-        pooling = family.split("-", 1)[1]
-        # Table 3 cuts the training set only for the best model (joint-max) and the baseline.
-        return [(family, all_tasks, NER, pooling, "joint", pooling == "max")]
+def _family_runs(family: str, all_tasks: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], str]]:
+    """(experiment, tasks, main_task) of each run of one family over `all_tasks`; what the family's runs share
+    (pooling, strategy, fractions) is its entry in `mtbioner.param_model.FAMILIES`."""
+    if family not in FAMILIES:
+        raise MtbionerError(f"unknown experiment family {family!r}; valid: {', '.join(FAMILIES)}")
+    if family == "baseline":  # the paper's SOTA*: BioBERT fine-tuned for NER only
+        return [("baseline", (NER,), NER)]
     if family == "ablation":
-        return [
-            (name, tuple(t for t in all_tasks if t != dropped), NER, "max", "joint", False)
-            for name, dropped in ablations(all_tasks).items()
-        ]
-    if family == "alternating":
-        return [("alternating", all_tasks, NER, "max", "alternating", False)]
+        return [(name, tuple(t for t in all_tasks if t != dropped), NER) for name, dropped in ablations(all_tasks).items()]
     if family == "pair":
-        return [
-            (f"pair-{main}-{secondary}", (main, secondary), main, "max", "joint", False)
-            for main in all_tasks
-            for secondary in all_tasks
-            if secondary != main
-        ]
+        return [(f"pair-{main}-{secondary}", (main, secondary), main)
+                for main in all_tasks for secondary in all_tasks if secondary != main]
     if family == "single":
-        return [(f"single-{task}", (task,), task, "max", "joint", False) for task in all_tasks]
-    raise MtbionerError(f"unknown experiment family {family!r}; valid: {', '.join(FAMILIES)}")
+        return [(f"single-{task}", (task,), task) for task in all_tasks]
+    return [(family, all_tasks, NER)]  # joint-cls/-mean/-max and alternating: every task, NER scored
 
 
 def datasets(config: dict[str, Any]) -> list[str]:
@@ -260,17 +239,19 @@ def _block_cells(root: str, block_datasets: list[str], families: list[str], comb
     cells: list[_Cell] = []
     for dataset in block_datasets:
         for family in families:
-            for experiment, tasks, main_task, pooling, strategy, every_fraction in _family_runs(family, combined):
+            members = _family_runs(family, combined)  # one error for an unknown family
+            shared = FAMILIES[family]
+            for experiment, tasks, main_task in members:
                 if block_fractions is not None:
                     run_fractions = block_fractions
                 else:
-                    run_fractions = wanted_fractions if every_fraction else [FULL]
+                    run_fractions = wanted_fractions if shared.every_fraction else [FULL]
                 for fraction in run_fractions:
                     if fraction not in wanted_fractions:
                         continue
                     for seed in seeds:
-                        cells.append(_Cell(dataset, experiment, fraction, seed, tasks, main_task, pooling, strategy,
-                                           family, block, root, variant))
+                        cells.append(_Cell(dataset, experiment, fraction, seed, tasks, main_task, shared.pooling,
+                                           shared.strategy, family, block, root, variant))
     return cells
 
 
