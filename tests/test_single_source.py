@@ -132,3 +132,18 @@ def test_run_config_defaults_come_from_the_parameter_model() -> None:
     source = (SRC / "run" / "config.py").read_text(encoding="utf-8")
     for _section, key in fields:
         assert re.search(rf"^\s+{key}: \w+ = default_of\(\w+Params, \"{key}\"\)$", source, re.M), key
+
+
+def test_a_parameter_is_named_where_the_design_says() -> None:
+    """docs/design.md's 'How to add a parameter', checked on one the paper has (train.grad_clip): besides the
+    generated files it is named by its model field, its RunConfig field and the code that uses it — the grid,
+    the rules, the CLI and dvc.yaml pass it on without naming it."""
+    root = SRC.parents[1]
+    candidates = [*SRC.rglob("*.py"), *SRC.rglob("*.yaml"), *(root / "workflow").rglob("*.smk"),
+                  *(root / "config").rglob("*"), root / "Snakefile", root / "dvc.yaml", root / "params.yaml"]
+    naming = {path.relative_to(root).as_posix() for path in candidates
+              if path.is_file() and "grad_clip" in path.read_text(encoding="utf-8")}
+    generated = {"src/mtbioner/resources/params.schema.yaml", "config/paper.yaml", "config/README.md", "params.yaml"}
+    recipe = {"src/mtbioner/param_model.py", "src/mtbioner/run/config.py"}
+    users = {"src/mtbioner/training/step.py", "src/mtbioner/training/trainer.py"}
+    assert naming == generated | recipe | users
