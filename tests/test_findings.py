@@ -29,3 +29,18 @@ def test_published_verdicts_recompute_from_the_published_counts(counts: Path, tm
     assert list(again["verdict"]) == list(published["verdict"]) and len(frame) == len(published)
     # columns added after a finding ran (e.g. `note`) are new, not different: compare what was published
     pd.testing.assert_frame_equal(again[list(published.columns)], published, check_exact=False, atol=1e-6)
+
+
+def test_the_refactor_check_cell_is_identical_before_and_after() -> None:
+    """docs/refactor/: the published CPU cell trained before and after issue 22's refactor on one machine has the
+    same scores, loss and false-positive rate to the last bit; only its timings may differ."""
+    import json
+
+    folder = ROOT / "docs" / "refactor"
+    before, after = (json.loads((folder / f"{side}.metrics.json").read_text(encoding="utf-8"))
+                     for side in ("before", "after"))
+    timings = {"train_seconds", "train_sentences_per_second"}
+    assert before.keys() == after.keys()
+    assert {key: value for key, value in before.items() if key not in timings} == {
+        key: value for key, value in after.items() if key not in timings}
+    assert before["ner"]["f1"] > 0.5  # a trained model, not an empty file
