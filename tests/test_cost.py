@@ -76,6 +76,10 @@ def test_missing_data_is_one_clear_error(paper: dict, tmp_path: Path) -> None:
     with pytest.raises(MtbionerError, match="cannot count the sentences of BC2GM"):
         grid_cost(config, tmp_path)
     assert grid.expand_grid(config)  # the grid itself needs no data
+    config["data"]["source"] = upstream = param_default("data", "source")  # a URL: said as it is, not as a path
+    with pytest.raises(MtbionerError, match="not a local mirror") as raised:
+        grid_cost(config, tmp_path)
+    assert upstream in str(raised.value) and "https:/raw" not in str(raised.value)
 
 
 def test_mirror_root_counts_as_its_data_folder(paper: dict, mirror_data: Path, tmp_path: Path) -> None:

@@ -104,8 +104,10 @@ def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | 
         source = str(config["data"]["source"])
         try:
             files = {split: local_file(source, dataset, split) for split in ("train", "devel", "test")}
-        except MtbionerError:  # not a local directory (e.g. the upstream URL): said below, with what to do
-            files = {split: Path(source) / f"{dataset}-IOB" / f"{split}.tsv" for split in ("train", "devel", "test")}
+        except MtbionerError:  # not a local directory (e.g. the upstream URL): nothing here to count
+            raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared.root}, and "
+                                f"data.source is not a local mirror ({source}); point data.source at a local "
+                                "mirror, or run `snakemake all_data` first") from None
     missing = [str(path) for path in files.values() if not path.is_file()]
     if missing:
         raise MtbionerError(f"cannot count the sentences of {dataset}: no prepared data in {prepared.root} and "
