@@ -165,3 +165,25 @@ def test_bioc_input_jsonl_records_index_the_document_text(trained_run: Path, tmp
     for record in records:
         assert text[record["start"]:record["end"]] == record["text"]
         assert all(text[e["start"]:e["end"]] == e["text"] for e in record["entities"])
+
+
+def test_sentence_infons_hold_a_set_of_types_as_json(tmp_path: Path) -> None:
+    """A sentence given in the input holds our sentence-level values as infons (strings): a class as its text, a
+    multi-label prediction (tCLS: the entity types of the sentence) as a JSON list, readable by any BioC tool."""
+    from mtbioner.data.standoff import DocumentLabels, SentenceLabel, format_standoff, read_standoff
+
+    collection = bioc.BioCCollection()
+    document = bioc.BioCDocument()
+    document.id = "7"
+    passage = bioc.BioCPassage()
+    passage.offset = 0
+    passage.add_sentence(bioc.BioCSentence.of_text(TITLE, 0))
+    document.add_passage(passage)
+    collection.add_document(document)
+    source = tmp_path / "in.xml"
+    source.write_text(bioc.biocxml.dumps(collection), encoding="utf-8")
+    labels = [DocumentLabels(sentences=[SentenceLabel(0, len(TITLE), {"bcls": 1, "tcls": ["Chemical", "Disease"]})])]
+    written = bioc.biocxml.loads(format_standoff(read_standoff(source), labels, "bioc"))
+    infons = written.documents[0].passages[0].sentences[0].infons
+    assert infons["mtbioner_bcls"] == "1"
+    assert json.loads(infons["mtbioner_tcls"]) == ["Chemical", "Disease"]

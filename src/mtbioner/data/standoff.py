@@ -437,7 +437,7 @@ class SentenceLabel:
 
     start: int
     end: int
-    values: dict[str, int]
+    values: dict[str, Any]  # a task name -> its exported prediction (a class, a list of types)
 
 
 @dataclass
@@ -556,7 +556,9 @@ def _format_bioc(source: StandoffFile, labels: list[DocumentLabels], output_form
         for sentence in doc_labels.sentences:
             index = _segment_index(document, sentence.start)
             if document.segments[index].presplit:
-                holders[index].infons.update({f"mtbioner_{key}": str(value) for key, value in sentence.values.items()})
+                # infons hold strings: a class as its text ("1"), a set of types (tCLS) as a JSON list
+                holders[index].infons.update({f"mtbioner_{key}": value if isinstance(value, str) else json.dumps(value)
+                                              for key, value in sentence.values.items()})
             else:
                 passage_sentences.setdefault(index, []).append(
                     {"offset": sentence.start, "length": sentence.end - sentence.start, **sentence.values})
