@@ -8,7 +8,7 @@ Writes into `--out` (default `.gpu`, git-ignored; the device tool carries it wit
     wheels/          every distribution the pipeline imports (mtbioner's runtime requirements and Snakemake,
                      with everything they require) that the image does not list (benchmarks/device/
                      image-packages.txt), pinned to the version installed here, as wheels for the target CPython
-                     on x86-64 Linux; sdist-only ones (seqeval, docopt) built into wheels here; and mtbioner itself
+                     on x86-64 Linux; sdist-only ones (e.g. connection-pool) built into wheels here; and mtbioner itself
     corpus.tar.gz    <NAME>-IOB/{train,devel,test}.tsv of every dataset the device presets read, Table 1's too
     minilm/          all-MiniLM-L6-v2 with fp16 weights (the fp32 package is over the transfer limit; every load
                      passes dtype=float32, mtbioner.model.encoders.LOAD_DTYPE, so training keeps fp32 weights)
@@ -114,7 +114,7 @@ def _pip(*args: str) -> subprocess.CompletedProcess:
 def fetch_wheels(needed: dict[str, str], python_version: str, dest: Path) -> dict[str, str]:
     """A wheel of each name==version for the target, {name: how}: binary wheels for CPython `python_version` on
     x86-64 Linux (or pure-Python ones) from the index in one pip call; what has no wheel there (an sdist only,
-    e.g. seqeval) is built here, which only works for pure-Python packages (checked)."""
+    e.g. connection-pool) is built here, which only works for pure-Python packages (checked)."""
     platforms = [flag for platform in PLATFORMS for flag in ("--platform", platform)]
     pending = dict(needed)
     how: dict[str, str] = {}
