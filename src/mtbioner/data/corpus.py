@@ -32,7 +32,7 @@ from mtbioner.data.files import CONVERSION_REPORT, MANIFEST, OFFSETS, SPLITS, ra
 from mtbioner.errors import MtbionerError
 from mtbioner.params import param_default
 
-#: Upstream raw URL base at the pinned commit: the schema's `data.source` default (its one home).
+#: Upstream raw URL base at the pinned commit: the `data.source` default (its one home: mtbioner.param_model).
 UPSTREAM_SOURCE: str = param_default("data", "source")
 #: The pinned commit, as named in that URL (the shipped digests were taken at it).
 UPSTREAM_COMMIT: str = re.search(r"/([0-9a-f]{40})/", UPSTREAM_SOURCE).group(1)  # type: ignore[union-attr]
