@@ -372,3 +372,27 @@ def test_the_summary_explains_the_mtcls_gap_when_mtcls_is_scored(runs):
     empty = (pd.DataFrame(columns=VERDICT_COLUMNS), pd.DataFrame(columns=["gain"]))
     assert "not a scoring defect" not in generated_summary(frame, *empty)
     assert "not a scoring defect" in generated_summary(frame.assign(**{"mt.f1": 0.58}), *empty)
+
+
+def test_table4_shows_the_ablation_of_a_task_added_beyond_the_paper(tmp_path):
+    """A preset that adds a task (grid.tasks with tcls) also trains joint-max without it: Table 4 shows that
+    run as `w/o tCLS`, before w/o Joint, with no paper value; the † test covers it; the paper's rows are kept."""
+    from mtbioner.report.render.tables import table_specs, write_tables
+
+    entity_sentences = [i for i in range(30) if i % 3]
+    for seed in (1, 2):
+        write_run(tmp_path, "BC5CDR", "joint-max", seed=seed, pred=predictions(miss=set(entity_sentences[:2])))
+        write_run(tmp_path, "BC5CDR", "no-tcls", seed=seed, pred=predictions(miss=set(entity_sentences[:12])))
+        write_run(tmp_path, "BC5CDR", "no-bcls", seed=seed, pred=predictions(miss=set(entity_sentences[:3])))
+    runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
+    spec = table_specs({run.experiment for run in runs})[4]
+    assert spec.experiments == ("joint-max", "no-bcls", "no-mcls", "no-mtcls", "no-tcls", "alternating")
+    assert spec.row_names["no-tcls"] == "w/o tCLS" and table_specs({"no-bcls"}) == TABLE_SPECS
+    significance = write_tables(runs, tmp_path / "tables", samples=300, seed=1, alpha=0.05)
+    assert set(significance.loc[significance["reference"] == "joint-max", "experiment"]) == {"no-bcls", "no-tcls"}
+    table4 = (tmp_path / "tables" / "table4.md").read_text(encoding="utf-8")
+    lines = [line for line in table4.splitlines() if line.startswith("| BC5CDR")]
+    assert [line.split("|")[2].strip() for line in lines] == ["Ours", "w/o bCLS", "w/o mCLS", "w/o mtCLS",
+                                                               "w/o tCLS", "w/o Joint"]
+    tcls_row = lines[4].split("|")
+    assert tcls_row[9].strip().endswith("†") and tcls_row[10].strip() == "–"  # F1 with †, no paper F1

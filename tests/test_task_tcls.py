@@ -132,8 +132,8 @@ def _windows(model, tokenizer, words: list[str]) -> list[list[str]]:
 
 def test_the_dag_trains_predicts_and_reports_tcls_on_bc5cdr(tmp_path_factory: pytest.TempPathFactory) -> None:
     """config/tcls.yaml with a tiny overlay (random tiny encoder, 40 sentences, joint-max and the single-task
-    runs): every product of the report stage is built, and tCLS is in the runs' metrics, predictions, curves
-    and task embeddings."""
+    runs, the baseline and the ablations): every product of the report stage is built, and tCLS is in the runs' metrics,
+    predictions, curves, task embeddings and Table 4 (w/o tCLS)."""
     if not BC5CDR.is_dir():
         pytest.fail(f"corpus mirror not available at {BC5CDR}")
     workspace = copy_workflow(tmp_path_factory.mktemp("tcls_dag"))
@@ -141,7 +141,7 @@ def test_the_dag_trains_predicts_and_reports_tcls_on_bc5cdr(tmp_path_factory: py
                "model": {"encoder": "tiny", "max_length": 64},
                "train": {"batch_size": 8, "learning_rate": 1.0e-3, "epochs": 2, "precision": "fp32"},
                "eval": {"max_test_sentences": 20},
-               "grid": {"experiments": ["joint-max", "single"]},
+               "grid": {"experiments": ["baseline", "joint-max", "single", "ablation"]},
                "resources": {"train_mem_mb": 1000, "train_runtime": 10},
                "report": {"bootstrap_samples": 100}}
     (workspace / "config/tcls-tiny.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
@@ -163,3 +163,6 @@ def test_the_dag_trains_predicts_and_reports_tcls_on_bc5cdr(tmp_path_factory: py
     assert embedding["task"] == "tcls"
     assert (results / "figures/figure4.png").is_file() and (results / "figures/figure6.png").is_file()
     assert "tCLS" in (results / "report.md").read_text()
+    table4 = [line.split("|")[2].strip() for line in (results / "tables/table4.md").read_text().splitlines()
+              if line.startswith("| BC5CDR")]
+    assert table4 == ["Ours", "w/o bCLS", "w/o mCLS", "w/o mtCLS", "w/o tCLS", "w/o Joint"]

@@ -26,19 +26,20 @@ by summing the seeds' tables, keeps the unit independent: the seeds share the te
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from mtbioner.atomicio import write_text
 from mtbioner.errors import MtbionerError
+from mtbioner.plan.grid import ablations
 from mtbioner.plan.targets import TABLE_EXPERIMENTS
 from mtbioner.report import paper_values
 from mtbioner.report.stats.aggregate import cell, plain, seed_stats
 from mtbioner.report.defaults import ALPHA, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED
 from mtbioner.run.directory import FinishedRun
-from mtbioner.tasks import NER
+from mtbioner.tasks import NER, TASKS, get as get_task
 from mtbioner.report.stats.significance import COLUMNS, compare_to_reference
 
 #: The training fraction of the paper's Tables 2 and 4 (and of its false-positive-sentence rates).
@@ -74,13 +75,29 @@ TABLE_SPECS: dict[int, TableSpec] = {
 }
 
 
+#: Table 4's last row: alternating training (w/o Joint); the ablations of single tasks stand before it.
+ALTERNATING = "alternating"
+
+
+def table_specs(experiments_run: set[str]) -> dict[int, TableSpec]:
+    """TABLE_SPECS for the runs at hand: Table 4 gains a row `w/o <task>` for every ablation that ran beyond
+    the paper's three (a task a preset adds to grid.tasks, e.g. tCLS), before w/o Joint; it has no paper value."""
+    paper_rows = TABLE_SPECS[4].experiments
+    added = {name: task for name, task in ablations(TASKS).items() if name in experiments_run and name not in paper_rows}
+    if not added:
+        return TABLE_SPECS
+    rows = (*[e for e in paper_rows if e != ALTERNATING], *sorted(added), *[e for e in paper_rows if e == ALTERNATING])
+    names = {**TABLE_SPECS[4].row_names, **{name: f"w/o {get_task(task).display}" for name, task in added.items()}}
+    return {**TABLE_SPECS, 4: replace(TABLE_SPECS[4], experiments=rows, row_names=names)}
+
+
 def significance_frame(runs: list[FinishedRun], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED,
                        alpha: float = ALPHA) -> pd.DataFrame:
     """Every paired-bootstrap comparison of the tables, one row per seed pair (significance.COLUMNS): each
     model of Tables 2-4 against the baseline (the † of Tables 2, 3), then joint-max against each ablation
     (the † of Table 4)."""
     tests: dict[tuple[str, bool], set[str]] = {("baseline", False): set()}
-    for spec in TABLE_SPECS.values():
+    for spec in table_specs({run.experiment for run in runs}).values():
         tests[("baseline", False)].update(set(spec.experiments) - {"baseline"})
         against_reference = tests.setdefault((spec.reference, spec.reference_better), set())
         against_reference.update(set(spec.experiments) - {spec.reference})
@@ -361,7 +378,7 @@ def write_tables(runs: list[FinishedRun], out_dir: str | Path, *, samples: int, 
     frame = runs_frame(runs)
     significance = significance_frame(runs, samples=samples, seed=seed, alpha=alpha)
     write_text(out / "significance.csv", significance.to_csv(index=False, float_format="%.6f"))
-    for number, spec in TABLE_SPECS.items():
+    for number, spec in table_specs(set(frame["experiment"])).items():
         render_table(spec, table_frame(spec, frame, significance), out / f"table{number}", alpha=alpha)
     mcnemar = fp_mcnemar_frame(runs)
     write_text(out / "fp_mcnemar.csv", mcnemar.to_csv(index=False, float_format="%.6g"))
