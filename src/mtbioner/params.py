@@ -277,11 +277,10 @@ def paper_preset_text() -> str:
 
 
 def write_params(root: str | Path = ".", overrides: Iterable[str] = ()) -> Path:
-    """Write config/paper.yaml from the schema, then the composition to root/params.yaml as DVC writes it
-    (OmegaConf's YAML), under PARAMS_HEADER."""
+    """Write the composition to root/params.yaml as DVC writes it (OmegaConf's YAML), under PARAMS_HEADER; it
+    composes config/paper.yaml as committed (`write_generated` writes that file, `make params` both in turn)."""
     from omegaconf import OmegaConf
 
-    (Path(root) / PAPER_PRESET).write_text(paper_preset_text(), encoding="utf-8")
     target = Path(root) / PARAMS_FILE
     target.write_text(PARAMS_HEADER + OmegaConf.to_yaml(_compose(root, overrides)), encoding="utf-8")
     return target

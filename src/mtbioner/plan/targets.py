@@ -90,7 +90,7 @@ def _plain(config: dict[str, Any], **fields: Any) -> list[grid.Run]:
 def table_metrics(config: dict[str, Any]) -> list[str]:
     """Plain runs of Tables 2-4 (baseline, joint-*, ablations, alternating), every fraction and seed; Table 4
     also shows the ablation of a task the configuration adds beyond the paper's (grid.tasks, e.g. w/o tCLS)."""
-    shown = {*_TABLE_EXPERIMENTS, *grid.ablations(tuple(config["grid"]["tasks"]))}
+    shown = {*_TABLE_EXPERIMENTS, *grid.ablations(grid.grid_tasks(config))}
     return _metrics([r for r in _plain(config) if r.experiment in shown])
 
 
