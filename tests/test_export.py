@@ -164,9 +164,10 @@ def _entities_by_offset(words: list[str], tags: list[str]) -> set[tuple[int, int
                    reason="tokenizers < 0.23.3 truncates the overflowing windows a pipeline stride relies on")
 def test_the_pipeline_covers_a_sentence_past_the_model_length_only_with_a_stride(trained_run: Path, exported: Path,
                                                                                  chem_slice) -> None:
-    """README's limit: `pipeline("token-classification")` truncates a text longer than the tokenizer's
-    model_max_length and silently drops every entity after it; its `stride=` option tags the text to its end in
-    overlapping windows (here windows of the run's max_length, the length the model was trained on)."""
+    """docs/USAGE.md's limit (export, "Long texts"): `pipeline("token-classification")` truncates a text longer
+    than the tokenizer's model_max_length and silently drops every entity after it; its `stride=` option tags the
+    text to its end in overlapping windows (here windows of the run's max_length, the length the model was
+    trained on)."""
     model, tokenizer = load_trained(RunFiles(trained_run).model)
     limit = model.max_length  # the length the model was trained on (128); the tokenizer's own limit is 512
     windowed = AutoTokenizer.from_pretrained(exported, model_max_length=limit)
@@ -191,6 +192,6 @@ def test_the_pipeline_covers_a_sentence_past_the_model_length_only_with_a_stride
     assert sum(start >= cut for start, _, _ in strided) >= 5
     # Coverage, not identity: the two tools place their windows differently (predict: consecutive windows of
     # whole words; the pipeline: overlapping windows of sub-tokens, keeping the longest of overlapping groups), so
-    # past the first window a word's tag may differ between them (README, "Export for plain transformers").
+    # past the first window a word's tag may differ between them (docs/USAGE.md, "Export for plain transformers").
     last_quarter = 0.75 * len(text)
     assert any(start >= last_quarter for start, _, _ in ours) and any(start >= last_quarter for start, _, _ in strided)

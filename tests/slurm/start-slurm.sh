@@ -8,7 +8,7 @@
 #
 # Daemons: munged (as user munge), a private mariadbd on 127.0.0.1 with its own datadir, slurmdbd, slurmctld,
 # slurmd. State, logs and pid files live in $MTBIONER_SLURM_DIR (default /tmp/mtbioner-slurm).
-# Facts this relies on (measured on this kind of machine, see README "Running on a SLURM cluster"):
+# Facts this relies on (measured on this kind of machine, see profiles/README.md):
 # - slurm.conf must be at /etc/slurm/slurm.conf: the executor plugin's job step drops SLURM_CONF;
 # - without accounting the plugin's default sacct polling never sees a job finish, hence slurmdbd;
 # - cgroup plugins do not work in a container: proctrack/linuxproc, task/none (test cluster only);
