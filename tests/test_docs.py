@@ -82,3 +82,28 @@ def test_every_relative_link_resolves(page: Path) -> None:
         elif fragment and resolved.suffix == ".md" and fragment not in _anchors(resolved):
             broken.append(f"{target} (no heading #{fragment} in {resolved.relative_to(ROOT).as_posix()})")
     assert not broken, f"{page.relative_to(ROOT).as_posix()}: " + "; ".join(broken)
+
+
+#: Where code, presets and pages name a section of a README in words: `README, "Section"` (the top README) or
+#: `benchmarks/README.md, "Section"`.
+NAMING = re.compile(r"(?<![\w/])((?:[\w.-]+/)*)README(?:\.md)?,? [\"“]([^\"”]+)[\"”]")
+
+
+def _headings(page: Path) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.*)$", _prose(page.read_text(encoding="utf-8")), re.M)]
+
+
+def test_readme_sections_named_elsewhere_exist() -> None:
+    """A section moved out of a README must not leave `README, "Its title"` behind in the code or the pages (a
+    title names a heading by its beginning, as "GPU check" names "GPU check: `gpu_check.py` ...")."""
+    folders = ("src", "config", "docs", "benchmarks", "workflow", "profiles", "tests")
+    files = [path for folder in folders for path in (ROOT / folder).rglob("*")
+             if path.is_file() and path.suffix in {".py", ".md", ".yaml", ".sh", ".smk", ".rst"}
+             and path != Path(__file__).resolve()]
+    stale = []
+    for path in files:
+        for folder, title in NAMING.findall(path.read_text(encoding="utf-8", errors="replace")):
+            page = ROOT / folder / "README.md"
+            if not page.exists() or not any(heading.startswith(title) for heading in _headings(page)):
+                stale.append(f"{path.relative_to(ROOT).as_posix()}: {folder}README.md, {title!r}")
+    assert not stale, f"no such section: {sorted(set(stale))}"
