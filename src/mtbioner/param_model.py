@@ -281,6 +281,9 @@ class Claim(Section):
     """+1 = the claim is a > b, -1 = a < b; default: the sign of paper_delta"""
     family: bool
     """true = in the Holm family (the pre-registered confirmatory claims)"""
+    planned: bool = True
+    """false = this run does not train the claim's cells (a device call's part that did not fit): its row says
+    "not run" and it keeps its place in the family (m counts it), so the family is fixed by the plan"""
 
     @model_validator(mode="after")
     def _direction(self) -> "Claim":
