@@ -146,6 +146,10 @@ class CustomDataset(Section):
     """BioC/PubTator mention types to keep (after `types`); any other type is an error; null = keep every type"""
     types: dict[str, Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_./-]+$")]] = {}
     """BioC/PubTator type renames, e.g. {SpecificDisease: Disease}; null drops a type (counted)"""
+    allow_shared_documents: bool = False
+    """BioC/PubTator: false = a document in two splits (the same id or the same text) stops the import, naming
+    both files and the documents; true = imported and counted in conversion.json (repeats within a split are
+    always counted there)"""
 
 
 class DataParams(Section):
