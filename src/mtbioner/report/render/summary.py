@@ -122,6 +122,8 @@ class Verdicts:
         row = self.rows.get((dataset, int(fraction), frozenset((a, b))))
         if row is None:
             return "no pre-registered claim covers it, so no verdict"
+        if row["verdict"] == "not run":
+            return f"claim “{row['claim']}” covers it but was not run, so no verdict"
         return (f"verdict of claim “{row['claim']}”: **{row['verdict']}** (Δ {row['a']} − {row['b']} "
                 f"{float(row['delta']):+.2f}, 95 % [{float(row['low']):+.2f}, {float(row['high']):+.2f}])")
 
