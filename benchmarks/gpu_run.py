@@ -13,8 +13,8 @@
    starts, its estimate (Snakemake's overhead, a start-up per wave of K jobs as the check measured it, and
    the training sentence-passes of its new runs at the aggregate rate the parts before it measured, `Pace`)
    must end before the deadline less the packing margin; the first part that does not fit is dropped with every later one, so
-   the parts that ran are always a prefix of the order and the report's family is fixed by it (docs/gpu/
-   PLAN.md). Part 1 always starts. Snakemake runs `--cores <all> --resources gpu=K --scheduler greedy
+   the parts that ran are always a prefix of the order; the claims of the parts not run are reported "not run"
+   and keep their place in the family, whose size m is the plan's (docs/gpu/PLAN.md). Part 1 always starts. Snakemake runs `--cores <all> --resources gpu=K --scheduler greedy
    --rerun-incomplete` under a timeout at the deadline; a training stopped there writes a checkpoint
    (SIGTERM, mtbioner.training.checkpoints), and **a second call on the warm machine resumes**: what is done
    stays done (Snakemake), what was cut off resumes from its checkpoint, the check is not repeated.
@@ -65,15 +65,18 @@ SNAKEMAKE_OVERHEAD_SECONDS = 15.0
 
 # ------------------------------------------------------------------------------------------------- the parts
 def part_overlay(config: dict[str, Any], j: int) -> dict[str, Any]:
-    """The overlay of part j (1-based): the preset's first j claims and only the grid blocks those claims name
-    (their A and B cells: dataset, fraction and label)."""
+    """The overlay of part j (1-based): only the grid blocks the preset's first j claims name (their A and B
+    cells: dataset, fraction and label), and every claim, those after the j-th with `planned: false`: they are
+    reported "not run" and keep their place in the family, so its size m is the plan's whatever a call gets
+    through (docs/gpu/PLAN.md)."""
     claims = parse_claims(config["report"]["claims"])[:j]
     wanted = {(c.dataset, c.fraction, label) for c in claims for label in (c.a, c.b)}
     blocks = sorted({run.block for run in grid.expand_grid(config) if (run.dataset, run.fraction, run.label) in wanted})
     if any(block < 0 for block in blocks):
         raise MtbionerError("a claim names a run outside grid.blocks: the device preset lists every run in a block")
+    entries = config["report"]["claims"]
     return {"grid": {"blocks": [config["grid"]["blocks"][block] for block in blocks]},
-            "report": {"claims": config["report"]["claims"][:j]}}
+            "report": {"claims": entries[:j] + [{**entry, "planned": False} for entry in entries[j:]]}}
 
 
 def part_passes(config: dict[str, Any], overlay: dict[str, Any], data_root: Path) -> dict[tuple, int]:

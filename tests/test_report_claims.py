@@ -12,7 +12,7 @@ from mtbioner.cli import main
 from mtbioner.errors import MtbionerError
 from mtbioner.plan.claims import Claim, claim_runs, parse_claims
 from mtbioner.report.stats.verdict_table import COUNT_COLUMNS, read_counts, write_counts, write_verdicts
-from mtbioner.report.stats.verdicts import HOLDS, NOT_ESTIMABLE, holm
+from mtbioner.report.stats.verdicts import HOLDS, NOT_ESTIMABLE, NOT_RUN, holm, verdict
 from mtbioner.run.directory import load_runs
 from test_report_fixtures import gold_sentences, predictions, write_run
 
@@ -155,6 +155,49 @@ def test_counts_file_recomputes_the_verdicts_without_the_runs(tmp_path, capsys):
     _run(["report", "rejudge", str(tables / "sentence_counts.csv.gz"), "--claims-json", json.dumps(alone),
           "--out-prefix", str(tmp_path / "alone"), "--samples", "500"])
     assert pd.read_csv(tmp_path / "alone.csv")["verdict_level"].tolist() == [0.95, 0.95]
+
+
+def test_a_report_with_g2_g3_not_run_still_judges_g1_at_m_3(tmp_path, capsys):
+    """The GPU plan's family is fixed at G1-G3 whatever a device call gets through: a claim whose part did not
+    run is reported "not run" and keeps its place, so G1 alone is judged at 1 - 0.05/3, its Holm p is Holm's
+    over three p with the missing two at 1 (3 x its own), and the counts file re-judges to the same table."""
+    import sys
+    from pathlib import Path as _Path
+
+    runs = _budget_runs(tmp_path)
+    sys.path.insert(0, str(_Path(__file__).resolve().parents[1] / "benchmarks"))
+    import gpu_run  # the device call's part planner
+
+    from mtbioner.params import load_params
+
+    preset = load_params(_Path(__file__).resolve().parents[1], [])
+    preset["grid"].update(seeds=[1, 2, 3], blocks=[{"name": "x4", "datasets": ["NCBI-disease"], "fractions": [10],
+                                                    "experiments": ["joint-max", "baseline"]}])
+    preset["report"]["claims"] = [_claim(name="G1", a="joint-max@x4", b="baseline@x4"),
+                                  _claim(name="G2", dataset="BC5CDR-chem", paper_delta=0.47),
+                                  _claim(name="G3", dataset="BC2GM", paper_delta=0.71)]
+    claims = gpu_run.part_overlay(preset, 1)["report"]["claims"]  # what part 1 of a device call judges
+    assert [c.get("planned", True) for c in claims] == [True, False, False]
+    frame = write_verdicts(runs, parse_claims(claims), tmp_path / "tables" / "verdicts", samples=500, seed=0,
+                           counts_out=tmp_path / "tables" / "sentence_counts.csv.gz")
+    rows = frame.set_index("claim")
+    assert rows.loc["G1", "verdict_level"] == pytest.approx(1 - 0.05 / 3)
+    assert rows.loc["G1", "verdict"] == verdict(rows.loc["G1", "verdict_low"], rows.loc["G1", "verdict_high"], 3.29)
+    assert rows.loc["G1", "p_holm"] == pytest.approx(min(1.0, 3 * rows.loc["G1", "p_two_sided"]))
+    for name in ("G2", "G3"):
+        assert rows.loc[name, "verdict"] == NOT_RUN and rows.loc[name, "n_seeds"] == 0
+        assert rows.loc[name, "verdict_level"] == pytest.approx(1 - 0.05 / 3) and pd.isna(rows.loc[name, "delta"])
+    # judged alone (m = 1) the same G1 reads a narrower interval: the family is what changed the level
+    alone = write_verdicts(runs, parse_claims(claims[:1]), tmp_path / "alone", samples=500, seed=0).iloc[0]
+    assert alone["verdict_level"] == 0.95 and alone["verdict_low"] > rows.loc["G1", "verdict_low"]
+    markdown = (tmp_path / "tables" / "verdicts.md").read_text(encoding="utf-8")
+    assert "| G2 " in markdown and "not run (its part did not run" in markdown
+    # the published file re-judges to itself, the not-run claims read back from their verdict
+    capsys.readouterr()
+    _run(["report", "rejudge", str(tmp_path / "tables" / "sentence_counts.csv.gz"), "--claims-from",
+          str(tmp_path / "tables" / "verdicts.csv"), "--out-prefix", str(tmp_path / "again"), "--samples", "500"])
+    assert "G2: not run" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "verdicts.csv"), pd.read_csv(tmp_path / "again.csv"))
 
 
 def test_rejudge_errors_are_one_line(tmp_path, capsys):

@@ -271,7 +271,8 @@ def test_malformed_files_are_one_line_naming_file_and_document(case: str, tmp_pa
 
 def test_dag_build_check_reads_standoff_entries(tmp_path: Path) -> None:
     good = write(tmp_path, "good.pubtator", "1|t|Aspirin helps.\n1\t0\t7\tAspirin\tChemical\t-\n")
-    check_own_corpora({"X": {"train": str(good), "test": str(good), "entity_types": ["Chemical"]}})
+    other = write(tmp_path, "other.pubtator", "2|t|Heparin helps.\n2\t0\t7\tHeparin\tChemical\t-\n")
+    check_own_corpora({"X": {"train": str(good), "test": str(other), "entity_types": ["Chemical"]}})
     with pytest.raises(MtbionerError, match=r"good\.pubtator: document 1: unknown entity type 'Chemical'"):
         check_own_corpora({"X": {"train": str(good), "test": str(good), "entity_types": ["Disease"]}})
     with pytest.raises(MtbionerError, match="data.custom_datasets.X: unknown corpus format 'brat'"):

@@ -40,3 +40,26 @@ def test_table1_files_are_written(prepared_paper_datasets, tmp_path):
 def test_table1_datasets_adds_bc5cdr_disease_only_when_needed():
     assert table1_datasets(["BC5CDR-chem"]) == ["BC5CDR-chem", "BC5CDR-disease"]
     assert table1_datasets(["NCBI-disease"]) == ["NCBI-disease"]
+
+
+def test_test_sentences_also_in_training_are_counted_beside_table1(prepared_paper_datasets, mirror_data, tmp_path):
+    """The count of test sentences whose word sequence also occurs in train ∪ devel, per dataset, against a count
+    made here straight from the mirror's IOB files (not through the prepared data), and shown in Table 1."""
+    from mtbioner.data.iob import read_iob
+    from mtbioner.data.stats import IN_TRAINING
+
+    stats = {name: dataset_stats(prepared_paper_datasets / name) for name in ("NCBI-disease", "BC5CDR-chem", "BC2GM")}
+    for name, splits in stats.items():
+        folder = mirror_data / f"{name}-IOB"
+        training = {s.tokens for split in ("train", "devel") for s in read_iob(folder / f"{split}.tsv")}
+        test = [s.tokens for s in read_iob(folder / "test.tsv")]
+        expected = sum(tokens in training for tokens in test)
+        assert 0 < expected < len(test) / 50, name  # a few, on every paper dataset
+        assert splits["test"].in_training == expected and splits["test"].sentences == len(test)
+        assert splits["train"].in_training is None  # a count of test sentences only
+    render_table1(stats, tmp_path / "table1")
+    csv = pd.read_csv(tmp_path / "table1.csv")
+    row = csv[(csv["table"] == "corpus") & (csv["dataset"] == "BC2GM") & (csv["split"] == "test")].iloc[0]
+    assert row[IN_TRAINING] == f"{stats['BC2GM']['test'].in_training:,} of 5,038"
+    markdown = (tmp_path / "table1.md").read_text(encoding="utf-8")
+    assert f"NCBI-disease {stats['NCBI-disease']['test'].in_training:,} of 940" in markdown

@@ -14,7 +14,8 @@ from scipy import stats
 
 from mtbioner.report.stats.verdicts import (CONTRADICTED, HOLDS, INCONCLUSIVE, NOT_ESTIMABLE, SIZE_REJECTED, _resample, compare,
                                       compare_fp_rates, f1_points, false_positive_test, family_level, holm,
-                                      mcnemar, paired_t_interval, sentence_counts, verdict, with_holm)
+                                      mcnemar, minimal_detectable_effect, paired_t_interval, sentence_counts,
+                                      verdict, with_holm)
 
 
 # ------------------------------------------------------------------------------ F1 from per-sentence counts
@@ -137,7 +138,9 @@ def test_verdict_interval_contains_the_t_and_sentence_intervals(k, seed_sd):
     per_seed = [f1_points(x) - f1_points(y) for x, y in zip(a, b)]
     assert r.per_seed == pytest.approx(per_seed) and r.delta == pytest.approx(np.mean(per_seed))
     assert (r.t_low, r.t_high) == pytest.approx(paired_t_interval(per_seed))
-    assert r.mde == pytest.approx((1.959964 + 0.841621) * (r.high - r.low) / (2 * 1.959964), rel=1e-5)
+    floor = (r.sentence_high - r.sentence_low) / (2 * 1.959964)  # the sentence-noise SE
+    quantiles = stats.t.ppf(0.975, k - 1) + stats.t.ppf(0.8, k - 1)
+    assert r.mde == pytest.approx(quantiles * np.sqrt(np.var(per_seed, ddof=1) / k + floor ** 2), rel=1e-5)
     # outside a family the verdict reads the 95 % interval itself
     assert (r.verdict_level, r.verdict_low, r.verdict_high) == (0.95, r.low, r.high)
     assert r.verdict == verdict(r.low, r.high, 1.5)
@@ -382,3 +385,25 @@ def test_verdict_without_the_papers_size_judges_the_direction_only():
     a, b = _random_runs(rng, 3, 200, 0.9, 0.6, 0.01)
     r = compare(a, b, None, direction=1, samples=300)
     assert r.paper_delta is None and r.verdict == HOLDS and r.direction == 1
+
+
+def test_the_mde_is_the_plans_with_t_quantiles_by_hand():
+    # B1 of the budget finding (docs/cpu/budget/tables/verdicts.csv): per-seed Δs +0.875507, +0.609506,
+    # −0.733992, +0.295421 (sd 0.704809, k = 4); sentence bootstrap 95 % [−0.615704, +1.158829], so the
+    # sentence-noise SE is 1.774533 / (2 × 1.959964) = 0.452696. By hand with the t table (3 d.f.):
+    # t_0.975 = 3.182446, t_0.8 = 0.978472; √(0.704809²/4 + 0.452696²) = √(0.124189 + 0.204933) = 0.573692;
+    # MDE = 4.160918 × 0.573692 = 2.3871. The z formula it replaces gave 1.89 (2.80 × the hull's SE 0.6767).
+    per_seed = [0.875507, 0.609506, -0.733992, 0.295421]
+    floor = (1.158829 + 0.615704) / (2 * stats.norm.ppf(0.975))
+    assert floor == pytest.approx(0.452696, abs=1e-6)
+    assert stats.t.ppf(0.975, 3) == pytest.approx(3.182446, abs=1e-6)
+    assert stats.t.ppf(0.8, 3) == pytest.approx(0.978472, abs=1e-6)
+    assert minimal_detectable_effect(per_seed, floor) == pytest.approx(4.160918 * 0.573692, abs=1e-4)
+    # at the GPU plan's family level (one claim of three, 8 seeds): t_{1−0.05/6, 7} + t_{0.8, 7} = 3.128 + 0.896
+    eight = [0.5, -0.5] * 4  # sd 0.534522
+    assert minimal_detectable_effect(eight, 0.42, family_level(3)) == pytest.approx(
+        (3.127552 + 0.896030) * np.sqrt(0.534522 ** 2 / 8 + 0.42 ** 2), abs=1e-4)
+    # one seed: no seed sd, normal quantiles on the sentence floor alone
+    assert minimal_detectable_effect([1.0], 0.5) == pytest.approx((1.959964 + 0.841621) * 0.5, abs=1e-5)
+    with pytest.raises(MtbionerError, match="an MDE needs"):
+        minimal_detectable_effect([], 0.5)

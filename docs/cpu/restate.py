@@ -6,11 +6,14 @@ only the paired t interval can be recomputed from docs/cpu/tables/verdicts.csv (
 bootstraps need the per-sentence counts, which that run did not keep. The hull contains the t interval, so:
 - a t interval that includes 0 makes "holds" and "contradicted" impossible: that part of the restatement is
   certain;
-- "paper's size rejected" needs the whole hull to exclude the paper's Δ: from the t part it is provisional
-  (the 95 % bootstrap intervals that were published lay inside the t interval on the paper's side, so the
-  98.33 % hull very probably ends where the t interval ends, but that is not recomputed).
+- "paper's size rejected" needs the whole hull to exclude the paper's Δ: from the t part it is provisional.
+  The published 95 % bootstrap intervals do not all lie inside the t interval on the paper's side: A3's
+  two-level upper bound (+0.785) is above its t upper bound (+0.713), so A3's 98.33 % hull may well end above
+  the t interval's +1.22 — still far below +3.29, but that is not recomputed, and "paper's size rejected"
+  stays provisional for A2 and A3 alike.
 The two-sided p is the paired t test's (the largest of the three methods' p can only be larger); Holm over
-A1-A3. Run from the repository root:  python docs/cpu/restate.py  (prints the Markdown table the docs show).
+A1-A3. The MDE is the plans' (`minimal_detectable_effect`: t quantiles with 4 d.f. at 98.33 % and power 0.8,
+on the seed sd and the sentence-noise floor from the published sentence interval). Run from the repository root:  python docs/cpu/restate.py  (prints the Markdown table the docs show).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from mtbioner.report.stats.verdicts import family_level, holm, paired_t_interval, verdict
+from mtbioner.report.stats.verdicts import family_level, holm, minimal_detectable_effect, paired_t_interval, verdict
 
 VERDICTS = Path(__file__).parent / "tables" / "verdicts.csv"
 
@@ -30,7 +33,7 @@ def main() -> None:
     rows = list(csv.DictReader(VERDICTS.open(encoding="utf-8")))
     family = [row for row in rows if row["family"] == "True"]
     level = family_level(len(family))
-    z95, z_level, z_power = stats.norm.ppf(0.975), stats.norm.ppf((1 + level) / 2), stats.norm.ppf(0.8)
+    z95 = stats.norm.ppf(0.975)
     p_two = []
     for row in family:
         d = np.array([float(x) for x in row["per_seed"].split(";")])
@@ -45,10 +48,10 @@ def main() -> None:
         restated = verdict(low, high, paper)
         certain = low <= 0 <= high and low <= paper <= high  # inconclusive whatever the bootstraps add
         note = "" if certain else " (t part; provisional)"
-        se = (float(row["high"]) - float(row["low"])) / (2 * z95)
+        floor = (float(row["sentence_high"]) - float(row["sentence_low"])) / (2 * z95)
         print(f"| {row['claim']} | {float(row['delta']):+.2f} ({paper:+.2f}) | [{float(row['low']):+.2f}, "
               f"{float(row['high']):+.2f}] | [{low:+.2f}, {high:+.2f}] | {p:.4f} | {adjusted:.4f} | "
-              f"{(z_level + z_power) * se:.2f} | {row['verdict']} | **{restated}**{note} |")
+              f"{minimal_detectable_effect(d, floor, level):.2f} | {row['verdict']} | **{restated}**{note} |")
 
 
 if __name__ == "__main__":

@@ -146,6 +146,10 @@ class CustomDataset(Section):
     """BioC/PubTator mention types to keep (after `types`); any other type is an error; null = keep every type"""
     types: dict[str, Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_./-]+$")]] = {}
     """BioC/PubTator type renames, e.g. {SpecificDisease: Disease}; null drops a type (counted)"""
+    allow_shared_documents: bool = False
+    """BioC/PubTator: false = a document in two splits (the same id or the same text) stops the import, naming
+    both files and the documents; true = imported and counted in conversion.json (repeats within a split are
+    always counted there)"""
 
 
 class DataParams(Section):
@@ -281,6 +285,9 @@ class Claim(Section):
     """+1 = the claim is a > b, -1 = a < b; default: the sign of paper_delta"""
     family: bool
     """true = in the Holm family (the pre-registered confirmatory claims)"""
+    planned: bool = True
+    """false = this run does not train the claim's cells (a device call's part that did not fit): its row says
+    "not run" and it keeps its place in the family (m counts it), so the family is fixed by the plan"""
 
     @model_validator(mode="after")
     def _direction(self) -> "Claim":

@@ -45,6 +45,9 @@ def import_corpus(
              "Empty: keep every type")] = "",
     type: Annotated[Optional[list[str]], typer.Option(
         "--type", help="BioC/PubTator: FROM=TO renames a mention type (FROM= drops it, counted); repeatable")] = None,
+    allow_shared_documents: Annotated[bool, typer.Option(
+        help="BioC/PubTator: import documents found in two splits (same id or text), counted in conversion.json, "
+             "instead of stopping")] = False,
 ) -> None:
     """Validate your own corpus files (IOB copied, BioC/PubTator converted to words and BIO tags, every alignment
     problem counted in conversion.json) and put them into the pipeline; errors name file and line or document."""
@@ -58,7 +61,7 @@ def import_corpus(
             raise MtbionerError(f"--type wants FROM=TO (or FROM= to drop a type), got {item!r}")
         rename[source] = target or None
     options = OwnCorpusOptions.from_entry({"format": format, "entity_types": _split_list(entity_types) or None,
-                                           "types": rename})
+                                           "types": rename, "allow_shared_documents": allow_shared_documents})
     given = {"train": train, "devel": devel, "test": test}
     _, summary = import_own_corpus(name, given, out_dir, options)
     typer.echo(f"{name}: {', '.join(s for s, p in given.items() if p)} imported -> {out_dir}: {summary}")

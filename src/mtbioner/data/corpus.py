@@ -198,10 +198,12 @@ OWN_FORMATS = ("auto", "iob", "bioc", "bioc-json", "pubtator")
 
 @dataclass(frozen=True)
 class OwnCorpusOptions:
-    """How an own corpus' files are read: their format, and for BioC/PubTator which mention types are kept."""
+    """How an own corpus' files are read: their format, for BioC/PubTator which mention types are kept, and
+    whether documents shared between splits are allowed (then counted) instead of stopping the import."""
 
     format: str = "auto"
     types: TypeMap = TypeMap()
+    allow_shared_documents: bool = False
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any] | None) -> "OwnCorpusOptions":
@@ -209,7 +211,8 @@ class OwnCorpusOptions:
         fmt = entry.get("format") or "auto"
         if fmt not in OWN_FORMATS:
             raise MtbionerError(f"unknown corpus format {fmt!r}; expected one of {', '.join(OWN_FORMATS)}")
-        return cls(fmt, TypeMap.from_options(entry.get("entity_types"), entry.get("types")))
+        return cls(fmt, TypeMap.from_options(entry.get("entity_types"), entry.get("types")),
+                   bool(entry.get("allow_shared_documents", False)))
 
     def file_format(self, path: str | Path) -> str:
         """'iob', 'bioc', 'bioc-json' or 'pubtator' of one file (detected from its content for 'auto')."""
@@ -225,14 +228,17 @@ class OwnCorpusOptions:
             args += ["--entity-types", ",".join(self.types.entity_types)]
         for source, target in self.types.rename:
             args += ["--type", f"{source}={target or ''}"]
+        if self.allow_shared_documents:
+            args.append("--allow-shared-documents")
         return args
 
 
-def read_own_split(path: str | Path, options: OwnCorpusOptions,
-                   report: ConversionReport) -> tuple[list[tuple[tuple[str, ...], tuple[str, ...]]], list[dict]]:
+def read_own_split(path: str | Path, options: OwnCorpusOptions, report: ConversionReport,
+                   documents: list | None = None) -> tuple[list[tuple[tuple[str, ...], tuple[str, ...]]], list[dict]]:
     """(tokens, tags) of every sentence of one own-corpus file, read strictly, and for BioC/PubTator each
     sentence's {document, offsets} (empty for IOB). Problems that stop the import are one MtbionerError naming
-    the file (and line or document); alignment problems go into `report`."""
+    the file (and line or document); alignment problems go into `report`. A BioC/PubTator file's documents are
+    appended to `documents` when given (for `shared_documents`)."""
     from mtbioner.data.iob import read_iob
 
     fmt = options.file_format(path)
@@ -240,11 +246,61 @@ def read_own_split(path: str | Path, options: OwnCorpusOptions,
         sentences = read_iob(path)
         report.files.append({"file": str(path), "format": "iob", "sentences": len(sentences)})
         return [(s.tokens, s.tags) for s in sentences], []
-    aligned = align_file(read_standoff(path, fmt), options.types, report)
+    standoff = read_standoff(path, fmt)
+    if documents is not None:
+        documents.extend(standoff.documents)
+    aligned = align_file(standoff, options.types, report)
     if not aligned:
         raise MtbionerError(f"{path}: no sentence with words in any document")
     rows = [(tuple(t.text for t in s.tokens), s.tags) for s in aligned]
     return rows, [{"document": s.document, "offsets": [[t.start, t.end] for t in s.tokens]} for s in aligned]
+
+
+def _document_keys(document) -> list[tuple[str, str]]:
+    """What makes two documents the same: their id, and their text when it has any (whitespace at the ends aside)."""
+    text = document.text.strip()
+    return [("id", document.id)] + ([("text", text)] if text else [])
+
+
+def shared_documents(name: str, files: dict[str, Path | None], documents: dict[str, list],
+                     allow: bool) -> dict[str, Any]:
+    """Documents of an own BioC/PubTator corpus found in two splits (the same id, or the same text) and
+    documents repeated within one split; `documents` holds each split's documents in file order. A document in
+    two splits puts text a model trained on into the split that scores it: without `allow` it stops the import
+    with one MtbionerError naming both files and the documents; with it they are counted. Returns the counts
+    and cases for conversion.json."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # key -> (split, document id) of its first occurrence
+    shared: dict[tuple[str, str], list[dict]] = {}
+    duplicates: dict[str, list[dict]] = {split: [] for split in documents}
+    for split, split_documents in documents.items():
+        for document in split_documents:
+            earlier = {}
+            for key in _document_keys(document):
+                if key in seen:
+                    earlier.setdefault(seen[key], key[0])
+                else:
+                    seen[key] = (split, document.id)
+            for (first_split, first_id), same in earlier.items():
+                case = {"document": document.id, "same_as": first_id, "same": same}
+                if first_split == split:
+                    duplicates[split].append(case)
+                else:
+                    shared.setdefault((first_split, split), []).append(case)
+    if shared and not allow:
+        (first, second), cases = next(iter(shared.items()))
+        listed = ", ".join(f"{c['same_as']} = {c['document']} (same {c['same']})" for c in cases[:5])
+        more = f" and {len(cases) - 5} more" if len(cases) > 5 else ""
+        raise MtbionerError(
+            f"data.custom_datasets.{name}: {len(cases)} document(s) of {first} ({files[first]}) also in {second} "
+            f"({files[second]}): {listed}{more}; remove them from one split, or set "
+            f"data.custom_datasets.{name}.allow_shared_documents: true to import them (counted in conversion.json)")
+    return {"shared_documents": {"count": sum(len(c) for c in shared.values()), "allowed": allow,
+                                 "cases": [{"splits": [a, b], **case} for (a, b), cases in shared.items()
+                                           for case in cases]},
+            "duplicate_documents": {"count": sum(len(c) for c in duplicates.values()),
+                                    "per_split": {split: len(c) for split, c in duplicates.items()},
+                                    "cases": [{"split": split, **case} for split, cases in duplicates.items()
+                                              for case in cases]}}
 
 
 def check_own_corpora(custom: dict[str, dict[str, Any]]) -> None:
@@ -258,12 +314,15 @@ def check_own_corpora(custom: dict[str, dict[str, Any]]) -> None:
             options = OwnCorpusOptions.from_entry(entry)
         except MtbionerError as error:
             raise MtbionerError(f"data.custom_datasets.{name}: {error}") from None
+        documents: dict[str, list] = {}
         for split in SPLITS:
             path = entry.get(split)
             if path:
                 if not Path(path).is_file():
                     raise MtbionerError(f"data.custom_datasets.{name}.{split}: {path} does not exist")
-                read_own_split(path, options, ConversionReport())
+                read_own_split(path, options, ConversionReport(), documents.setdefault(split, []))
+        shared_documents(name, {split: entry.get(split) for split in SPLITS}, documents,
+                         options.allow_shared_documents)
 
 
 def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | Path,
@@ -271,15 +330,19 @@ def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | P
     """An own corpus into `out_dir`: every given split file is read strictly first (errors name the user's own
     file and line or document, and nothing is written); IOB files are copied as they are, BioC/PubTator files
     converted (`mtbioner.data.align`) into the same token<TAB>tag files, with `offsets.jsonl` and the
-    conversion report `conversion.json` beside them; the manifest records each file's origin, format and
+    conversion report `conversion.json` beside them (documents shared between splits stop the import unless
+    `options.allow_shared_documents`, then they are counted there, as are documents repeated within a split:
+    `shared_documents`); the manifest records each file's origin, format and
     digest. Returns the manifest's path and the report's one-line summary."""
     from mtbioner.data.iob import write_iob
 
     report = ConversionReport()
     converted: dict[str, tuple[list, list[dict]]] = {}
+    documents: dict[str, list] = {}
     for split, path in files.items():
         if path is not None:
-            converted[split] = read_own_split(path, options, report)
+            converted[split] = read_own_split(path, options, report, documents.setdefault(split, []))
+    overlap = shared_documents(name, files, documents, options.allow_shared_documents)
     offsets = []
     for split in SPLITS:
         rows, split_offsets = converted.get(split, ([], []))
@@ -289,7 +352,7 @@ def import_own_corpus(name: str, files: dict[str, Path | None], out_dir: str | P
             import_files({split: files.get(split)}, out_dir, splits=(split,))
         offsets += [{"split": split, "sentence": number, **row} for number, row in enumerate(split_offsets, start=1)]
     write_jsonl(Path(out_dir) / OFFSETS, offsets)
-    write_json(Path(out_dir) / CONVERSION_REPORT, {"dataset": name, **report.to_json()})
+    write_json(Path(out_dir) / CONVERSION_REPORT, {"dataset": name, **report.to_json(), **overlap})
     manifest = {split: None if path is None else {"origin": str(path), "format": report_format(report, path),
                                                   "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
                 for split, path in files.items()}

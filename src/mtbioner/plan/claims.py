@@ -33,6 +33,7 @@ class Claim:
     paper_delta: float | None  # the paper's Δ in F1 points; None = the paper gives a direction only
     direction: int  # +1: the claim is a > b; -1: a < b
     family: bool  # in the Holm family
+    planned: bool = True  # False: its cells are not trained in this run; reported "not run", counted in the family
 
     def to_row(self) -> dict[str, Any]:
         return {"claim": self.name, "dataset": self.dataset, "fraction": self.fraction, "a": self.a, "b": self.b,
@@ -69,7 +70,10 @@ def parse_claims(entries: Iterable[dict[str, Any]] | None, origin: str = "report
             raise MtbionerError(f"{where}: direction must be 1 or -1, got {direction!r}")
         if paper_delta is not None and paper_delta != 0 and (paper_delta > 0) != (direction > 0):
             raise MtbionerError(f"{where}: direction {direction} contradicts the sign of paper_delta {paper_delta}")
-        parsed.append(Claim(name, dataset, fraction, a, b, paper_delta, int(direction), family))
+        planned = entry.get("planned", True)
+        if not isinstance(planned, bool):
+            raise MtbionerError(f"{where}: planned must be true or false, got {planned!r}")
+        parsed.append(Claim(name, dataset, fraction, a, b, paper_delta, int(direction), family, planned))
     return parsed
 
 

@@ -83,6 +83,9 @@ def verdict_line(row: pd.Series) -> str:
     fp = (f" False-positive sentences, {row['a']} − {row['b']}: {float(row['fp_delta']):+.2f} percentage points, 95 % "
           f"interval [{float(row['fp_low']):+.2f}, {float(row['fp_high']):+.2f}]."
           if "fp_delta" in row and _present(row["fp_delta"]) else "")
+    if row.get("verdict") == "not run":
+        return (f"{row['claim']} — {row['a']} − {row['b']}, {row['dataset']} {int(row['fraction'])}%: **not run** "
+                f"(its part did not run; it keeps its place in the family).")
     if row.get("verdict") == "not estimable":
         return (f"{row['claim']} — {row['a']} − {row['b']}, {row['dataset']} {int(row['fraction'])}%: **not "
                 f"estimable** ({row.get('note') or 'degenerate scores'}; F1 {float(row['f1_a']):.2f} vs "
@@ -119,6 +122,8 @@ class Verdicts:
         row = self.rows.get((dataset, int(fraction), frozenset((a, b))))
         if row is None:
             return "no pre-registered claim covers it, so no verdict"
+        if row["verdict"] == "not run":
+            return f"claim “{row['claim']}” covers it but was not run, so no verdict"
         return (f"verdict of claim “{row['claim']}”: **{row['verdict']}** (Δ {row['a']} − {row['b']} "
                 f"{float(row['delta']):+.2f}, 95 % [{float(row['low']):+.2f}, {float(row['high']):+.2f}])")
 

@@ -56,6 +56,8 @@ def counts_of_runs(claims: Sequence[Claim], runs: Sequence[FinishedRun]) -> Coun
 
     table: CountsTable = {}
     for claim in claims:
+        if not claim.planned:
+            continue
         a_runs, b_runs = claim_runs(claim, runs)
         first_path = a_runs[0].files.predictions
         first = counted_predictions(first_path)[0]
@@ -77,25 +79,49 @@ def claim_counts(claim: Claim, table: CountsTable) -> tuple[list[int], list, lis
     return pair_by_seed(claim, a, b, "counts")
 
 
-def judge_counts(claims: Sequence[Claim], table: CountsTable, *, samples: int, seed: int) -> list[Comparison]:
+def judge_counts(claims: Sequence[Claim], table: CountsTable, *, samples: int,
+                 seed: int) -> list[Comparison | None]:
     """One `Comparison` per claim (in order) from per-sentence counts: the family's claims read their verdict
     from the Bonferroni-split interval (1 − 0.05/m each, m = the family's size) and get Holm's correction of
-    their two-sided p; the other claims are judged at 95 % and carry no Holm p."""
-    from mtbioner.report.stats.verdicts import compare, with_holm
+    their two-sided p; the other claims are judged at 95 % and carry no Holm p.
+
+    A claim that was not run (`planned` false) is None and keeps its place in the family: m counts every
+    family claim of the plan, run or not, so which parts a device call got through never changes the level
+    the others are judged at; in Holm's step-down its p counts as 1 (no evidence), so the ones that ran are
+    adjusted as in the whole family."""
+    import dataclasses
+
+    from mtbioner.report.stats.verdicts import compare, holm
 
     family = [i for i, claim in enumerate(claims) if claim.family]
-    results = []
+    results: list[Comparison | None] = []
     for claim in claims:
+        if not claim.planned:
+            results.append(None)
+            continue
         _, a, b = claim_counts(claim, table)
         results.append(compare(a, b, claim.paper_delta, direction=claim.direction, samples=samples, seed=seed,
                                family_size=len(family) if claim.family else 1))
     if family:
-        for i, adjusted in zip(family, with_holm([results[i] for i in family])):
-            results[i] = adjusted
+        p_values = [1.0 if results[i] is None else results[i].p_two_sided for i in family]
+        for i, adjusted in zip(family, holm(p_values)):
+            if results[i] is not None:
+                results[i] = dataclasses.replace(results[i], p_holm=float(adjusted))
     return results
 
 
-def verdict_frame(claims: Sequence[Claim], results: Sequence[Comparison], table: CountsTable, *, samples: int,
+def not_run_row(claim: Claim, family_size: int, samples: int) -> dict[str, Any]:
+    """verdicts.csv's row of a claim this run did not train: its name, cells and place in the family, the
+    level it would have been judged at, and no numbers (counts 0, the rest empty)."""
+    from mtbioner.report.stats.verdicts import NOT_RUN, family_level
+
+    return {**claim.to_row(), "verdict": NOT_RUN, "n_seeds": 0, "n_sentences": 0, "fp_entity_free": 0,
+            "widened": False, "samples": samples, "seeds": "", "per_seed": "", "fp_per_seed": "",
+            "verdict_level": family_level(family_size if claim.family else 1),
+            "note": "its part did not run; it keeps its place in the family"}
+
+
+def verdict_frame(claims: Sequence[Claim], results: Sequence[Comparison | None], table: CountsTable, *, samples: int,
                   seed: int) -> pd.DataFrame:
     """verdicts.csv's rows: each claim's comparison, its seeds and its false-positive-sentence comparison
     (A's rate − B's rate over the seeds, same interval construction, 95 %, descriptive)."""
@@ -104,7 +130,12 @@ def verdict_frame(claims: Sequence[Claim], results: Sequence[Comparison], table:
     from mtbioner.report.stats.verdicts import compare_fp_rates
 
     rows = []
+    family_size = sum(claim.family for claim in claims)
     for claim, result in zip(claims, results):
+        if result is None:
+            row = not_run_row(claim, family_size, samples)
+            rows.append({column: row.get(column) for column in COLUMNS})
+            continue
         seeds, a, b = claim_counts(claim, table)
         fp = compare_fp_rates(a, b, samples=samples, seed=seed)
         row = {**result.to_row(), **claim.to_row(), "seeds": ";".join(str(s) for s in seeds),
@@ -189,6 +220,7 @@ def claims_of_verdicts(path: str | Path) -> list[Claim]:
     import pandas as pd
 
     from mtbioner.plan.claims import parse_claims
+    from mtbioner.report.stats.verdicts import NOT_RUN
 
     path = Path(path)
     if not path.is_file():
@@ -200,7 +232,8 @@ def claims_of_verdicts(path: str | Path) -> list[Claim]:
         raise MtbionerError(f"{path}: missing columns {missing}: not a verdicts.csv")
     entries = [{"name": row["claim"], "dataset": row["dataset"], "fraction": int(row["fraction"]), "a": row["a"],
                 "b": row["b"], "paper_delta": None if pd.isna(row["paper_delta"]) else float(row["paper_delta"]),
-                "direction": int(row["direction"]), "family": bool(row["family"])} for _, row in frame.iterrows()]
+                "direction": int(row["direction"]), "family": bool(row["family"]),
+                "planned": row.get("verdict") != NOT_RUN} for _, row in frame.iterrows()]
     return parse_claims(entries, origin=str(path))
 
 
@@ -217,8 +250,12 @@ def _signed(value: Any) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.2f}"
 
 
-def _interval(low: float, high: float) -> str:
-    if math.isnan(low) or math.isnan(high):
+def _unsigned(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+
+
+def _interval(low: Any, high: Any) -> str:
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
         return "–"
     return f"[{low:+.2f}, {high:+.2f}]"
 
@@ -251,7 +288,7 @@ def render_verdicts(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
         "p (1-sided)": [_p(v) for v in frame["p_one_sided"]],
         "p (2-sided)": [_p(v) for v in frame["p_two_sided"]],
         "Holm p": [_p(v) if fam else "not in family" for v, fam in zip(frame["p_holm"], frame["family"])],
-        "MDE": [f"{v:.2f}" for v in frame["mde"]],
+        "MDE": [_unsigned(v) for v in frame["mde"]],
         "seeds": [str(n) for n in frame["n_seeds"]],
         "sentences (n)": [str(n) for n in frame["n_sentences"]],
         "verdict": [v if not isinstance(n, str) or not n else f"{v} ({n})" for v, n in
@@ -270,10 +307,12 @@ def render_verdicts(frame: pd.DataFrame, out_prefix: str | Path) -> list[Path]:
         "t interval and the sentence bootstrap, so it never claims more than either. The verdict's interval is "
         "the same hull at the level the verdict reads. p = the largest of the three methods' p; 1-sided in the "
         "paper's direction, 2-sided in both; Holm p = Holm over the 2-sided p of the pre-registered family; "
-        "MDE = minimal detectable effect at power 0.8 at the verdict's level (two-sided). FP-sentence rate "
+        "MDE = minimal detectable effect at power 0.8 at the verdict's level (two-sided), with t quantiles "
+        "(seeds − 1 d.f.) on the seed sd and the sentence-noise floor. FP-sentence rate "
         "A − B = the difference of the shares of gold entity-free test sentences where a system predicts an "
         "entity, percentage points, with its 95 % interval over seeds and sentences (descriptive). With one "
-        f"seed the intervals count test sentences only. {RULE}\n\n"
+        f"seed the intervals count test sentences only. A claim **not run** (its part did not run) keeps its "
+        f"place in the family. {RULE}\n\n"
         + display.to_markdown(index=False, disable_numparse=True) + "\n")
     paths = [prefix.with_suffix(".csv"), prefix.with_suffix(".md")]
     write_text(paths[0], frame.to_csv(index=False, float_format="%.6f"))

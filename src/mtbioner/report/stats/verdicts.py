@@ -55,8 +55,11 @@ SIZE_REJECTED = "paper's size rejected"
 INCONCLUSIVE = "inconclusive"
 #: No verdict: the scores are degenerate (`degenerate`), so no interval says anything.
 NOT_ESTIMABLE = "not estimable"
-#: The four verdicts of the pre-registered rule, in the order `verdict` checks them, and the refusal.
-VERDICTS = (HOLDS, CONTRADICTED, SIZE_REJECTED, INCONCLUSIVE, NOT_ESTIMABLE)
+#: No verdict: the claim's runs were not made (a device call's part that did not fit); it keeps its place in
+#: the family (`mtbioner.report.stats.verdict_table.judge_counts`).
+NOT_RUN = "not run"
+#: The four verdicts of the pre-registered rule, in the order `verdict` checks them, and the refusals.
+VERDICTS = (HOLDS, CONTRADICTED, SIZE_REJECTED, INCONCLUSIVE, NOT_ESTIMABLE, NOT_RUN)
 
 
 # ------------------------------------------------------------------------------ per-sentence counts and F1
@@ -119,7 +122,7 @@ class Comparison:
     p_one_sided: float  # in the paper's direction (see `compare`)
     p_two_sided: float  # both directions: what Holm runs over
     se: float  # standard error implied by the 95 % interval
-    mde: float  # minimal detectable effect, F1 points, at the verdict's level (two-sided) and power 0.8
+    mde: float  # minimal detectable effect, F1 points (`minimal_detectable_effect`): verdict's level, power 0.8
     n_seeds: int
     n_sentences: int
     samples: int
@@ -236,6 +239,27 @@ def family_level(family_size: int, level: float = LEVEL) -> float:
     return 1 - (1 - level) / family_size
 
 
+def minimal_detectable_effect(per_seed: Sequence[float] | np.ndarray, sentence_se: float, level: float = LEVEL,
+                              power: float = POWER) -> float:
+    """The smallest true Δ (F1 points) that a two-sided test at `level` detects with probability `power`: the
+    plans' definition (docs/cpu/budget/PLAN.md, docs/gpu/PLAN.md, docs/cpu/schedule/PLAN.md), the one MDE of
+    this module.
+
+    MDE = (t_{(1+level)/2, k−1} + t_{power, k−1}) · √(s²/k + se²), with s the sd of the k per-seed Δs
+    (k − 1 d.f.) and se the sentence-noise floor (the SE of the seed-mean Δ over test sentences, which more
+    seeds do not remove: the sentence bootstrap's 95 % width / (2 · 1.96)). t quantiles, not z: with 4 seeds
+    z would promise an MDE a fifth smaller than the design has (B1: 1.89 by z, 2.39 by t). With one seed there
+    is no seed sd: normal quantiles on the sentence floor alone."""
+    d = np.asarray(per_seed, dtype=np.float64)
+    k = len(d)
+    if k < 1 or not np.isfinite(sentence_se) or sentence_se < 0:
+        raise MtbionerError(f"an MDE needs at least one per-seed Δ and a sentence SE >= 0, got {k} and {sentence_se}")
+    if k == 1:
+        return float((stats.norm.ppf((1 + level) / 2) + stats.norm.ppf(power)) * sentence_se)
+    quantiles = stats.t.ppf((1 + level) / 2, k - 1) + stats.t.ppf(power, k - 1)
+    return float(quantiles * np.sqrt(d.var(ddof=1) / k + sentence_se ** 2))
+
+
 def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray,
             paper_delta: float | None = None, *, direction: int | None = None, samples: int = VERDICT_SAMPLES,
             seed: int = BOOTSTRAP_SEED, level: float = LEVEL, power: float = POWER,
@@ -275,9 +299,9 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
     what Holm's correction runs over, so that "contradicted" is tested family-wise too). `direction` defaults
     to the sign of `paper_delta`; give it when the paper's Δ is 0 or unknown.
 
-    SE = (high − low) / (2 z_{(1+level)/2}) of the 95 % hull (so widening counts), and the minimal
-    detectable effect at `power` at the verdict's level (two-sided) is
-    MDE = (z_{(1+verdict_level)/2} + z_{power}) · SE ≈ 2.80 · SE for one claim at 95 % and 0.8.
+    SE = (high − low) / (2 z_{(1+level)/2}) of the 95 % hull (so widening counts). The minimal detectable
+    effect is `minimal_detectable_effect`'s: the plans' definition, with t quantiles (k − 1 d.f.) at the
+    verdict's level (two-sided) and `power`, on the seed sd and the sentence-noise floor.
 
     With one seed the t interval is (NaN, NaN) and is left out of the hull, so the verdict then counts the
     test sentences only (the quick preset's case); `n_seeds` in the row says so.
@@ -314,7 +338,8 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
 
     z = stats.norm.ppf((1 + level) / 2)
     se = (high - low) / (2 * z)
-    mde = (stats.norm.ppf((1 + verdict_level) / 2) + stats.norm.ppf(power)) * se
+    mde = minimal_detectable_effect(per_seed, (stated.sentence[1] - stated.sentence[0]) / (2 * z), verdict_level,
+                                    power)
     note = degenerate(f1_a, f1_b, verdict_low, verdict_high)
     return Comparison(
         delta=delta, f1_a=float(f1_a.mean()), f1_b=float(f1_b.mean()), low=low, high=high, widened=bool(widened),
