@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,23 @@ def test_a_grid_run_named_by_tag_model_keeps_its_model_and_nothing_else_changes(
     assert changed == {"results/quick/runs/NCBI-disease/baseline/frac10/seed13"}
     (path,) = changed
     assert not plain[path].save_model and tagged[path].save_model
+
+
+def test_the_dag_trains_a_named_grid_run_before_tagging_with_it(tmp_path: Path) -> None:
+    workspace = copy_workflow(tmp_path / "ws")
+    (workspace / "corpus").mkdir()
+    (workspace / "corpus" / "note.txt").write_text("Aspirin caused ulcers.\n", encoding="utf-8")
+    overlay = {"name": "tagtest", "tag": {"model": "NCBI-disease/baseline/10/13", "inputs": "corpus"}}
+    (workspace / "tag.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    dry = snakemake(workspace, "all_tag", "-n", "--configfile", "config/quick.yaml", "tag.yaml")
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.MULTILINE))
+    assert {key: jobs.get(key) for key in ("train", "tag", "tag_summary", "all_tag")} == {
+        "train": "1", "tag": "1", "tag_summary": "1", "all_tag": "1"}
+    overlay["tag"]["model"] = "NCBI-disease/baseline/10/99"  # no such seed in quick's grid
+    (workspace / "tag.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    wrong = snakemake(workspace, "all_tag", "-n", "--configfile", "config/quick.yaml", "tag.yaml", check=False)
+    assert wrong.returncode != 0 and "error: tag.model: results/tagtest/runs/NCBI-disease/baseline/frac10/seed99 is " \
+        "not a run of the configured grid" in wrong.stderr
 
 
 def test_a_path_or_an_unknown_dataset_is_no_grid_run() -> None:

@@ -225,7 +225,10 @@ if TAG.enabled:
         TAG_FILES = input_files(TAG.inputs)
         _key = grid_run_of(TAG.model, [*config["data"]["datasets"], *CUSTOM_DATASETS])
         if _key is not None:
-            TAG_RUN = grid.find_run(config, *_key)
+            try:
+                TAG_RUN = grid.find_run(config, *_key)
+            except MtbionerError as _missing:
+                raise MtbionerError(f"tag.model: {_missing}") from None
         elif not os.path.isdir(TAG.model):
             raise MtbionerError(f"tag.model: {TAG.model} is neither a model directory nor a run of this "
                                 "configuration's grid (dataset/experiment/fraction/seed)")
