@@ -43,6 +43,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tag.smk"
 
 
 # Captions of Snakemake's own report (`snakemake --report results/<name>/report.zip`); tables and figures carry theirs.

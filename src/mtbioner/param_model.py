@@ -260,6 +260,32 @@ class ResourcesParams(Section):
     """minutes"""
 
 
+class TagParams(Section):
+    """tagging a corpus with a trained model (`snakemake all_tag`, workflow/rules/tag.smk): one job per input file
+    writes a file of the same name to tagged/ in the configuration's results tree, and tagged/summary.tsv
+    counts what each holds; off while model or inputs is null"""
+
+    model: Annotated[str | None, Field(min_length=1)] = None
+    """the model: a run directory, its model/ directory or an `mtbioner export` directory; or a run of this
+    configuration's grid as dataset/experiment/fraction/seed (e.g. NCBI-disease/joint-max/100/13), which the DAG
+    trains first if missing and which then keeps its model whatever train.keep_models says; null = no tagging"""
+    inputs: Annotated[str | None, Field(min_length=1)] = None
+    """a folder (its files, not its subfolders; hidden files skipped) or a glob (** recurses) of input files: raw
+    text, BioC XML/JSON, PubTator or token-per-line, each recognised by content as `mtbioner predict` does; file
+    names must be unique (each output keeps its input's name); null = no tagging"""
+    format: Literal["iob", "jsonl", "bioc", "bioc-json", "pubtator"] = "pubtator"
+    """output format, as `mtbioner predict --format` (bioc, bioc-json and pubtator need text, BioC or PubTator
+    input)"""
+    batch_size: BatchSize = 32
+    """sentences (or windows) per forward pass (`mtbioner predict --batch-size`); raise it on a GPU"""
+    precision: Annotated[Literal["auto", "fp32", "bf16"], Field(
+        description="auto = fp32 on CPU, bf16 on a CUDA device that supports it; bf16 on CPU is fast only with "
+        "native bf16 (AVX512-BF16/AMX) and may change a few tags")] = "auto"
+    device: Annotated[str, Field(min_length=1)] = "auto"
+    """auto (CUDA if available), cpu, cuda, cuda:1, ...; a job's GPU, threads, memory and time are the training
+    job's (resources.train_*), so `--resources gpu=K` and the SLURM profiles treat both alike"""
+
+
 ClaimLabel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*(@[a-z0-9][a-z0-9-]*)?$")]
 
 
@@ -343,6 +369,7 @@ class Params(Section):
     grid: GridParams = Field({}, validate_default=True)
     resources: ResourcesParams = Field({}, validate_default=True)
     report: ReportParams = Field({}, validate_default=True)
+    tag: TagParams = Field({}, validate_default=True)
 
 
 class _SchemaWriter(GenerateJsonSchema):

@@ -209,3 +209,50 @@ def parameter_files_options():
     relative to the working directory, so report.md names no machine path."""
     files = ["params.yaml", *(os.path.relpath(path) for path in workflow.overwrite_configfiles)]
     return " ".join(f"--configfile {shell_quote(path)}" for path in files)
+
+
+# Tagging a corpus (workflow/rules/tag.smk, target all_tag): the `tag:` parameters, read once
+# (mtbioner.plan.tag.tag_settings). Tagging is off while tag.model or tag.inputs is null; when it is on, a
+# broken setting (no input file, a model that is neither a directory nor a run of the grid) stops here.
+from mtbioner.plan.tag import grid_run_of, input_files, tag_files, tag_settings
+
+TAG = tag_settings(config)
+TAGGED = tag_files(config)
+TAG_FILES = {}  # output name -> input path
+TAG_RUN = None  # the grid run whose model tags, when tag.model names one
+if TAG.enabled:
+    try:
+        TAG_FILES = input_files(TAG.inputs)
+        _key = grid_run_of(TAG.model, [*config["data"]["datasets"], *CUSTOM_DATASETS])
+        if _key is not None:
+            try:
+                TAG_RUN = grid.find_run(config, *_key)
+            except MtbionerError as _missing:
+                raise MtbionerError(f"tag.model: {_missing}") from None
+        elif not os.path.isdir(TAG.model):
+            raise MtbionerError(f"tag.model: {TAG.model} is neither a model directory nor a run of this "
+                                "configuration's grid (dataset/experiment/fraction/seed)")
+    except MtbionerError as _error:
+        stop(_error)
+
+
+def tag_targets(wildcards):
+    """What all_tag builds; asking for it with tagging off is an error naming the parameters."""
+    if not TAG.enabled:
+        stop("target all_tag needs tag.model and tag.inputs (config/README.md, `tag`)")
+    return [TAGGED.tagged(name) for name in TAG_FILES] + [TAGGED.summary]
+
+
+def tag_inputs(wildcards):
+    """The input file of one tagging job, and what the model comes from: the grid run's metrics.json (written
+    after its model, so the job waits for the training) or the model directory itself."""
+    model = TAG_RUN.metrics_file if TAG_RUN is not None else TAG.model
+    return {"source": TAG_FILES[wildcards.file], "model": model}
+
+
+def tag_model_dir():
+    return TAG_RUN.run_dir if TAG_RUN is not None else TAG.model
+
+
+def tag_stats_files():
+    return [TAGGED.stats(name) for name in TAG_FILES]

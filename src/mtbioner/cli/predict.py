@@ -41,6 +41,8 @@ def predict(
     device: Annotated[str, typer.Option(help="auto (CUDA if available), cpu, cuda, cuda:1, ...")] = "auto",
     output: Annotated[Optional[Path], typer.Option(help="output file, written atomically; default stdout")] = None,
     progress: Annotated[bool, typer.Option(help="progress bar on stderr")] = True,
+    stats: Annotated[Optional[Path], typer.Option(help="also write the input's figures as JSON: documents, "
+                                                       "sentences, mentions per type, seconds")] = None,
 ) -> None:
     """Tag new text with a trained model: NER tags (IOB), entity spans + sentence classes (JSON lines), or
     annotated BioC / PubTator documents."""
@@ -48,9 +50,22 @@ def predict(
 
     _quiet_transformers()
     count = run_predict(model, input, output=output, output_format=format, input_format=input_format,
-                        batch_size=batch_size, progress=progress, precision=precision, device=device)
+                        batch_size=batch_size, progress=progress, precision=precision, device=device,
+                        stats=stats)
     if output is not None:
         typer.echo(f"{count} sentences tagged -> {output}", err=True)
+
+
+@app.command("tag-summary")
+def tag_summary(
+    stats: Annotated[list[Path], typer.Argument(help="the per-file JSON files of `predict --stats`")],
+    out: Annotated[Path, typer.Option(help="summary TSV, written atomically")],
+) -> None:
+    """Summarise a tagged corpus: one TSV row per file (documents, sentences, mentions per type, seconds)."""
+    from mtbioner.use.tagstats import write_summary
+
+    count = write_summary(stats, out)
+    typer.echo(f"{count} files summarised -> {out}", err=True)
 
 
 @app.command()

@@ -31,7 +31,8 @@ Evaluation and saved models (the costly by-products of a run):
   scores every run every epoch.
 - `train.keep_models: needed` saves the trained model only where something reads it: the single-task runs
   TaskEmb starts from, and per dataset the first seed of joint-max at its largest fraction (the model
-  README's predict/export examples use). `all` keeps every run's model.
+  README's predict/export examples use), and the run `tag.model` names for the tagging stage. `all` keeps
+  every run's model.
 
 Loss weights (the paper gives none; SPEC section 4 takes the authors' α, β, γ, δ):
 - joint runs and alternating: `train.loss_weights` as configured (its default in the params schema is the
@@ -55,6 +56,7 @@ from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.param_model import FAMILIES
 from mtbioner.params import results_root
+from mtbioner.plan.tag import tag_run_key
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
 from mtbioner.tasks import NER, get as get_task, ordered
@@ -269,12 +271,15 @@ def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
         if cell.fraction == largest[peers]:
             first_seed[peers] = min(first_seed.get(peers, cell.seed), cell.seed)
     keep_all = config["train"]["keep_models"] == "all"
+    tagged = tag_run_key(config)  # the run `tag.model` names tags the corpus: it needs its model
     curves = _curve_cells(config, cells)
     runs = []
     for cell in cells:
         peers = (cell.dataset, cell.experiment)
         keeps = keep_all or (not cell.variant and (cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
+        label = f"{cell.experiment}@{cell.variant}" if cell.variant else cell.experiment
+        keeps = keeps or tagged == (cell.dataset, label, cell.fraction, cell.seed)
         every_epoch = config["eval"]["per_epoch"] == "all" or cell.key in curves
         runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.root, cell.block,
                         cell.key in curves))

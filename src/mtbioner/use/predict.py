@@ -285,11 +285,14 @@ def write_output(lines: Iterator[str], output: str | Path | None, stdout: IO[str
 def run_predict(model_path: str | Path, source: str | Path, output: str | Path | None = None,
                 output_format: OutputFormat = "iob", input_format: InputFormat = "auto",
                 batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True, precision: Precision = "auto",
-                device: str | None = "auto") -> int:
+                device: str | None = "auto", stats: str | Path | None = None) -> int:
     """Everything `mtbioner predict` does; returns the number of sentences tagged.
 
-    `device` "auto" uses CUDA when available, else the CPU.
+    `device` "auto" uses CUDA when available, else the CPU. `stats` names a JSON file for the input's figures
+    (documents, sentences, mentions per type, seconds: `mtbioner.use.tagstats`), written after the output.
     """
+    import time
+
     from mtbioner.model.precision import resolve_device
 
     if precision not in PREDICT_PRECISIONS:
@@ -299,6 +302,7 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
     if output_format not in OUTPUT_FORMATS:
         raise MtbionerError(f"unknown output format {output_format!r}; expected one of {', '.join(OUTPUT_FORMATS)}")
     model, tokenizer = load_model(model_path)  # first, so a wrong --model fails before reading stdin
+    started = time.perf_counter()
     text, sentences, documents = read_prediction_input(source, input_format, documents=output_format in FORMATS)
     if not sentences:
         print(f"{source_name(source)}: no words in the input; nothing to tag", file=sys.stderr)
@@ -311,4 +315,9 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
     else:
         lines = list(format_lines(sentences, predictions, output_format, raw_text))
     write_output(iter(lines), output)
+    if stats is not None:
+        from mtbioner.use.tagstats import file_stats, write_stats
+
+        count = len(documents.documents) if documents is not None else 1
+        write_stats(stats, file_stats(source_name(source), count, predictions, time.perf_counter() - started))
     return len(sentences)
