@@ -115,7 +115,7 @@ def cased_run(cased_bert_dir: Path, chem_slice: dict[str, Path], tmp_path_factor
     config = RunConfig(dataset="BC5CDR-chem", experiment="casing-test", seed=5, encoder=str(cased_bert_dir),
                        epochs=1, batch_size=16, learning_rate=1e-3, max_length=64,
                        **{key: str(value) for key, value in chem_slice.items()})
-    assert config.lowercase == "auto"
+    assert config.model.lowercase == "auto"
     run_dir = tmp_path_factory.mktemp("cased_run") / "run"
     try:
         train_run(config, run_dir, device="cpu", progress=False)

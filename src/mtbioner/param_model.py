@@ -22,9 +22,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Annotated, Any, Literal, NamedTuple, get_args
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema
 
 #: A dataset's or configuration's name: a folder name of results/<name>/ and of the prepared data.
@@ -177,20 +177,6 @@ class ModelParams(Section):
     max_length: MaxLength = 256
 
 
-class TrainOverrides(Section):
-    """The training settings a dataset (`train.per_dataset`) or a grid block (`grid.blocks[].train`) may set for
-    its runs; a key left out keeps the `train` value."""
-
-    batch_size: optional_key(BatchSize) = None
-    learning_rate: optional_key(LearningRate) = None
-    epochs: optional_key(Epochs) = None
-    warmup_ratio: optional_key(WarmupRatio) = None
-    weight_decay: optional_key(WeightDecay) = None
-    grad_clip: optional_key(GradClip) = None
-    precision: optional_key(Precision) = None
-    loss_weights: optional_key(LossWeights) = None
-
-
 class TrainParams(Section):
     batch_size: BatchSize = 32
     learning_rate: LearningRate = 5.0e-5
@@ -202,11 +188,43 @@ class TrainParams(Section):
     checkpoint_every_minutes: CheckpointMinutes = 30
     precision: Precision = "auto"
     loss_weights: LossWeights = {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
-    per_dataset: dict[str, TrainOverrides] = {"NCBI-disease": {"learning_rate": 1.0e-5, "epochs": 100}}
+    per_dataset: dict[str, "TrainOverrides"] = {"NCBI-disease": {"learning_rate": 1.0e-5, "epochs": 100}}
     """per-dataset overrides of the keys above (paper - NCBI-disease lr 1e-5, 100 epochs)"""
     keep_models: Literal["needed", "all"] = "needed"
     """needed = save a trained model only where something reads it (TaskEmb's single-task runs, joint-max's first
     seed at its largest fraction); all = every run"""
+
+    #: What the grid decides for all runs at once: not a run's setting (`TrainSettings`) or not one a dataset or
+    #: grid block may change (`TrainOverrides`).
+    GRID_WIDE: ClassVar[frozenset[str]] = frozenset({"per_dataset", "keep_models"})
+    JOB_WIDE: ClassVar[frozenset[str]] = frozenset({"deterministic", "checkpoint_every_minutes"})
+
+
+def _derived(section: type[BaseModel], name: str, doc: str, drop: frozenset[str], optional: bool) -> type[BaseModel]:
+    """A model with `section`'s fields but `drop`, each with its type, range and help text (and default, unless
+    `optional`: then a key left out is None, "not set here"). Derived, so a field is declared once."""
+    fields: dict[str, Any] = {}
+    for key, info in section.model_fields.items():
+        if key in drop:
+            continue
+        extras = [*info.metadata, *([Field(description=info.description)] if info.description else [])]
+        value_type = Annotated[(info.annotation, *extras)] if extras else info.annotation
+        fields[key] = ((optional_key(value_type), None) if optional else
+                       (value_type, Field(default_factory=lambda key=key: default_of(section, key))))
+    return create_model(name, __base__=Section, __doc__=doc, __module__=__name__, **fields)
+
+
+#: The training settings a dataset (`train.per_dataset`) or a grid block (`grid.blocks[].train`) may set for its
+#: runs; a key left out keeps the `train` value.
+TrainOverrides = _derived(
+    TrainParams, "TrainOverrides", "The training settings a dataset (`train.per_dataset`) or a grid block "
+    "(`grid.blocks[].train`) may set for its runs; a key left out keeps the `train` value.",
+    TrainParams.GRID_WIDE | TrainParams.JOB_WIDE, optional=True)
+#: The training settings one run resolved to (`mtbioner.run.config.RunConfig.train`): `train` with its dataset's
+#: and block's overrides and the grid's loss weights applied.
+TrainSettings = _derived(TrainParams, "TrainSettings", "The training settings of one run (`train`, resolved).",
+                         TrainParams.GRID_WIDE, optional=False)
+TrainParams.model_rebuild()
 
 
 class EvalParams(Section):

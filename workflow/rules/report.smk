@@ -30,9 +30,9 @@ rule report_tables:
         in_report(results_path("tables/significance.csv"), "Tables", "Significance", "significance"),
     params:
         out_dir=subpath(output[0], parent=True),
-        samples=REPORT["bootstrap_samples"],
-        seed=REPORT["bootstrap_seed"],
-        alpha=REPORT["alpha"],
+        samples=REPORT.bootstrap_samples,
+        seed=REPORT.bootstrap_seed,
+        alpha=REPORT.alpha,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -57,9 +57,9 @@ rule report_verdicts:
         counts=REPORT_FILES.sentence_counts,
     params:
         prefix=output_prefix,
-        claims=lambda wildcards: shell_quote(json.dumps(REPORT["claims"], sort_keys=True)),
-        samples=REPORT["verdict_samples"],
-        seed=REPORT["bootstrap_seed"],
+        claims=lambda wildcards: shell_quote(json.dumps(report_targets_module.claim_entries(config), sort_keys=True)),
+        samples=REPORT.verdict_samples,
+        seed=REPORT.bootstrap_seed,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -99,8 +99,8 @@ rule report_casestudy:
         in_report(multiext(results_path("tables/table5"), ".html", ".tex", ".md", ".csv"), "Tables", "Table 5", "table5"),
     params:
         prefix=output_prefix,
-        wins=REPORT["casestudy_wins"],
-        losses=REPORT["casestudy_losses"],
+        wins=REPORT.casestudy_wins,
+        losses=REPORT.casestudy_losses,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -125,7 +125,7 @@ rule report_figure4:
         in_report(multiext(results_path("figures/figure4"), ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
     params:
         prefix=output_prefix,
-        metric=REPORT["sentence_metric"],
+        metric=REPORT.sentence_metric,
         runs=lambda wildcards, input: " ".join(f"--run {shell_quote(path)}" for path in input.runs),
     conda:
         "../envs/mtbioner.yaml"
@@ -148,7 +148,7 @@ rule report_figure5:
         in_report(multiext(results_path("figures/figure5"), ".png", ".pdf", "_gains.csv"), "Figures", "Figure 5", "figure5"),
     params:
         prefix=output_prefix,
-        metric=REPORT["sentence_metric"],
+        metric=REPORT.sentence_metric,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -173,7 +173,7 @@ rule report_taskemb:
     params:
         prefix=output_prefix,
         max_examples=(
-            f"--max-examples {REPORT['taskemb_max_examples']}" if REPORT["taskemb_max_examples"] else ""
+            f"--max-examples {REPORT.taskemb_max_examples}" if REPORT.taskemb_max_examples else ""
         ),
     wildcard_constraints:
         task="|".join(TASKS),  # the task registry's names
@@ -201,7 +201,7 @@ rule report_figure6:
         similarity=in_report(results_path("taskemb/similarity.csv"), "Figures", "Figure 6", "similarity"),
     params:
         prefix=output_prefix,
-        perplexity=(f"--perplexity {REPORT['tsne_perplexity']}" if REPORT["tsne_perplexity"] else ""),
+        perplexity=(f"--perplexity {REPORT.tsne_perplexity}" if REPORT.tsne_perplexity else ""),
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -229,7 +229,7 @@ rule report_page:
         taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
         # the page states which parameter files produced it: params.yaml, then the --configfile overlays
         configfiles=parameter_files_options(),
-        note=lambda wildcards: f"--note {shell_quote(REPORT['note'])}" if REPORT["note"] else "",
+        note=lambda wildcards: f"--note {shell_quote(REPORT.note)}" if REPORT.note else "",
     conda:
         "../envs/mtbioner.yaml"
     log:

@@ -19,7 +19,7 @@ from mtbioner.atomicio import write_text
 from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import Example, read_examples
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 
 SPLIT_ORDER = ("train", "devel", "test", "total")
 

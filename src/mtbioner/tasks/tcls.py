@@ -10,7 +10,7 @@ Disease; config/tcls.yaml). Whether it helps NER is not a claim until a finding 
 
 from __future__ import annotations
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks.base import IGNORE_INDEX, Task
 
 

@@ -75,7 +75,7 @@ def configuration_section(runs: list[FinishedRun], configfiles: list[str] | None
         subset = [r.config for r in runs if r.dataset == dataset]
         lines.append(f"| {dataset}: epochs / learning rate | {_settings_line(subset, 'epochs')} / "
                      f"{_settings_line(subset, 'learning_rate')} |")
-    weights = sorted({str(r.config.loss_weights) for r in runs if r.experiment.startswith("joint")})
+    weights = sorted({str(r.config.train.loss_weights) for r in runs if r.experiment.startswith("joint")})
     if weights:
         lines.append(f"| joint loss weights | {'; '.join(weights)} |")
     return "\n".join(lines)
