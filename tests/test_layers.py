@@ -74,3 +74,16 @@ def test_report_is_split_by_job(path: Path) -> None:
     wrong = [name for name in imports(path)
              if any(name.startswith(f"mtbioner.report.{other}") for other in REPORT_FORBIDDEN[job])]
     assert wrong == [], f"report/{job}/{path.name} imports {wrong}"
+
+
+#: The longest a function in src/ may be (issue 32): a longer one does several jobs; split it by job (the trainer's
+#: `_train` is start-or-resume, one epoch and finish).
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    long = [f"{path.relative_to(SRC).as_posix()}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in MODULES for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert long == []
