@@ -116,6 +116,14 @@ class RunConfig(BaseModel):
         flat = {**data.pop("model"), **data.pop("train"), **data}
         return {key: flat[key] for key in _flat_order()}
 
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> "RunConfig":
+        """pydantic's copy, refusing a key that is not a field of its own (a `model`/`train` setting changed
+        there would be silently ignored: `with_settings` changes those)."""
+        unknown = sorted(set(update or {}) - set(type(self).model_fields))
+        if unknown:
+            raise TypeError(f"RunConfig.model_copy: {unknown} are not its fields; change settings with with_settings")
+        return super().model_copy(update=update, deep=deep)
+
     def with_settings(self, **changes: Any) -> "RunConfig":
         """A copy with `model`/`train` settings changed by name (validated), e.g. the casing a run resolved."""
         return RunConfig.validated({**self.to_json_dict(), **changes}, origin="run config")
