@@ -81,7 +81,7 @@ from mtbioner.model.inference import predict  # noqa: E402
 from mtbioner.model.multitask import MultiTaskModel  # noqa: E402
 from mtbioner.model.precision import autocast_dtype  # noqa: E402
 from mtbioner.model.tokenization import Features, collate, encode_examples  # noqa: E402
-from mtbioner.params import load_params, param_default  # noqa: E402
+from mtbioner.params import as_params, load_params, param_default  # noqa: E402
 from mtbioner.plan.cost import grid_cost  # noqa: E402
 from mtbioner.plan.grid import find_run  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
@@ -242,7 +242,7 @@ def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tup
 
 def run_settings(config: dict, dataset: str) -> RunConfig:
     """The paper preset's joint-max run of `dataset` at 100 %, first seed: the settings the check trains with."""
-    return find_run(config, dataset, "joint-max", 100, config["grid"]["seeds"][0]).config
+    return find_run(config, dataset, "joint-max", 100, as_params(config).grid.seeds[0]).config
 
 
 # ------------------------------------------------------------------------------------------- the step loop
@@ -597,7 +597,7 @@ def utilisation(check: Check, parameters: dict, rates: dict, precision: str) -> 
 def phase_step(check: Check) -> dict:
     args, device, data = check.args, check.device, check.data
     run = run_settings(check.config, "BC2GM")
-    result: dict = {"batch_size": run.batch_size, "warmup_steps": args.warmup_steps, "windows": args.windows,
+    result: dict = {"batch_size": run.train.batch_size, "warmup_steps": args.warmup_steps, "windows": args.windows,
                     "steps_per_window": args.steps, "precisions": {}}
     for precision in check.precisions:
         settings = run.with_settings(precision=precision)
