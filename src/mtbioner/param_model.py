@@ -7,8 +7,9 @@ default and help text.
   that schema `mtbioner.params.param_default` and the command-line options of parameters
   (`mtbioner.cli.options.param_option`);
 - config/paper.yaml (every default) and config/README.md's parameter reference (`mtbioner.params`);
-- `mtbioner.run.config.RunConfig`, whose fields that are parameters use the value types below and take their
-  defaults from these models (`default_of`).
+- the optional per-dataset/per-block overrides (`TrainOverrides`) and a run's resolved train settings
+  (`TrainSettings`), derived from `TrainParams`' fields (`_derived`), which `mtbioner.run.config.RunConfig`
+  carries beside `ModelParams`: a setting is declared once.
 
 A parameter is added here, once: its section model gets a field (type, default, description) and the code
 that uses it reads it from the configuration (docs/design.md, "How to add a parameter").
