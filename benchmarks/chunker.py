@@ -1,4 +1,4 @@
-"""The one entity chunker (`mtbioner.data.labels.get_entities`) against seqeval's `get_entities`, the named
+"""The one entity chunker (`mtbioner.tasks.labels.get_entities`) against seqeval's `get_entities`, the named
 baseline: what importing each costs a fresh interpreter, and how fast each chunks the real corpus's tags.
 
 Imports: the median wall time of `--repeats` fresh interpreters that only import the chunker, against a bare
@@ -23,13 +23,13 @@ from pathlib import Path
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_get_entities
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import entity_spans, get_entities
+from mtbioner.tasks.labels import entity_spans, get_entities
 
 DEFAULT_MIRROR = Path(os.environ.get(
     "MTBIONER_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "MTL-Bioinformatics-2016")) / "data"
 IMPORTS = {
     "bare interpreter": "pass",
-    "mtbioner.data.labels": "import mtbioner.data.labels",
+    "mtbioner.tasks.labels": "import mtbioner.tasks.labels",
     "seqeval": "from seqeval.metrics.sequence_labeling import get_entities",
     "numpy + scipy.stats + pandas (the report has them)": "import numpy, scipy.stats, pandas",
     "the same + seqeval": "import numpy, scipy.stats, pandas; from seqeval.metrics.sequence_labeling import get_entities",

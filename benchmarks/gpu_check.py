@@ -81,12 +81,12 @@ from mtbioner.model.inference import predict  # noqa: E402
 from mtbioner.model.multitask import MultiTaskModel  # noqa: E402
 from mtbioner.model.precision import autocast_dtype  # noqa: E402
 from mtbioner.model.tokenization import Features, collate, encode_examples  # noqa: E402
-from mtbioner.params import load_params, param_default  # noqa: E402
+from mtbioner.params import as_params, load_params, param_default  # noqa: E402
 from mtbioner.plan.cost import grid_cost  # noqa: E402
 from mtbioner.plan.grid import find_run  # noqa: E402
 from mtbioner.run.config import RunConfig  # noqa: E402
 from mtbioner.tasks import IGNORE_INDEX  # noqa: E402
-from mtbioner.training.batching import epoch_schedule, steps_per_epoch  # noqa: E402
+from mtbioner.training.batching import epoch_schedule, run_steps  # noqa: E402
 from mtbioner.training.step import Optimisation, parameter_groups  # noqa: E402
 from mtbioner.training.trainer import EVAL_BATCH_SIZE, StepLosses, epoch_steps, train_run  # noqa: E402
 
@@ -242,7 +242,7 @@ def training_examples(dataset: str, data_root: Path, mirror: Path | None) -> tup
 
 def run_settings(config: dict, dataset: str) -> RunConfig:
     """The paper preset's joint-max run of `dataset` at 100 %, first seed: the settings the check trains with."""
-    return find_run(config, dataset, "joint-max", 100, config["grid"]["seeds"][0]).config
+    return find_run(config, dataset, "joint-max", 100, as_params(config).grid.seeds[0]).config
 
 
 # ------------------------------------------------------------------------------------------- the step loop
@@ -260,27 +260,6 @@ class StepData:
         return [len(feature) for feature in self.features]
 
 
-@dataclass
-class StepSettings:
-    """What the step needs of a RunConfig (plain values, so a packing worker process receives them)."""
-
-    batch_size: int
-    learning_rate: float
-    weight_decay: float
-    warmup_ratio: float
-    grad_clip: float
-    loss_weights: dict[str, float]
-    precision: str
-    seed: int
-    total_steps: int
-
-    @classmethod
-    def of(cls, run: RunConfig, n_features: int, precision: str) -> "StepSettings":
-        total = run.epochs * steps_per_epoch(n_features, run.tasks, run.strategy, run.batch_size)
-        return cls(run.batch_size, run.learning_rate, run.weight_decay, run.warmup_ratio, run.grad_clip,
-                   dict(run.loss_weights), precision, run.seed, total)
-
-
 def build_model(shape: dict, data: StepData, seed: int, device: torch.device) -> MultiTaskModel:
     """BERT of `shape`, randomly initialised directly on `device` (throughput does not depend on the weights),
     in MultiTaskModel with all four heads."""
@@ -293,19 +272,16 @@ def build_model(shape: dict, data: StepData, seed: int, device: torch.device) ->
         return MultiTaskModel(BertModel(config), TASKS, data.ner_labels, pooling="max", dropout=0.1)
 
 
-def make_optimisation(model: nn.Module, settings: StepSettings, device: torch.device,
+def make_optimisation(model: nn.Module, run: RunConfig, n_features: int, device: torch.device,
                       fused: bool = False) -> Optimisation:
-    """The trainer's `Optimisation.create`; `fused` swaps in AdamW(fused=True) (the `fused_adamw` lever)."""
-    optimisation = Optimisation.create(model, learning_rate=settings.learning_rate,
-                                       weight_decay=settings.weight_decay, warmup_ratio=settings.warmup_ratio,
-                                       total_steps=settings.total_steps, grad_clip=settings.grad_clip,
-                                       device=device, precision=settings.precision)
+    """The trainer's `Optimisation.create` for `run` over `n_features` inputs; `fused` swaps in AdamW(fused=True)
+    (the `fused_adamw` lever)."""
+    optimisation = Optimisation.create(model, run.train, run_steps(run, n_features), device)
     if fused:
-        optimizer = torch.optim.AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate,
+        optimizer = torch.optim.AdamW(parameter_groups(model, run.train.weight_decay), lr=run.train.learning_rate,
                                       fused=True)
         scheduler = type(optimisation.scheduler)(optimizer, optimisation.scheduler.lr_lambdas[0])
-        optimisation = Optimisation(optimizer, scheduler, optimisation.scaler, optimisation.grad_clip, device,
-                                    optimisation.precision)
+        optimisation = Optimisation(optimizer, scheduler, optimisation.scaler, optimisation.settings, device)
     return optimisation
 
 
@@ -342,7 +318,7 @@ class StepLoop:
     as tensors; the trainer reads them back once per epoch, `read_back` here once per timed window).
     `pad_multiple` widens batches for the `pad_to_8` lever."""
 
-    def __init__(self, model: MultiTaskModel, data: StepData, settings: StepSettings, device: torch.device,
+    def __init__(self, model: MultiTaskModel, data: StepData, settings: RunConfig, device: torch.device,
                  optimisation: Optimisation, *, pad_multiple: int = 1) -> None:
         self.model, self.data, self.settings, self.device = model, data, settings, device
         self.optimisation = optimisation
@@ -350,9 +326,9 @@ class StepLoop:
         self.losses = StepLosses([], {})
         widen = (lambda batch: pad_to_multiple(batch, pad_multiple, data.pad_id)) if pad_multiple > 1 else None
         self.steps = itertools.chain.from_iterable(
-            epoch_steps(model, data.features, epoch_schedule(self.lengths, model.tasks, "joint", settings.batch_size,
-                                                             settings.seed, epoch),
-                        data.pad_id, device, settings.loss_weights, optimisation, widen=widen)
+            epoch_steps(model, data.features, epoch_schedule(self.lengths, model.tasks, "joint",
+                                                             settings.train.batch_size, settings.seed, epoch),
+                        data.pad_id, device, optimisation, widen=widen)
             for epoch in itertools.count(1))
 
     def step(self) -> tuple[int, int, int]:
@@ -557,19 +533,19 @@ def phase_data(check: Check) -> dict:
     examples, labels = training_examples("BC2GM", args.data_root, args.mirror)
     examples = examples[:args.bc2gm_sentences]
     tokenizer = build_wordpiece_tokenizer([list(example.tokens) for example in examples], args.vocab_size)
-    features = encode_examples(examples, tokenizer, labels, settings.max_length)
+    features = encode_examples(examples, tokenizer, labels, settings.model.max_length)
     data = StepData(features, labels, tokenizer.pad_token_id, len(tokenizer))
     check.state.update(data=data, tokenizer=tokenizer, examples=examples)
     lengths = data.lengths
-    schedule = epoch_schedule(lengths, TASKS, "joint", settings.batch_size, settings.seed, 1)
+    schedule = epoch_schedule(lengths, TASKS, "joint", settings.train.batch_size, settings.seed, 1)
     widths = [max(lengths[index] for index in indices) for _task, indices in schedule]
     result = {"dataset": "BC2GM", "sentences": len(examples), "inputs": len(features), "vocabulary": len(tokenizer),
-              "max_length": settings.max_length, "batch_size": settings.batch_size,
+              "max_length": settings.model.max_length, "batch_size": settings.train.batch_size,
               "mean_subtokens": statistics.fmean(lengths), "median_subtokens": statistics.median(lengths),
               "mean_padded_width": statistics.fmean(widths), "padding_share": 1 - sum(lengths) / sum(
                   width * len(indices) for width, (_task, indices) in zip(widths, schedule))}
     print(f"[data] BC2GM: {len(examples)} sentences, {result['mean_subtokens']:.1f} sub-tokens a sentence on "
-          f"average, batches of {settings.batch_size} padded to {result['mean_padded_width']:.1f} on average "
+          f"average, batches of {settings.train.batch_size} padded to {result['mean_padded_width']:.1f} on average "
           f"({result['padding_share']:.1%} padding)", flush=True)
     return result
 
@@ -621,15 +597,15 @@ def utilisation(check: Check, parameters: dict, rates: dict, precision: str) -> 
 def phase_step(check: Check) -> dict:
     args, device, data = check.args, check.device, check.data
     run = run_settings(check.config, "BC2GM")
-    result: dict = {"batch_size": run.batch_size, "warmup_steps": args.warmup_steps, "windows": args.windows,
+    result: dict = {"batch_size": run.train.batch_size, "warmup_steps": args.warmup_steps, "windows": args.windows,
                     "steps_per_window": args.steps, "precisions": {}}
     for precision in check.precisions:
-        settings = StepSettings.of(run, len(data.features), precision)
+        settings = run.with_settings(precision=precision)
         model = build_model(check.shape, data, args.seed, device)
         if "parameters" not in result:
             result["parameters"] = matmul_parameters(model, data, device)
             result["attention"] = model.encoder.config._attn_implementation
-        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, len(data.features), device))
         rates = timed_windows(loop, args.warmup_steps, args.windows, args.steps)
         rates.update(utilisation(check, result["parameters"], rates, precision))
         result["precisions"][precision] = rates
@@ -691,9 +667,9 @@ def phase_checkpoint(check: Check) -> dict:
 
     args, device, data = check.args, check.device, check.data
     run = run_settings(check.config, "BC2GM")
-    settings = StepSettings.of(run, len(data.features), check.main_precision)
+    settings = run.with_settings(precision=check.main_precision)
     model = build_model(check.shape, data, args.seed, device)
-    loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+    loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, len(data.features), device))
     loop.step()  # AdamW's moments exist after the first step: a checkpoint of a running job holds them
     synchronize(device)
     tokenizer = check.state["tokenizer"]  # the data phase's (check.data above required it)
@@ -750,14 +726,14 @@ LEVERS: dict[str, dict] = {
 def phase_levers(check: Check) -> dict:
     args, device, data = check.args, check.device, check.data
     precision = check.main_precision
-    settings = StepSettings.of(run_settings(check.config, "BC2GM"), len(data.features), precision)
+    settings = run_settings(check.config, "BC2GM").with_settings(precision=precision)
     model = build_model(check.shape, data, args.seed, device)
     result: dict = {"precision": precision, "windows": args.lever_windows, "steps_per_window": args.steps,
                     "variants": {}}
     for name, lever in LEVERS.items():
         model.__class__ = SyncFreeModel if lever.get("sync_free") else MultiTaskModel  # same weights, other losses
         try:
-            optimisation = make_optimisation(model, settings, device, fused=lever.get("fused", False))
+            optimisation = make_optimisation(model, settings, len(data.features), device, fused=lever.get("fused", False))
             loop = StepLoop(model, data, settings, device, optimisation, pad_multiple=lever.get("pad_multiple", 1))
             rates = timed_windows(loop, max(3, args.warmup_steps // 2), args.lever_windows, args.steps)
             del rates["windows"]
@@ -790,13 +766,13 @@ def phase_ncbi(check: Check) -> dict:
                                     **{key: str(path) for key, path in files.items()}})
     started = time.perf_counter()
     metrics = train_run(run, work / "ncbi-run", device=str(device), progress=False)
-    result = {"encoder": args.ncbi_encoder, "learning_rate": run.learning_rate, "batch_size": run.batch_size,
-              "precision": run.precision, "train_sentences": len(read_examples(files["train_file"])),
+    result = {"encoder": args.ncbi_encoder, "learning_rate": run.train.learning_rate, "batch_size": run.train.batch_size,
+              "precision": run.train.precision, "train_sentences": len(read_examples(files["train_file"])),
               "test_sentences": len(read_examples(files["test_file"])), "wall_seconds": time.perf_counter() - started,
               "train_seconds": metrics["train_seconds"],
               "train_sentences_per_second": metrics["train_sentences_per_second"], "test_ner_f1": metrics["ner"]["f1"]}
-    print(f"[ncbi] {args.ncbi_encoder}, 1 epoch through mtbioner.training.trainer ({run.precision}, lr "
-          f"{run.learning_rate:g}, batch {run.batch_size}): {result['train_sentences']} sentences in "
+    print(f"[ncbi] {args.ncbi_encoder}, 1 epoch through mtbioner.training.trainer ({run.train.precision}, lr "
+          f"{run.train.learning_rate:g}, batch {run.train.batch_size}): {result['train_sentences']} sentences in "
           f"{result['train_seconds']:.1f} s ({result['train_sentences_per_second']:.1f} sentences/s), test NER F1 "
           f"{result['test_ner_f1']:.4f} on {result['test_sentences']} sentences", flush=True)
     return result
@@ -809,7 +785,7 @@ def _pack_worker(rank: int, connection, spec: dict) -> None:
         device = torch.device(spec["device"])
         data, settings = spec["data"], spec["settings"]
         model = build_model(spec["shape"], data, settings.seed + rank, device)
-        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, device))
+        loop = StepLoop(model, data, settings, device, make_optimisation(model, settings, len(data.features), device))
         connection.send(("started", os.getpid()))
         while True:
             message = connection.recv()
@@ -851,12 +827,12 @@ def _expect(connection, kind: str, timeout: float, rank: int):
 def phase_packing(check: Check) -> dict:
     args, device, data = check.args, check.device, check.data
     counts = sorted(set(args.pack))
-    settings = StepSettings.of(run_settings(check.config, "BC2GM"), len(data.features), check.main_precision)
+    settings = run_settings(check.config, "BC2GM").with_settings(precision=check.main_precision)
     spec = {"device": str(device), "shape": check.shape, "data": data, "settings": settings,
             "threads": max(1, (os.cpu_count() or 1) // max(counts))}
     context = multiprocessing.get_context("spawn")  # CUDA cannot be forked
     workers = []
-    result: dict = {"precision": settings.precision, "seconds_per_round": args.pack_seconds, "rounds": {}}
+    result: dict = {"precision": settings.train.precision, "seconds_per_round": args.pack_seconds, "rounds": {}}
     try:
         for rank in range(max(counts)):
             parent_end, child_end = context.Pipe()

@@ -115,7 +115,7 @@ def cased_run(cased_bert_dir: Path, chem_slice: dict[str, Path], tmp_path_factor
     config = RunConfig(dataset="BC5CDR-chem", experiment="casing-test", seed=5, encoder=str(cased_bert_dir),
                        epochs=1, batch_size=16, learning_rate=1e-3, max_length=64,
                        **{key: str(value) for key, value in chem_slice.items()})
-    assert config.lowercase == "auto"
+    assert config.model.lowercase == "auto"
     run_dir = tmp_path_factory.mktemp("cased_run") / "run"
     try:
         train_run(config, run_dir, device="cpu", progress=False)
@@ -131,7 +131,7 @@ def test_training_keeps_case_and_records_the_decision(cased_run) -> None:
     log = (run_dir / "train.log").read_text(encoding="utf-8")
     assert "tokenizer lowercase false (model.lowercase auto): auto: no tokenizer config" in log
     recorded = RunConfig.from_file(run_dir / "config.json")
-    assert recorded.lowercase is False  # the resolved casing: the file alone reproduces the run
+    assert recorded.model.lowercase is False  # the resolved casing: the file alone reproduces the run
     saved = json.loads((run_dir / "model" / "tokenizer_config.json").read_text(encoding="utf-8"))
     assert saved["do_lower_case"] is False
     normalizer = json.loads((run_dir / "model" / "tokenizer.json").read_text(encoding="utf-8"))["normalizer"]
@@ -161,7 +161,7 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
     """A checkpoint holds the casing its run resolved to; `auto`, the resolved value and a checkpoint from before
     `lowercase` existed resume, the opposite casing is refused."""
     run_dir, _ = cased_run
-    auto = RunConfig.from_file(run_dir / "config.json").model_copy(update={"lowercase": "auto", "epochs": 1})
+    auto = RunConfig.from_file(run_dir / "config.json").with_settings(lowercase="auto", epochs=1)
     model, tokenizer = mtbioner.model.inference.load_trained(RunFiles(run_dir).model)
     optimizer = torch.optim.AdamW(parameter_groups(model, 0.01))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
@@ -177,13 +177,13 @@ def test_a_checkpoint_started_under_auto_resumes_under_the_resolved_casing(cased
             del state["config"]["lowercase"]
             torch.save(state, state_file)
 
-    for state_config, requested, drop in [(auto, auto, False), (auto, auto.model_copy(update={"lowercase": False}), False),
-                                          (auto.model_copy(update={"lowercase": False}), auto, False),
+    for state_config, requested, drop in [(auto, auto, False), (auto, auto.with_settings(lowercase=False), False),
+                                          (auto.with_settings(lowercase=False), auto, False),
                                           (auto, auto, True)]:
         checkpoint(state_config, drop)
         train_run(requested, resumed, device="cpu", progress=False)
         assert "resuming" in (resumed / "train.log").read_text() and (resumed / "metrics.json").is_file()
-        assert RunConfig.from_file(resumed / "config.json").lowercase is False
+        assert RunConfig.from_file(resumed / "config.json").model.lowercase is False
     checkpoint(auto)
     with pytest.raises(MtbionerError, match=r"different configuration \(differs in lowercase\)"):
-        train_run(auto.model_copy(update={"lowercase": True}), resumed, device="cpu", progress=False)
+        train_run(auto.with_settings(lowercase=True), resumed, device="cpu", progress=False)

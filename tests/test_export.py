@@ -15,7 +15,7 @@ from mtbioner.cli import main
 from mtbioner.model.encoders import load_encoder
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import read_examples
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 from mtbioner.use.export import (build_token_classification_model, check_same_logits, export_token_classification,
                              is_exported_model, load_exported, pipeline_word_tags)
 from mtbioner.model.inference import load_trained, predict

@@ -43,12 +43,17 @@ def test_published_verdicts_recompute_from_the_published_counts(counts: Path, tm
         assert row["mde"] == pytest.approx(minimal_detectable_effect(per_seed, floor, row["verdict_level"]), abs=1e-5)
 
 
-def test_the_refactor_check_cell_is_identical_before_and_after() -> None:
-    """docs/refactor/: the published CPU cell trained before and after issue 22's refactor on one machine has the
-    same scores, loss and false-positive rate to the last bit; only its timings may differ."""
+#: docs/refactor/CHECK.md's checks of one published cell, each trained before and after a refactor on one machine:
+#: issue 22's (docs/refactor/) and issue 32's (docs/refactor/issue32/).
+REFACTOR_CHECKS = [ROOT / "docs" / "refactor", ROOT / "docs" / "refactor" / "issue32"]
+
+
+@pytest.mark.parametrize("folder", REFACTOR_CHECKS, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_the_refactor_check_cell_is_identical_before_and_after(folder: Path) -> None:
+    """docs/refactor/: the published CPU cell trained before and after a refactor on one machine has the same
+    scores, loss and false-positive rate to the last bit; only its timings may differ."""
     import json
 
-    folder = ROOT / "docs" / "refactor"
     before, after = (json.loads((folder / f"{side}.metrics.json").read_text(encoding="utf-8"))
                      for side in ("before", "after"))
     timings = {"train_seconds", "train_sentences_per_second"}
@@ -56,3 +61,19 @@ def test_the_refactor_check_cell_is_identical_before_and_after() -> None:
     assert {key: value for key, value in before.items() if key not in timings} == {
         key: value for key, value in after.items() if key not in timings}
     assert before["ner"]["f1"] > 0.5  # a trained model, not an empty file
+
+
+def test_issue_32s_typed_run_config_reads_and_writes_config_json_as_before() -> None:
+    """Issue 32 made a run's settings typed sections of RunConfig: the cell's config.json is the same text
+    before and after (Snakemake compares it), and the published run configs load and write back unchanged."""
+    import json
+
+    from mtbioner.run.config import RunConfig
+
+    folder = ROOT / "docs" / "refactor" / "issue32"
+    before, after = ((folder / f"{side}.config.json").read_text(encoding="utf-8") for side in ("before", "after"))
+    assert before == after
+    for published in (folder / "after.config.json", ROOT / "docs" / "refactor" / "after.config.json"):
+        config = RunConfig.from_file(published)
+        assert config.to_json_dict() == json.loads(published.read_text(encoding="utf-8"))
+        assert list(config.to_json_dict()) == list(json.loads(published.read_text(encoding="utf-8")))

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mtbioner.data.labels import EntitySpan, entity_spans
+from mtbioner.tasks.labels import EntitySpan, entity_spans
 from mtbioner.tasks import get as get_task
 
 

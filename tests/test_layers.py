@@ -13,9 +13,10 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "mtbioner"
 
 #: Layer of each subpackage, lowest first; the foundation modules at the package root are layer 0.
-#: `tasks` (the task registry) sits beside `data`, whose entity chunker its derivations read, and below `run`,
-#: whose configs name its tasks; the layers of one level may import each other.
-LAYERS = {"": 0, "data": 1, "tasks": 1, "run": 1, "model": 2, "training": 3, "plan": 4, "use": 5, "report": 6, "cli": 7}
+#: `tasks` (the task registry, with the entity chunker its derivations read) sits below `data`, whose prepared
+#: examples carry each task's gold labels, and below `run`, whose configs name its tasks. Layers of one level may
+#: import each other; the only two of one level (`data`, `run`) do not.
+LAYERS = {"": 0, "tasks": 1, "data": 2, "run": 2, "model": 3, "training": 4, "plan": 5, "use": 6, "report": 7, "cli": 8}
 #: What a layer may import besides the layers below it: plan reads the step formula, and nothing else, from
 #: training (docs/design.md).
 ALLOWED = {("plan", "mtbioner.training.batching")}
@@ -73,3 +74,16 @@ def test_report_is_split_by_job(path: Path) -> None:
     wrong = [name for name in imports(path)
              if any(name.startswith(f"mtbioner.report.{other}") for other in REPORT_FORBIDDEN[job])]
     assert wrong == [], f"report/{job}/{path.name} imports {wrong}"
+
+
+#: The longest a function in src/ may be (issue 32): a longer one does several jobs; split it by job (the trainer's
+#: `_train` is start-or-resume, one epoch and finish).
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    long = [f"{path.relative_to(SRC).as_posix()}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in MODULES for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    assert long == []

@@ -22,7 +22,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.metrics import f1_score as sklearn_f1
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import entity_spans, get_entities
+from mtbioner.tasks.labels import entity_spans, get_entities
 from mtbioner.tasks import get as get_task
 from mtbioner.tasks.scoring import classification_metrics, sequence_metrics
 

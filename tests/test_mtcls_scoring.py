@@ -16,7 +16,7 @@ import pytest
 
 from mtbioner.data.iob import read_iob
 from mtbioner.tasks import get as get_task
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks.scoring import sequence_metrics
 
 

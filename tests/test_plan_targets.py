@@ -53,8 +53,8 @@ def test_products_shrink_with_the_grid():
 
 
 def test_report_settings_defaults_and_overrides():
-    assert targets.settings({})["bootstrap_samples"] == 1000
-    assert targets.settings({"report": {"alpha": 0.01}})["alpha"] == 0.01
+    assert targets.settings({}).bootstrap_samples == 1000
+    assert targets.settings({"report": {"alpha": 0.01}}).alpha == 0.01
     assert targets.beside("results/paper/report.md", "tables") == "results/paper/tables"
 
 
@@ -75,7 +75,7 @@ def test_verdicts_are_a_product_only_with_claims_and_read_the_runs_they_name():
     from mtbioner.errors import MtbionerError
 
     config = _params_with_budget_axis()
-    assert targets.settings(config)["claims"] == [] and targets.settings({})["verdict_samples"] == 10000
+    assert targets.settings(config).claims == [] and targets.settings({}).verdict_samples == 10000
     assert "verdicts" not in targets.report_products(config)
     config["report"] = {**config.get("report", {}), "claims": [
         {"name": "budget", "dataset": "NCBI-disease", "fraction": 10, "a": "joint-max@x4", "b": "baseline@x4",

@@ -15,7 +15,7 @@ from mtbioner.run.directory import RunFiles
 from mtbioner.cli import main
 from mtbioner.data.examples import read_examples
 from mtbioner.model.inference import load_trained, predict
-from mtbioner.use.predict import decode_input, read_input, run_predict, sentences_from_iob
+from mtbioner.use.predict import decode_input, read_prediction_input, run_predict, sentences_from_iob
 
 # Chemicals of the BC5CDR-chem training slice the tiny model has seen as entities many times.
 RAW_TEXT = (
@@ -88,7 +88,7 @@ def test_iob_output_matches_inference_and_batching_keeps_order(trained_run: Path
     assert outputs[0] == outputs[1]
     blocks = [block.splitlines() for block in outputs[0].strip("\n").split("\n\n")]
     model, tokenizer = load_trained(RunFiles(trained_run).model)
-    _, sentences = read_input(source, "text")
+    _, sentences, _ = read_prediction_input(source, "text")
     expected = predict(model, tokenizer, [list(s.words) for s in sentences])
     assert [[line.split("\t") for line in block] for block in blocks] == [
         [[word, tag] for word, tag in zip(s.words, p.ner)] for s, p in zip(sentences, expected)]

@@ -119,20 +119,20 @@ def test_table4_dagger_marks_ablations_that_joint_max_beats(tmp_path):
             write_run(tmp_path, "BC2GM", "joint-max", fraction=fraction, seed=seed, pred=full)
             write_run(tmp_path, "BC2GM", "no-bcls", fraction=fraction, seed=seed, pred=clearly_worse)
             write_run(tmp_path, "BC2GM", "no-mcls", fraction=fraction, seed=seed, pred=predictions())  # better
-        write_run(tmp_path, "BC2GM", "no-mtcls", seed=seed, pred=full)  # the same as joint-max
+        write_run(tmp_path, "BC2GM", "no-mt", seed=seed, pred=full)  # the same as joint-max
         write_run(tmp_path, "BC2GM", "alternating", seed=seed, pred=clearly_worse)
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
     significance = significance_frame(runs, samples=300)
 
     ablations = significance[significance["reference"] == "joint-max"].set_index(["experiment", "fraction", "seed"])
-    assert sorted(set(ablations.index.get_level_values(0))) == ["alternating", "no-bcls", "no-mcls", "no-mtcls"]
+    assert sorted(set(ablations.index.get_level_values(0))) == ["alternating", "no-bcls", "no-mcls", "no-mt"]
     worse = ablations.loc[("no-bcls", 50, 1)]
     assert worse["hypothesis"] == "joint-max > no-bcls" and worse["significant"]
     assert worse["f1_reference"] == pytest.approx(52 / 56) and worse["f1_experiment"] == pytest.approx(32 / 46)
     assert worse["delta"] == pytest.approx(52 / 56 - 32 / 46) and worse["p_value"] < 0.01
     better = ablations.loc[("no-mcls", 100, 2)]
     assert better["delta"] == pytest.approx(52 / 56 - 1.0) and better["p_value"] > 0.5 and not better["significant"]
-    assert not ablations.loc[("no-mtcls", 100, 1)]["significant"]
+    assert not ablations.loc[("no-mt", 100, 1)]["significant"]
     # the tests against the baseline are still there, in their own direction
     base = significance[significance["reference"] == "baseline"].set_index(["experiment", "fraction", "seed"])
     assert base.loc[("joint-max", 100, 1)]["hypothesis"] == "joint-max > baseline"
@@ -386,7 +386,7 @@ def test_table4_shows_the_ablation_of_a_task_added_beyond_the_paper(tmp_path):
         write_run(tmp_path, "BC5CDR", "no-bcls", seed=seed, pred=predictions(miss=set(entity_sentences[:3])))
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
     spec = table_specs({run.experiment for run in runs})[4]
-    assert spec.experiments == ("joint-max", "no-bcls", "no-mcls", "no-mtcls", "no-tcls", "alternating")
+    assert spec.experiments == ("joint-max", "no-bcls", "no-mcls", "no-mt", "no-tcls", "alternating")
     assert spec.row_names["no-tcls"] == "w/o tCLS" and table_specs({"no-bcls"}) == TABLE_SPECS
     significance = write_tables(runs, tmp_path / "tables", samples=300, seed=1, alpha=0.05)
     assert set(significance.loc[significance["reference"] == "joint-max", "experiment"]) == {"no-bcls", "no-tcls"}

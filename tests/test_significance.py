@@ -12,7 +12,7 @@ from mtbioner.errors import MtbionerError
 from mtbioner.tasks.scoring import sequence_metrics
 from mtbioner.report.stats.predictions import entity_counts, prf_from_counts, read_predictions
 from mtbioner.run.directory import load_runs
-from mtbioner.report.stats.significance import COLUMNS, compare_ablations, compare_to_baseline, paired_bootstrap
+from mtbioner.report.stats.significance import COLUMNS, compare_to_reference, paired_bootstrap
 from test_report_fixtures import gold_sentences, predictions, write_run
 
 
@@ -85,7 +85,7 @@ def test_compare_to_baseline_marks_real_gains_only(tmp_path):
         write_run(tmp_path, "BC2GM", "alternating", seed=seed, pred=weak)  # same as the baseline
     write_run(tmp_path, "BC2GM", "joint-cls", seed=99, pred=predictions())  # no baseline with seed 99
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
-    table = compare_to_baseline(runs, samples=500)
+    table = compare_to_reference(runs, "baseline", samples=500)
     assert set(table["experiment"]) == {"joint-max", "alternating"}
     assert len(table) == 4
     joint = table[table["experiment"] == "joint-max"]
@@ -108,7 +108,7 @@ def test_ablations_are_tested_for_joint_max_being_better(tmp_path):
         write_run(tmp_path, "BC2GM", "no-mcls", seed=seed, pred=predictions())  # better than joint-max
     write_run(tmp_path, "BC2GM", "baseline", seed=13, pred=full)  # not an ablation: never compared here
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
-    table = compare_ablations(runs, ["no-bcls", "no-mcls"], samples=500)
+    table = compare_to_reference(runs, "joint-max", ["no-bcls", "no-mcls"], reference_better=True, samples=500)
     assert len(table) == 4 and (table["reference"] == "joint-max").all()
     worse = table[table["experiment"] == "no-bcls"]
     assert (worse["hypothesis"] == "joint-max > no-bcls").all()
@@ -117,7 +117,7 @@ def test_ablations_are_tested_for_joint_max_being_better(tmp_path):
     better = table[table["experiment"] == "no-mcls"]
     assert (~better["significant"]).all() and (better["delta"] < 0).all() and (better["p_value"] > 0.5).all()
     # the same pair asked the other way round (the ablation's gain, as against a baseline) flips the answer
-    reverse = compare_to_baseline(runs, ["no-bcls"], samples=500, baseline="joint-max")
+    reverse = compare_to_reference(runs, "joint-max", ["no-bcls"], samples=500)
     assert (reverse["hypothesis"] == "no-bcls > joint-max").all()
     assert (~reverse["significant"]).all() and (reverse["p_value"] > 0.5).all()
     assert reverse["delta"].tolist() == pytest.approx((-worse["delta"]).tolist())
@@ -129,4 +129,4 @@ def test_compare_refuses_different_test_sets(tmp_path):
     write_run(tmp_path, "BC2GM", "joint-max", gold=gold[::-1], pred=[t for _, t in gold[::-1]])
     runs = load_runs(sorted(tmp_path.glob("runs/*/*/*/*")))
     with pytest.raises(MtbionerError, match="not the same test set"):
-        compare_to_baseline(runs, samples=100)
+        compare_to_reference(runs, "baseline", samples=100)

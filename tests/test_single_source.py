@@ -116,34 +116,59 @@ def test_the_false_positive_sentence_rate_is_defined_once() -> None:
 
 
 def test_run_config_defaults_come_from_the_parameter_model() -> None:
-    """RunConfig's fields that are params.yaml parameters take the parameter model's defaults, not literals of
-    their own."""
+    """A RunConfig's `model` and `train` settings are the parameter models themselves (`ModelParams`, and
+    `TrainSettings` derived from `TrainParams`), so their defaults are the parameters' defaults; the run's own
+    fields that are parameters (eval.max_test_sentences) take theirs from the model too."""
+    from mtbioner.param_model import ModelParams, TrainSettings
     from mtbioner.params import param_default
     from mtbioner.run.config import RunConfig
 
     config = RunConfig.model_validate({"dataset": "d", "experiment": "e", "train_file": "t", "test_file": "s",
                                        "labels_file": "l"})
-    fields = {("model", "encoder"), ("model", "dropout"), ("model", "max_length"), ("model", "lowercase"),
-              ("eval", "max_test_sentences")} | {("train", key) for key in (
-                  "batch_size", "learning_rate", "epochs", "warmup_ratio", "weight_decay", "grad_clip",
-                  "deterministic", "checkpoint_every_minutes", "precision", "loss_weights")}
-    for section, key in fields:
-        assert getattr(config, key) == param_default(section, key), f"{section}.{key}"
-    source = (SRC / "run" / "config.py").read_text(encoding="utf-8")
-    for _section, key in fields:
-        assert re.search(rf"^\s+{key}: \w+ = default_of\(\w+Params, \"{key}\"\)$", source, re.M), key
+    for section, settings, model in (("model", config.model, ModelParams), ("train", config.train, TrainSettings)):
+        assert type(settings) is model
+        for key in model.model_fields:
+            assert getattr(settings, key) == param_default(section, key), f"{section}.{key}"
+    assert config.max_test_sentences == param_default("eval", "max_test_sentences")
+
+
+#: Where the issue found a train setting declared by hand five times (issue 32).
+DECLARING = ["src/mtbioner/param_model.py", "src/mtbioner/run/config.py", "src/mtbioner/training/step.py",
+             "benchmarks/gpu_check.py"]
+
+
+def test_a_train_setting_is_declared_in_one_class() -> None:
+    """`TrainParams` declares every train setting; the per-dataset/per-block overrides and a run's settings are
+    derived from it (`TrainOverrides`, `TrainSettings`), and no class in the files that used to copy the fields
+    (RunConfig, the step's settings, the GPU check's StepSettings) declares one again."""
+    import ast
+
+    from mtbioner.param_model import TrainOverrides, TrainParams, TrainSettings
+
+    keys = set(TrainParams.model_fields)
+    assert set(TrainOverrides.model_fields) < keys and set(TrainSettings.model_fields) < keys
+    assert all(TrainOverrides.model_fields[key].default is None for key in TrainOverrides.model_fields)
+    declared = []
+    for name in DECLARING:
+        tree = ast.parse((SRC.parents[1] / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                declared += [(name, node.name, statement.target.id) for statement in node.body
+                             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                             and statement.target.id in keys]
+    assert {(name, cls) for name, cls, _ in declared} == {("src/mtbioner/param_model.py", "TrainParams")}, declared
 
 
 def test_a_parameter_is_named_where_the_design_says() -> None:
     """docs/design.md's 'How to add a parameter', checked on one the paper has (train.grad_clip): besides the
-    generated files it is named by its model field, its RunConfig field and the code that uses it — the grid,
-    the rules, the CLI and dvc.yaml pass it on without naming it."""
+    generated files it is named by its one model field and the code that uses it (the step) — the overrides,
+    the run config, the grid, the trainer, the rules, the CLI and dvc.yaml pass it on without naming it."""
     root = SRC.parents[1]
     candidates = [*SRC.rglob("*.py"), *SRC.rglob("*.yaml"), *(root / "workflow").rglob("*.smk"),
                   *(root / "config").rglob("*"), root / "Snakefile", root / "dvc.yaml", root / "params.yaml"]
     naming = {path.relative_to(root).as_posix() for path in candidates
               if path.is_file() and "grad_clip" in path.read_text(encoding="utf-8")}
     generated = {"src/mtbioner/resources/params.schema.yaml", "config/paper.yaml", "config/README.md", "params.yaml"}
-    recipe = {"src/mtbioner/param_model.py", "src/mtbioner/run/config.py"}
-    users = {"src/mtbioner/training/step.py", "src/mtbioner/training/trainer.py"}
+    recipe = {"src/mtbioner/param_model.py"}
+    users = {"src/mtbioner/training/step.py"}
     assert naming == generated | recipe | users

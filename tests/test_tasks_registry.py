@@ -101,5 +101,5 @@ def test_only_presets_that_ask_for_tcls_train_it() -> None:
     by_experiment = {run.experiment: run for run in runs}
     assert by_experiment["joint-max"].tasks == ("ner", "mt", "bcls", "mcls", "tcls")
     assert by_experiment["no-tcls"].tasks == ("ner", "mt", "bcls", "mcls")  # the paper's four-task joint-max
-    assert by_experiment["single-tcls"].config.loss_weights == {"tcls": 1.0}
+    assert by_experiment["single-tcls"].config.train.loss_weights == {"tcls": 1.0}
     assert {run.dataset for run in runs} == {"BC5CDR"} and runs[0].root == "results/tcls"

@@ -109,7 +109,7 @@ def test_joint_run_writes_the_complete_run_directory(tiny_trained_run: Path, che
         assert 0.0 <= record["false_positive_sentence_rate"] <= 1.0
         assert set(record["train_task_losses"]) == {"ner", "mt", "bcls", "mcls"}
     assert json.loads((run / "metrics.json").read_text()) == epochs[-1]
-    assert RunConfig.from_file(run / "config.json").encoder == "tiny"
+    assert RunConfig.from_file(run / "config.json").model.encoder == "tiny"
 
     test = read_examples(chem_slice["test_file"])
     blocks = (run / "test_predictions.tsv").read_text().split("\n\n")
@@ -254,10 +254,10 @@ def test_a_checkpoint_of_another_configuration_is_refused(tiny_run_config, tmp_p
     save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=False),
                     steps_done=1, progress=Progress(epochs_done=1), history=[], config=config)
     with pytest.raises(MtbionerError, match="different configuration.*learning_rate"):
-        train_run(config.model_copy(update={"learning_rate": 1e-4}), run_dir, device="cpu", progress=False)
+        train_run(config.with_settings(learning_rate=1e-4), run_dir, device="cpu", progress=False)
     # ... but the checkpoint policy is not part of what a run computes: the same checkpoint is accepted
     assert "checkpoint_every_minutes" not in _checkpoint_differs(
-        config.to_json_dict(), config.model_copy(update={"checkpoint_every_minutes": 5.0}), lowercase=False)
+        config.to_json_dict(), config.with_settings(checkpoint_every_minutes=5.0), lowercase=False)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

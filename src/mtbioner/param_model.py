@@ -7,8 +7,9 @@ default and help text.
   that schema `mtbioner.params.param_default` and the command-line options of parameters
   (`mtbioner.cli.options.param_option`);
 - config/paper.yaml (every default) and config/README.md's parameter reference (`mtbioner.params`);
-- `mtbioner.run.config.RunConfig`, whose fields that are parameters use the value types below and take their
-  defaults from these models (`default_of`).
+- the optional per-dataset/per-block overrides (`TrainOverrides`) and a run's resolved train settings
+  (`TrainSettings`), derived from `TrainParams`' fields (`_derived`), which `mtbioner.run.config.RunConfig`
+  carries beside `ModelParams`: a setting is declared once.
 
 A parameter is added here, once: its section model gets a field (type, default, description) and the code
 that uses it reads it from the configuration (docs/design.md, "How to add a parameter").
@@ -22,9 +23,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Annotated, Any, Literal, NamedTuple, get_args
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema
 
 #: A dataset's or configuration's name: a folder name of results/<name>/ and of the prepared data.
@@ -81,8 +82,8 @@ CheckpointMinutes = Annotated[float | None, Field(
     gt=0, description="a resumable checkpoint (model + optimizer state, exact resume) after the step at which "
     "this many minutes of training have passed since the last one; another when SIGTERM/SIGUSR1 asks the job "
     "to stop (SLURM's --signal); null = only then. 30: a BioBERT checkpoint (1.3 GB with AdamW state) takes "
-    "seconds to write (benchmarks/gpu_check.py, phase checkpoint; README), so a long job spends well under 1 % "
-    "of its time writing and loses at most 30 minutes to a crash; runs shorter write none")]
+    "seconds to write (benchmarks/gpu_check.py, phase checkpoint; docs/USAGE.md, 'What a preset costs'), so a long "
+    "job spends well under 1 % of its time writing and loses at most 30 minutes to a crash; runs shorter write none")]
 MaxTestSentences = Annotated[int | None, Field(
     ge=1, description="evaluate on this prefix of test (CPU presets); null = the whole test set")]
 Fraction = Annotated[int, Field(ge=1, le=100, description="percentage of train ∪ devel")]
@@ -181,20 +182,6 @@ class ModelParams(Section):
     max_length: MaxLength = 256
 
 
-class TrainOverrides(Section):
-    """The training settings a dataset (`train.per_dataset`) or a grid block (`grid.blocks[].train`) may set for
-    its runs; a key left out keeps the `train` value."""
-
-    batch_size: optional_key(BatchSize) = None
-    learning_rate: optional_key(LearningRate) = None
-    epochs: optional_key(Epochs) = None
-    warmup_ratio: optional_key(WarmupRatio) = None
-    weight_decay: optional_key(WeightDecay) = None
-    grad_clip: optional_key(GradClip) = None
-    precision: optional_key(Precision) = None
-    loss_weights: optional_key(LossWeights) = None
-
-
 class TrainParams(Section):
     batch_size: BatchSize = 32
     learning_rate: LearningRate = 5.0e-5
@@ -206,11 +193,43 @@ class TrainParams(Section):
     checkpoint_every_minutes: CheckpointMinutes = 30
     precision: Precision = "auto"
     loss_weights: LossWeights = {"ner": 0.8, "mt": 0.1, "bcls": 0.05, "mcls": 0.05}
-    per_dataset: dict[str, TrainOverrides] = {"NCBI-disease": {"learning_rate": 1.0e-5, "epochs": 100}}
+    per_dataset: dict[str, "TrainOverrides"] = {"NCBI-disease": {"learning_rate": 1.0e-5, "epochs": 100}}
     """per-dataset overrides of the keys above (paper - NCBI-disease lr 1e-5, 100 epochs)"""
     keep_models: Literal["needed", "all"] = "needed"
     """needed = save a trained model only where something reads it (TaskEmb's single-task runs, joint-max's first
     seed at its largest fraction); all = every run"""
+
+    #: What the grid decides for all runs at once: not a run's setting (`TrainSettings`) or not one a dataset or
+    #: grid block may change (`TrainOverrides`).
+    GRID_WIDE: ClassVar[frozenset[str]] = frozenset({"per_dataset", "keep_models"})
+    JOB_WIDE: ClassVar[frozenset[str]] = frozenset({"deterministic", "checkpoint_every_minutes"})
+
+
+def _derived(section: type[BaseModel], name: str, doc: str, drop: frozenset[str], optional: bool) -> type[BaseModel]:
+    """A model with `section`'s fields but `drop`, each with its type, range and help text (and default, unless
+    `optional`: then a key left out is None, "not set here"). Derived, so a field is declared once."""
+    fields: dict[str, Any] = {}
+    for key, info in section.model_fields.items():
+        if key in drop:
+            continue
+        extras = [*info.metadata, *([Field(description=info.description)] if info.description else [])]
+        value_type = Annotated[(info.annotation, *extras)] if extras else info.annotation
+        fields[key] = ((optional_key(value_type), None) if optional else
+                       (value_type, Field(default_factory=lambda key=key: default_of(section, key))))
+    return create_model(name, __base__=Section, __doc__=doc, __module__=__name__, **fields)
+
+
+#: The training settings a dataset (`train.per_dataset`) or a grid block (`grid.blocks[].train`) may set for its
+#: runs; a key left out keeps the `train` value.
+TrainOverrides = _derived(
+    TrainParams, "TrainOverrides", "The training settings a dataset (`train.per_dataset`) or a grid block "
+    "(`grid.blocks[].train`) may set for its runs; a key left out keeps the `train` value.",
+    TrainParams.GRID_WIDE | TrainParams.JOB_WIDE, optional=True)
+#: The training settings one run resolved to (`mtbioner.run.config.RunConfig.train`): `train` with its dataset's
+#: and block's overrides and the grid's loss weights applied.
+TrainSettings = _derived(TrainParams, "TrainSettings", "The training settings of one run (`train`, resolved).",
+                         TrainParams.GRID_WIDE, optional=False)
+TrainParams.model_rebuild()
 
 
 class EvalParams(Section):

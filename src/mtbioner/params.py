@@ -10,12 +10,12 @@ fills schema defaults in `validate(..., set_default=True)`; `load_params` does t
 runs outside Snakemake (benchmarks, the cost estimate, tests), so both see the same configuration.
 
 Every parameter's type, range, default and help text is written once, in the typed models of
-`mtbioner.param_model`. The JSON Schema generated from them ships inside the package
-(`resources/params.schema.yaml`, what the Snakefile validates against; `make params` writes it, a test keeps it
-fresh), and the code reads it at run time without importing the models: `param_default` (the loss weights of
-a run config, the upstream corpus URL), `param_schema` (the command-line options of parameters),
-`config_problem` (one-line errors). config/paper.yaml and config/README.md's parameter reference are written
-from it too (`write_generated`).
+`mtbioner.param_model`. A loaded configuration (Snakemake's `config`, a `load_params` result) becomes the typed
+`Params` at one door, `as_params`, and planning reads its attributes from there on. The JSON Schema generated
+from the models ships inside the package (`resources/params.schema.yaml`, what the Snakefile validates against;
+`make params` writes it, a test keeps it fresh); `param_schema` (the command-line options of parameters),
+`param_default` and `config_problem` (one-line errors) read it. config/paper.yaml and config/README.md's
+parameter reference are written from it too (`write_generated`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ import textwrap
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
 from mtbioner.errors import MtbionerError
+
+if TYPE_CHECKING:
+    from mtbioner.param_model import Params
 
 PARAMS_FILE = "params.yaml"
 #: The schema inside the package (the Snakefile's `validate` names the same file by its repository path).
@@ -150,14 +153,38 @@ def config_problem(config: dict[str, Any]) -> str | None:
     return f"{path or 'the configuration'}: {message}"
 
 
+def as_params(config: "Params | dict[str, Any]") -> "Params":
+    """The typed parameters of a configuration: `config` itself when it is a `Params`, else the mapping
+    (Snakemake's merged `config`, a `load_params` or `compose_params` result) validated into one — once per
+    distinct mapping, so a DAG parse that hands the same `config` to every helper validates it once. The one
+    door through which planning, the CLI and the rules' helpers read parameters (as attributes). The result is
+    shared: read it, never change it."""
+    from pydantic import ValidationError
+
+    from mtbioner.param_model import Params
+
+    if isinstance(config, Params):
+        return config
+    key = json.dumps(config, sort_keys=True, default=str)
+    if key not in _TYPED:
+        try:
+            _TYPED[key] = Params.model_validate(config)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise MtbionerError(f"{'.'.join(map(str, first['loc'])) or 'the configuration'}: {first['msg']}") from None
+    return _TYPED[key]
+
+
+_TYPED: dict[str, Any] = {}
+
 #: The folder that holds one results tree per configuration (`results_root`).
 RESULTS_PARENT = "results"
 
 
-def results_root(config: dict[str, Any]) -> str:
+def results_root(config: "Params | dict[str, Any]") -> str:
     """`results/<name>`: where everything the DAG of this configuration writes lives (parameter `name`), so
     that presets never overwrite each other's runs, tables or logs."""
-    return f"{RESULTS_PARENT}/{config.get('name') or param_default('name')}"
+    return f"{RESULTS_PARENT}/{as_params(config).name}"
 
 
 def unnamed_overlays(paths: Iterable[str | Path]) -> str | None:

@@ -13,7 +13,7 @@ from mtbioner.data.corpus import OwnCorpusOptions, check_dataset_name, check_own
 from mtbioner.data.files import SPLITS
 from mtbioner.errors import MtbionerError
 from mtbioner.run.directory import RunFiles, run_path
-from mtbioner.params import results_root
+from mtbioner.params import as_params, results_root
 from mtbioner.tasks import TASKS
 from mtbioner.data.subsample import draw_seed
 from mtbioner.data.corpus import table1_datasets
@@ -52,9 +52,13 @@ for _name, _value in unset_environment_resources().items():
          f"{_value.strip('${}')}=gpu) before running with this profile")
 
 
+# The configuration Snakemake merged and validated (the Snakefile), as the typed parameters
+# (mtbioner.param_model.Params): every helper below and every rule reads its settings as attributes of PARAMS.
+PARAMS = as_params(config)
+
 # Everything this configuration writes lives in its own results tree, results/<name> (parameter `name`), so that
 # one preset's runs are never replanned by another's (mtbioner.params.results_root).
-RESULTS = results_root(config)
+RESULTS = results_root(PARAMS)
 
 
 def results_path(path):
@@ -64,8 +68,8 @@ def results_path(path):
 
 # The prepared-data folder of a dataset as Snakemake patterns (mtbioner.data.files, the layout's one home):
 # DATA for a rule's own {dataset} wildcard; DATA_IN_EXPAND keeps it a wildcard inside expand().
-DATA = grid.data_files(config, "{dataset}")
-DATA_IN_EXPAND = grid.data_files(config, "{{dataset}}")
+DATA = grid.data_files(PARAMS, "{dataset}")
+DATA_IN_EXPAND = grid.data_files(PARAMS, "{{dataset}}")
 
 
 # One run directory as Snakemake patterns (its layout's one home: mtbioner.run.directory); {experiment} carries
@@ -78,19 +82,19 @@ def raw_files(files):
     return [*(files.raw(split) for split in SPLITS), files.manifest]
 
 
-CUSTOM_DATASETS = config["data"]["custom_datasets"]
+CUSTOM_DATASETS = PARAMS.data.custom_datasets
 try:
     # A dataset that is neither in the corpus nor an own corpus fails first, with the closest name, instead of
     # as a grid error or a "missing input" deep in the DAG.
-    for _name in config["data"]["datasets"]:
+    for _name in PARAMS.data.datasets:
         check_dataset_name(_name, own=CUSTOM_DATASETS, where="data.datasets")
     # An own corpus' files are read when the DAG is built: a broken line stops here, naming file and line.
-    check_own_corpora(CUSTOM_DATASETS)
-    RUNS = grid.expand_grid(config)
+    check_own_corpora({name: entry.model_dump() for name, entry in CUSTOM_DATASETS.items()})
+    RUNS = grid.expand_grid(PARAMS)
 except MtbionerError as _error:
     stop(_error)
-DATASETS = grid.datasets(config)
-FRACTIONS = grid.fractions(config)
+DATASETS = grid.datasets(PARAMS)
+FRACTIONS = grid.fractions(PARAMS)
 TABLE1 = multiext(results_path("tables/table1"), ".md", ".tex", ".csv")
 
 
@@ -106,7 +110,7 @@ def corpus_dataset_names():
 
 def table1_inputs():
     names = table1_datasets(DATASETS)
-    return [path for name in names for path in (grid.data_files(config, name).train, grid.data_files(config, name).test)]
+    return [path for name in names for path in (grid.data_files(PARAMS, name).train, grid.data_files(PARAMS, name).test)]
 
 
 def output_prefix(wildcards, output):
@@ -129,18 +133,18 @@ def download_source(wildcards, output):
     same outputs, and manifest.json records which one served them. Taking `output` makes it a param derived
     from the outputs, which Snakemake leaves out of its params rerun trigger: a source switch (upstream <->
     a mirror) reruns neither the download nor anything after it (tests/test_dvc.py)."""
-    return config["data"]["source"]
+    return PARAMS.data.source
 
 
 def custom_corpus_files(wildcards):
     """Input files of an own corpus; devel is optional (train alone is then the training set)."""
     entry = CUSTOM_DATASETS[wildcards.dataset]
-    return {split: entry[split] for split in ("train", "devel", "test") if entry.get(split)}
+    return {split: getattr(entry, split) for split in ("train", "devel", "test") if getattr(entry, split)}
 
 
 def custom_corpus_options(wildcards, input):
     """The split files, then the entry's format and type options (mtbioner.data.corpus.OwnCorpusOptions)."""
-    options = OwnCorpusOptions.from_entry(CUSTOM_DATASETS[wildcards.dataset]).cli_args()
+    options = OwnCorpusOptions.from_entry(CUSTOM_DATASETS[wildcards.dataset].model_dump()).cli_args()
     files = [f"--{split} {shell_quote(path)}" for split, path in input.items()]
     return " ".join(files + [shell_quote(arg) for arg in options])
 
@@ -152,7 +156,7 @@ def shell_quote(text):
 def run_config_json(wildcards):
     """The run's RunConfig (built by the grid) as JSON for `mtbioner train --config-json`; as a param, a
     changed value reruns exactly the runs it affects (Snakemake's params trigger)."""
-    run = grid.find_run(config, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
+    run = grid.find_run(PARAMS, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
     return json.dumps(run.config.to_json_dict(), sort_keys=True)
 
 
@@ -162,7 +166,7 @@ def all_metrics():
 
 def curve_datasets():
     """Datasets whose grid has runs that score every epoch for Figure 4's curves (mtbioner.plan.grid.curve_runs)."""
-    return [d for d in DATASETS if grid.curve_runs(config, d)]
+    return [d for d in DATASETS if grid.curve_runs(PARAMS, d)]
 
 
 def curve_files():
@@ -171,18 +175,18 @@ def curve_files():
 
 def curve_runs(wildcards):
     """metrics.json of every seed of the runs one dataset's learning curve is drawn from."""
-    return [run.metrics_file for run in grid.curve_runs(config, wildcards.dataset)]
+    return [run.metrics_file for run in grid.curve_runs(PARAMS, wildcards.dataset)]
 
 
 def train_inputs(wildcards):
     """What one training run reads: its RunConfig's data files (a per-seed draw with data.subsample_per_seed)."""
-    run = grid.find_run(config, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
+    run = grid.find_run(PARAMS, wildcards.dataset, wildcards.experiment, wildcards.fraction, wildcards.seed)
     return {"train": run.config.train_file, "test": run.config.test_file, "labels": run.config.labels_file}
 
 
 def subsample_seed_of(wildcards):
     """The permutation seed of one training seed's own nested draw (mtbioner.data.subsample.draw_seed)."""
-    return draw_seed(config["data"]["subsample_seed"], int(wildcards.seed))
+    return draw_seed(PARAMS.data.subsample_seed, int(wildcards.seed))
 
 
 # Suffixes of the files Snakemake's report shows: the readable (Markdown, HTML, PNG) and the data (CSV) form
@@ -212,21 +216,21 @@ def parameter_files_options():
 
 
 # Tagging a corpus (workflow/rules/tag.smk, target all_tag): the `tag:` parameters, read once
-# (mtbioner.plan.tag.tag_settings). Tagging is off while tag.model or tag.inputs is null; when it is on, a
+# (PARAMS.tag, mtbioner.param_model.TagParams). Tagging is off while tag.model or tag.inputs is null; when it is on, a
 # broken setting (no input file, a model that is neither a directory nor a run of the grid) stops here.
-from mtbioner.plan.tag import grid_run_of, input_files, tag_files, tag_settings
+from mtbioner.plan.tag import grid_run_of, input_files, tag_files, tagging_on
 
-TAG = tag_settings(config)
-TAGGED = tag_files(config)
+TAG = PARAMS.tag
+TAGGED = tag_files(PARAMS)
 TAG_FILES = {}  # output name -> input path
 TAG_RUN = None  # the grid run whose model tags, when tag.model names one
-if TAG.enabled:
+if tagging_on(TAG):
     try:
         TAG_FILES = input_files(TAG.inputs)
-        _key = grid_run_of(TAG.model, [*config["data"]["datasets"], *CUSTOM_DATASETS])
+        _key = grid_run_of(TAG.model, [*PARAMS.data.datasets, *CUSTOM_DATASETS])
         if _key is not None:
             try:
-                TAG_RUN = grid.find_run(config, *_key)
+                TAG_RUN = grid.find_run(PARAMS, *_key)
             except MtbionerError as _missing:
                 raise MtbionerError(f"tag.model: {_missing}") from None
         elif not os.path.isdir(TAG.model):
@@ -238,7 +242,7 @@ if TAG.enabled:
 
 def tag_targets(wildcards):
     """What all_tag builds; asking for it with tagging off is an error naming the parameters."""
-    if not TAG.enabled:
+    if not tagging_on(TAG):
         stop("target all_tag needs tag.model and tag.inputs (config/README.md, `tag`)")
     return [TAGGED.tagged(name) for name in TAG_FILES] + [TAGGED.summary]
 

@@ -81,10 +81,10 @@ rule subsample:
         expand(DATA_IN_EXPAND.subsample("{fraction}"), fraction=FRACTIONS),
     params:
         fractions=",".join(map(str, FRACTIONS)),
-        seed=config["data"]["subsample_seed"],
+        seed=PARAMS.data.subsample_seed,
         max_sentences=(
-            f"--max-sentences {config['data']['max_train_sentences']}"
-            if config["data"]["max_train_sentences"]
+            f"--max-sentences {PARAMS.data.max_train_sentences}"
+            if PARAMS.data.max_train_sentences
             else ""
         ),
         out_dir=subpath(input[0], parent=True),
@@ -111,8 +111,8 @@ use rule subsample as subsample_per_seed with:
         fractions=",".join(map(str, FRACTIONS)),
         seed=subsample_seed_of,
         max_sentences=(
-            f"--max-sentences {config['data']['max_train_sentences']}"
-            if config["data"]["max_train_sentences"]
+            f"--max-sentences {PARAMS.data.max_train_sentences}"
+            if PARAMS.data.max_train_sentences
             else ""
         ),
         out_dir=subpath(output[0], parent=True),

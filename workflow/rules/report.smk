@@ -7,15 +7,15 @@
 
 from mtbioner.plan import targets as report_targets_module
 
-REPORT = report_targets_module.settings(config)
-REPORT_FILES = report_targets_module.report_files(config)
+REPORT = report_targets_module.settings(PARAMS)
+REPORT_FILES = report_targets_module.report_files(PARAMS)
 # Every final product of this stage; the Snakefile's `rule all` and DVC's report stage ask for these.
-REPORT_TARGETS = report_targets_module.report_targets(config)
+REPORT_TARGETS = report_targets_module.report_targets(PARAMS)
 
 
 rule report_tables:
     input:
-        report_targets_module.table_metrics(config),
+        report_targets_module.table_metrics(PARAMS),
     output:
         in_report(multiext(results_path("tables/table2"), ".md", ".tex", ".csv"), "Tables", "Table 2", "table2"),
         in_report(multiext(results_path("tables/table3"), ".md", ".tex", ".csv"), "Tables", "Table 3", "table3"),
@@ -30,9 +30,9 @@ rule report_tables:
         in_report(results_path("tables/significance.csv"), "Tables", "Significance", "significance"),
     params:
         out_dir=subpath(output[0], parent=True),
-        samples=REPORT["bootstrap_samples"],
-        seed=REPORT["bootstrap_seed"],
-        alpha=REPORT["alpha"],
+        samples=REPORT.bootstrap_samples,
+        seed=REPORT.bootstrap_seed,
+        alpha=REPORT.alpha,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -51,15 +51,15 @@ rule report_tables:
 # by seed; the claims travel as a param, so editing one reruns this rule (and says so in the log).
 rule report_verdicts:
     input:
-        report_targets_module.verdict_metrics(config),
+        report_targets_module.verdict_metrics(PARAMS),
     output:
         in_report(multiext(REPORT_FILES.verdicts, ".csv", ".md"), "Tables", "Verdicts", "verdicts"),
         counts=REPORT_FILES.sentence_counts,
     params:
         prefix=output_prefix,
-        claims=lambda wildcards: shell_quote(json.dumps(REPORT["claims"], sort_keys=True)),
-        samples=REPORT["verdict_samples"],
-        seed=REPORT["bootstrap_seed"],
+        claims=lambda wildcards: shell_quote(json.dumps(report_targets_module.claim_entries(PARAMS), sort_keys=True)),
+        samples=REPORT.verdict_samples,
+        seed=REPORT.bootstrap_seed,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -76,7 +76,7 @@ rule report_verdicts:
 
 rule report_metrics:
     input:
-        report_targets_module.ner_metrics(config),
+        report_targets_module.ner_metrics(PARAMS),
     output:
         REPORT_FILES.summary_json,
     conda:
@@ -94,13 +94,13 @@ rule report_metrics:
 
 rule report_casestudy:
     input:
-        report_targets_module.casestudy_metrics(config),
+        report_targets_module.casestudy_metrics(PARAMS),
     output:
         in_report(multiext(results_path("tables/table5"), ".html", ".tex", ".md", ".csv"), "Tables", "Table 5", "table5"),
     params:
         prefix=output_prefix,
-        wins=REPORT["casestudy_wins"],
-        losses=REPORT["casestudy_losses"],
+        wins=REPORT.casestudy_wins,
+        losses=REPORT.casestudy_losses,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -120,12 +120,12 @@ rule report_casestudy:
 rule report_figure4:
     input:
         curves=curve_files(),
-        runs=report_targets_module.figure4_metrics(config),
+        runs=report_targets_module.figure4_metrics(PARAMS),
     output:
         in_report(multiext(results_path("figures/figure4"), ".png", ".pdf"), "Figures", "Figure 4", "figure4"),
     params:
         prefix=output_prefix,
-        metric=REPORT["sentence_metric"],
+        metric=REPORT.sentence_metric,
         runs=lambda wildcards, input: " ".join(f"--run {shell_quote(path)}" for path in input.runs),
     conda:
         "../envs/mtbioner.yaml"
@@ -143,12 +143,12 @@ rule report_figure4:
 
 rule report_figure5:
     input:
-        report_targets_module.figure5_metrics(config),
+        report_targets_module.figure5_metrics(PARAMS),
     output:
         in_report(multiext(results_path("figures/figure5"), ".png", ".pdf", "_gains.csv"), "Figures", "Figure 5", "figure5"),
     params:
         prefix=output_prefix,
-        metric=REPORT["sentence_metric"],
+        metric=REPORT.sentence_metric,
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -167,13 +167,13 @@ rule report_figure5:
 rule report_taskemb:
     input:
         # the run's metrics.json; TaskEmb reads the training file named in the run's config.json
-        unpack(lambda wildcards: report_targets_module.taskemb_inputs(config, wildcards.dataset, wildcards.task)),
+        unpack(lambda wildcards: report_targets_module.taskemb_inputs(PARAMS, wildcards.dataset, wildcards.task)),
     output:
         multiext(results_path("taskemb/{dataset}/{task}"), ".npy", ".json"),
     params:
         prefix=output_prefix,
         max_examples=(
-            f"--max-examples {REPORT['taskemb_max_examples']}" if REPORT["taskemb_max_examples"] else ""
+            f"--max-examples {REPORT.taskemb_max_examples}" if REPORT.taskemb_max_examples else ""
         ),
     wildcard_constraints:
         task="|".join(TASKS),  # the task registry's names
@@ -183,10 +183,10 @@ rule report_taskemb:
         results_path("logs/report/taskemb/{dataset}/{task}.log"),
     benchmark:
         results_path("benchmarks/report/taskemb/{dataset}/{task}.tsv")
-    threads: config["resources"]["train_threads"]
+    threads: PARAMS.resources.train_threads
     resources:
-        gpu=config["resources"]["train_gpus"],
-        mem_mb=config["resources"]["train_mem_mb"],
+        gpu=PARAMS.resources.train_gpus,
+        mem_mb=PARAMS.resources.train_mem_mb,
         runtime=120,
     shell:
         "OMP_NUM_THREADS={threads} mtbioner report taskemb {input.metrics:q} --task {wildcards.task}"
@@ -195,13 +195,13 @@ rule report_taskemb:
 
 rule report_figure6:
     input:
-        report_targets_module.taskemb_outputs(config),
+        report_targets_module.taskemb_outputs(PARAMS),
     output:
         in_report(multiext(results_path("figures/figure6"), ".png", ".pdf", "_tsne.csv"), "Figures", "Figure 6", "figure6"),
         similarity=in_report(results_path("taskemb/similarity.csv"), "Figures", "Figure 6", "similarity"),
     params:
         prefix=output_prefix,
-        perplexity=(f"--perplexity {REPORT['tsne_perplexity']}" if REPORT["tsne_perplexity"] else ""),
+        perplexity=(f"--perplexity {REPORT.tsne_perplexity}" if REPORT.tsne_perplexity else ""),
     conda:
         "../envs/mtbioner.yaml"
     log:
@@ -218,9 +218,9 @@ rule report_figure6:
 
 rule report_page:
     input:
-        products=report_targets_module.page_inputs(config),
+        products=report_targets_module.page_inputs(PARAMS),
         table1=TABLE1,
-        runs=report_targets_module.all_metrics(config),
+        runs=report_targets_module.all_metrics(PARAMS),
     output:
         REPORT_FILES.page,
     params:
@@ -229,7 +229,7 @@ rule report_page:
         taskemb=lambda wildcards, output: report_targets_module.beside(output[0], "taskemb"),
         # the page states which parameter files produced it: params.yaml, then the --configfile overlays
         configfiles=parameter_files_options(),
-        note=lambda wildcards: f"--note {shell_quote(REPORT['note'])}" if REPORT["note"] else "",
+        note=lambda wildcards: f"--note {shell_quote(REPORT.note)}" if REPORT.note else "",
     conda:
         "../envs/mtbioner.yaml"
     log:

@@ -24,13 +24,13 @@ rule tag:
         results_path("logs/tag/{file}.log"),
     benchmark:
         results_path("benchmarks/tag/{file}.tsv")
-    threads: config["resources"]["train_threads"]
+    threads: PARAMS.resources.train_threads
     resources:
         # the training job's resources: `--resources gpu=K` shares a workstation GPU between trainings and
         # taggings alike, and the SLURM profiles give a tagging job what they give a training job
-        gpu=config["resources"]["train_gpus"],
-        mem_mb=config["resources"]["train_mem_mb"],
-        runtime=config["resources"]["train_runtime"],
+        gpu=PARAMS.resources.train_gpus,
+        mem_mb=PARAMS.resources.train_mem_mb,
+        runtime=PARAMS.resources.train_runtime,
     shell:
         "OMP_NUM_THREADS={threads} mtbioner predict {input.source:q} --model {params.model:q}"
         " --format {params.format} --batch-size {params.batch_size} --precision {params.precision}"

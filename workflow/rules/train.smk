@@ -25,13 +25,13 @@ rule train:
         results_path("logs/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.log"),
     benchmark:
         results_path("benchmarks/train/{dataset}/{experiment}/frac{fraction}/seed{seed}.tsv")
-    threads: config["resources"]["train_threads"]
+    threads: PARAMS.resources.train_threads
     resources:
         # gpu=1 on the paper preset: the SLURM executor turns it into --gpus=1 (profiles/slurm-shared asks for a
         # GPU shard instead); locally `--resources gpu=K` lets K trainings share one GPU; CPU presets set 0.
-        gpu=config["resources"]["train_gpus"],
-        mem_mb=config["resources"]["train_mem_mb"],
-        runtime=config["resources"]["train_runtime"],
+        gpu=PARAMS.resources.train_gpus,
+        mem_mb=PARAMS.resources.train_mem_mb,
+        runtime=PARAMS.resources.train_runtime,
     shell:
         # OMP_NUM_THREADS bounds torch's CPU threads to the job's share without entering the run config.
         "OMP_NUM_THREADS={threads} mtbioner train --out-dir {params.run_dir:q} --config-json {params.run_config:q}"

@@ -34,12 +34,12 @@ def cost(
     and their disk, device-hours (and packed GPU-hours with --runs-per-gpu)."""
     from mtbioner.plan.cost import PACKING_EFFICIENCY, cost_json, cost_table, grid_cost
     from mtbioner.plan.grid import data_root
-    from mtbioner.params import load_params
+    from mtbioner.params import as_params, load_params
 
-    config = load_params(root, configfile)
-    if source is not None:
-        config["data"]["source"] = source
-    estimate = grid_cost(config, root / data_root(config), train_throughput, eval_throughput, parallel_jobs,
+    params = as_params(load_params(root, configfile))
+    if source is not None:  # the typed parameters are shared: a changed copy
+        params = params.model_copy(update={"data": params.data.model_copy(update={"source": source})})
+    estimate = grid_cost(params, root / data_root(params), train_throughput, eval_throughput, parallel_jobs,
                          runs_per_gpu, packed_throughput,
                          PACKING_EFFICIENCY if packing_efficiency is None else packing_efficiency)
     typer.echo(cost_json(estimate) if as_json else cost_table(estimate))

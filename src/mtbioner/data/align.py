@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 from mtbioner.data.standoff import Mention, StandoffDocument, StandoffFile
 from mtbioner.data.textsplit import TextSentence, Token, split_sentences, tokenize
 from mtbioner.errors import StandoffFormatError

@@ -393,7 +393,7 @@ def documents_from_sentences(sentences, per_document: int, prefix: str = "doc") 
     """Standoff documents from tokenised, BIO-tagged sentences (e.g. a corpus split read by `read_iob`): every
     `per_document` sentences make a document whose first sentence is the title passage and the rest the
     abstract, words joined by single spaces, mentions at the offsets of their words."""
-    from mtbioner.data.labels import entity_spans
+    from mtbioner.tasks.labels import entity_spans
 
     documents = []
     for first in range(0, len(sentences), per_document):

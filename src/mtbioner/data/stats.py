@@ -21,7 +21,7 @@ from mtbioner.atomicio import write_text
 from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
 from mtbioner.data.examples import Example, read_examples
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 
 SPLIT_ORDER = ("train", "devel", "test", "total")
 #: Table 1's column of the test sentences that also occur in train ∪ devel (filled on the test row only).

@@ -4,6 +4,6 @@
 words to sub-tokens and collates batches, `multitask` is `MultiTaskModel` (encoder + one head per task),
 `precision` chooses device and autocast, `inference` tags sentences with a trained model.
 
-May import: the foundation modules and `mtbioner.data`. Never `run`, `training`, `plan`, `use`, `report`
-or `cli`.
+May import: the foundation modules, `mtbioner.tasks`, `mtbioner.data` and `mtbioner.run` (the run directory's
+layout, e.g. whether a directory is a finished run). Never `training`, `plan`, `use`, `report` or `cli`.
 """

@@ -100,13 +100,14 @@ def load_trained(path: str | Path):
     """`(model, tokenizer)` from a trained model directory (`MultiTaskModel.save_pretrained`; a run's
     model directory is `mtbioner.run.directory.model_directory(run)`)."""
     from mtbioner.model.multitask import MTBIONER_FILE, MultiTaskModel
+    from mtbioner.run.directory import RunFiles
 
     directory = Path(path)
     if not (directory / MTBIONER_FILE).is_file():
         kept = ("; this run finished without keeping its model: train.keep_models: needed keeps one only where "
                 "something reads it (per dataset joint-max at its largest fraction, first seed, and the "
                 "single-task runs); use one of those, or set train.keep_models: all and rerun"
-                if (directory.parent / "metrics.json").is_file() else "")
+                if RunFiles(directory.parent).metrics.is_file() else "")
         raise MtbionerError(f"{path}: neither a trained model directory nor a run directory with model/{kept}")
     model = MultiTaskModel.from_pretrained(directory)
     tokenizer = AutoTokenizer.from_pretrained(directory)

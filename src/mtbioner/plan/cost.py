@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mtbioner.data.align import ConversionReport
 from mtbioner.data.corpus import OwnCorpusOptions, local_file, read_own_split
@@ -32,8 +31,10 @@ from mtbioner.data.files import DataFiles
 from mtbioner.data.iob import read_iob
 from mtbioner.data.subsample import fraction_size
 from mtbioner.errors import MtbionerError
+from mtbioner.params import as_params
 from mtbioner.plan import grid
-from mtbioner.training.batching import passes_per_epoch, steps_per_epoch
+from mtbioner.plan.grid import Config
+from mtbioner.training.batching import passes_per_epoch, run_steps
 
 
 @dataclass(frozen=True)
@@ -88,20 +89,21 @@ def count_sentences_tsv(path: Path) -> int:
     return len(read_iob(path, lenient=True))
 
 
-def dataset_sizes(config: dict[str, Any], dataset: str, data_root: str | Path | None = None) -> tuple[int, int]:
+def dataset_sizes(config: Config, dataset: str, data_root: str | Path | None = None) -> tuple[int, int]:
     """(train ∪ devel sentences, test sentences) of one dataset (module docstring: where they come from);
     `data_root` defaults to the configuration's own prepared data (results/<name>/data)."""
     prepared = DataFiles(f"{data_root if data_root is not None else grid.data_root(config)}/{dataset}")
     if Path(prepared.train).is_file() and Path(prepared.test).is_file():
         return count_sentences_jsonl(prepared.train), count_sentences_jsonl(prepared.test)
-    custom = (config["data"].get("custom_datasets") or {}).get(dataset)
+    data = as_params(config).data
+    custom = data.custom_datasets.get(dataset)
     count = count_sentences_tsv
     if custom:
-        files = {split: Path(custom[split]) for split in ("train", "devel", "test") if custom.get(split)}
-        options = OwnCorpusOptions.from_entry(custom)  # BioC/PubTator: the sentences their conversion gives
+        files = {split: Path(getattr(custom, split)) for split in ("train", "devel", "test") if getattr(custom, split)}
+        options = OwnCorpusOptions.from_entry(custom.model_dump())  # BioC/PubTator: the sentences their conversion gives
         count = lambda path: len(read_own_split(path, options, ConversionReport())[0])  # noqa: E731
     else:
-        source = str(config["data"]["source"])
+        source = data.source
         try:
             files = {split: local_file(source, dataset, split) for split in ("train", "devel", "test")}
         except MtbionerError:  # not a local directory (e.g. the upstream URL): nothing here to count
@@ -222,7 +224,7 @@ class GridCost:
         return self.packed_hours(self.device_hours)
 
 
-def grid_cost(config: dict[str, Any], data_root: str | Path | None = None, train_throughput: float | None = None,
+def grid_cost(config: Config, data_root: str | Path | None = None, train_throughput: float | None = None,
               eval_throughput: float | None = None, parallel_jobs: int = 1, runs_per_gpu: int = 1,
               packed_train_throughput: float | None = None,
               packing_efficiency: float = PACKING_EFFICIENCY) -> GridCost:
@@ -233,16 +235,17 @@ def grid_cost(config: dict[str, Any], data_root: str | Path | None = None, train
                             "--runs-per-gpu K > 1 runs sharing one GPU, so it needs K > 1 and a positive number")
     if not 0 < packing_efficiency <= 1:
         raise MtbionerError(f"--packing-efficiency {packing_efficiency:g}: must be in (0, 1]")
-    encoder = encoder_cost(str(config["model"]["encoder"]))
-    on_cpu = config["resources"]["train_gpus"] == 0  # a CPU preset: its jobs ask for no GPU
+    params = as_params(config)
+    encoder = encoder_cost(params.model.encoder)
+    on_cpu = params.resources.train_gpus == 0  # a CPU preset: its jobs ask for no GPU
     if on_cpu and train_throughput is None:
         if encoder.cpu_train_sentences_per_second is None:
             raise MtbionerError(f"no CPU throughput is declared for encoder class {encoder.name}: a CPU preset "
                                 "(resources.train_gpus: 0) needs --train-throughput (sentences/s of one job)")
         train_throughput = encoder.cpu_train_sentences_per_second
         eval_throughput = eval_throughput or encoder.cpu_eval_sentences_per_second
-    limit = config["data"].get("max_train_sentences")
-    max_test = config.get("eval", {}).get("max_test_sentences")
+    limit = params.data.max_train_sentences
+    max_test = params.eval.max_test_sentences
     sizes: dict[str, tuple[int, int]] = {}
     runs = []
     every_minutes = None
@@ -252,20 +255,19 @@ def grid_cost(config: dict[str, Any], data_root: str | Path | None = None, train
         n_train, n_test = sizes[run.dataset]
         pool = min(n_train, limit) if limit else n_train
         sentences = fraction_size(pool, run.fraction)
-        settings = run.config
-        steps = settings.epochs * steps_per_epoch(sentences, settings.tasks, settings.strategy, settings.batch_size)
-        passes = settings.epochs * passes_per_epoch(settings.tasks, settings.strategy) * sentences
+        settings, epochs = run.config, run.config.train.epochs
+        passes = epochs * passes_per_epoch(settings.tasks, settings.strategy) * sentences
         test = min(n_test, max_test) if max_test else n_test
-        runs.append(RunCost(run, steps, passes, test * (settings.epochs if settings.eval_every_epoch else 1),
-                            settings.save_model))
-        every_minutes = settings.checkpoint_every_minutes  # train's, the same for every run of a grid
+        runs.append(RunCost(run, run_steps(settings, sentences), passes,
+                            test * (epochs if settings.eval_every_epoch else 1), settings.save_model))
+        every_minutes = settings.train.checkpoint_every_minutes  # train's, the same for every run of a grid
     return GridCost(runs, encoder, train_throughput or encoder.train_sentences_per_second,
                     eval_throughput or encoder.eval_sentences_per_second, parallel_jobs, every_minutes, sizes,
                     runs_per_gpu, packed_train_throughput, packing_efficiency, on_cpu)
 
 
 def cost_table(cost: GridCost) -> str:
-    """The Markdown table `mtbioner cost` prints (and README shows for the paper preset)."""
+    """The Markdown table `mtbioner cost` prints (and docs/USAGE.md shows for the paper preset)."""
     by_dataset: dict[str, list[RunCost]] = {}
     for run in cost.runs:
         by_dataset.setdefault(run.run.dataset, []).append(run)

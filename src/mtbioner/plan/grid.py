@@ -9,7 +9,7 @@ Per dataset and seed the full grid has 30 runs:
 |--------------|-----------------------------------------------|----------------|-----------------|
 | baseline     | baseline                                      | ner            | every fraction  |
 | joint-cls/-mean/-max | joint-cls, joint-mean, joint-max      | all 4          | 100 (joint-max: every fraction) |
-| ablation     | no-bcls, no-mcls, no-mtcls                    | all but one    | 100             |
+| ablation     | no-bcls, no-mcls, no-mt                       | all but one    | 100             |
 | alternating  | alternating                                   | all 4          | 100             |
 | pair         | pair-<main>-<secondary> (4 × 3 = 12)          | main+secondary | 100             |
 | single       | single-<task> (4)                             | one task       | 100             |
@@ -17,7 +17,7 @@ Per dataset and seed the full grid has 30 runs:
 `grid.experiments` in params names the families to build; `data.fractions` limits the fractions (a run
 whose fraction is not listed is not built). `grid.tasks` names the tasks the families combine (the table's
 "all 4": the paper's, by default): with a fifth task (a preset that lists one) joint runs train five heads,
-the ablation family gains no-<its report name, lower case>, pair and single range over five tasks.
+the ablation family gains no-<its name>, pair and single range over five tasks.
 
 `grid.blocks` (optional) replaces that cross product by a union of smaller ones, for budgets that cannot
 afford every family everywhere (config/cpu.yaml). Each block names `datasets`, `experiments` (families),
@@ -46,31 +46,31 @@ Loss weights (the paper gives none; SPEC section 4 takes the authors' α, β, γ
 
 from __future__ import annotations
 
-import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtbioner.data.files import DataFiles
 from mtbioner.errors import MtbionerError
-from mtbioner.param_model import FAMILIES
-from mtbioner.params import results_root
+from mtbioner.param_model import FAMILIES, Params, TrainParams, TrainSettings
+from mtbioner.params import as_params, results_root
 from mtbioner.plan.tag import tag_run_key
 from mtbioner.run.config import RunConfig
 from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
-from mtbioner.tasks import NER, get as get_task, ordered
+from mtbioner.tasks import NER, ordered
 
 
 #: Full-data fraction (percent); everything except baseline and joint-max is trained only on it.
 FULL = 100
 
+#: What every function here takes: the typed parameters, or a mapping `as_params` validates into them.
+Config = Params | dict[str, Any]
+
 
 def ablations(tasks: tuple[str, ...]) -> dict[str, str]:
-    """The task each ablation drops, by experiment name: `no-<report name in lower case>` of every auxiliary
-    task (the paper's no-bcls, no-mcls, no-mtcls; mtCLS is task `mt`), in name order (the paper grid's)."""
-    names = {f"no-{get_task(task).display.lower()}": task for task in tasks if task != NER}
-    return dict(sorted(names.items()))
+    """The task each ablation drops, by experiment name: `no-<task name>` of every auxiliary task (no-mt,
+    no-bcls, no-mcls: the paper's w/o mtCLS, bCLS, mCLS), in name order (the paper grid's)."""
+    return {f"no-{task}": task for task in sorted(tasks) if task != NER}
 
 #: The experiment whose per-epoch curves Figure 4 draws (and DVC plots), at its longest budget (`curve_runs`).
 CURVE_EXPERIMENT = "joint-max"
@@ -134,9 +134,9 @@ class _Cell:
         return (self.dataset, self.experiment, self.variant, self.fraction, self.seed)
 
 
-def grid_tasks(config: dict[str, Any]) -> tuple[str, ...]:
+def grid_tasks(config: Config) -> tuple[str, ...]:
     """`grid.tasks` in canonical order, checked: registered names, NER among them (the families train it)."""
-    names = list(config["grid"]["tasks"])
+    names = list(as_params(config).grid.tasks)
     try:
         tasks = tuple(task.name for task in ordered(names))
     except MtbionerError as error:
@@ -163,66 +163,66 @@ def _family_runs(family: str, all_tasks: tuple[str, ...]) -> list[tuple[str, tup
     return [(family, all_tasks, NER)]  # joint-cls/-mean/-max and alternating: every task, NER scored
 
 
-def datasets(config: dict[str, Any]) -> list[str]:
+def datasets(config: Config) -> list[str]:
     """Corpus datasets followed by own corpora (`data.custom_datasets`), without repeats, in order."""
-    data = config["data"]
-    names = list(data["datasets"])
-    for name in data["custom_datasets"]:
+    data = as_params(config).data
+    names = list(data.datasets)
+    for name in data.custom_datasets:
         if name not in names:
             names.append(name)
     return names
 
 
-def fractions(config: dict[str, Any]) -> list[int]:
+def fractions(config: Config) -> list[int]:
     """Training-set fractions (percent), largest first, as subsampling writes them."""
-    values = sorted({int(f) for f in config["data"]["fractions"]}, reverse=True)
+    values = sorted(set(as_params(config).data.fractions), reverse=True)
     for value in values:
         if not 1 <= value <= 100:
             raise MtbionerError(f"data.fractions: {value} is not a percentage in 1..100")
     return values
 
 
-def expand_grid(config: dict[str, Any]) -> list[Run]:
+def expand_grid(config: Config) -> list[Run]:
     """Every run of the configured grid: datasets × experiments × fractions × seeds (SPEC section 5), or the
     union of `grid.blocks` when given (module docstring). Memoised per configuration: a DAG parse asks for
     the grid once per job."""
-    key = json.dumps(config, sort_keys=True, default=str)
+    params = as_params(config)
+    key = params.model_dump_json()
     if key not in _EXPANDED:
-        _EXPANDED[key] = tuple(_runs_of(config, _cells(config)))
+        _EXPANDED[key] = tuple(_runs_of(params, _cells(params)))
     return list(_EXPANDED[key])
 
 
 _EXPANDED: dict[str, tuple[Run, ...]] = {}
 
 
-def _cells(config: dict[str, Any]) -> list[_Cell]:
-    grid = config["grid"]
-    seeds = [int(s) for s in grid["seeds"]]
+def _cells(config: Params) -> list[_Cell]:
+    grid = config.grid
+    seeds = list(grid.seeds)
     wanted_fractions = fractions(config)
-    blocks = grid.get("blocks") or []
-    if not blocks:
-        return _block_cells(results_root(config), datasets(config), list(grid["experiments"]), grid_tasks(config),
+    if not grid.blocks:
+        return _block_cells(results_root(config), datasets(config), list(grid.experiments), grid_tasks(config),
                             wanted_fractions, None, seeds, -1)
     cells: list[_Cell] = []
     seen: dict[tuple, int] = {}
-    for index, block in enumerate(blocks):
-        block_datasets = list(block.get("datasets") or datasets(config))
+    for index, block in enumerate(grid.blocks):
+        block_datasets = list(block.datasets or datasets(config))
         unknown = [name for name in block_datasets if name not in datasets(config)]
         if unknown:
             raise MtbionerError(f"grid.blocks[{index}] names datasets {unknown} that data.datasets does not list "
                                 f"({', '.join(datasets(config))}): add them to data.datasets, or give grid.blocks "
                                 "without them in your overlay (an overlay's list replaces the preset's)")
-        block_fractions = block.get("fractions")
+        block_fractions = block.fractions
         if block_fractions is not None:
             missing = sorted({int(f) for f in block_fractions} - set(wanted_fractions))
             if missing:
                 raise MtbionerError(f"grid.blocks[{index}]: fractions {missing} are not in data.fractions "
                                     f"{wanted_fractions} (only those are subsampled)")
             block_fractions = sorted({int(f) for f in block_fractions}, reverse=True)
-        block_seeds = [int(s) for s in block.get("seeds") or seeds]
-        for cell in _block_cells(results_root(config), block_datasets,
-                                 list(block.get("experiments") or grid["experiments"]), grid_tasks(config),
-                                 wanted_fractions, block_fractions, block_seeds, index, block.get("name", "")):
+        block_seeds = list(block.seeds or seeds)
+        for cell in _block_cells(results_root(config), block_datasets, list(block.experiments or grid.experiments),
+                                 grid_tasks(config), wanted_fractions, block_fractions, block_seeds, index,
+                                 block.name or ""):
             if cell.key in seen:
                 raise MtbionerError(f"{_cell_path(cell)} is in grid.blocks[{seen[cell.key]}] and "
                                     f"grid.blocks[{index}]: a run may belong to one block only (name a block to "
@@ -257,7 +257,7 @@ def _block_cells(root: str, block_datasets: list[str], families: list[str], comb
     return cells
 
 
-def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
+def _runs_of(config: Params, cells: list[_Cell]) -> list[Run]:
     """The cells with their RunConfigs. Whether a run keeps its model or scores every epoch depends on its
     peers (module docstring), so both are decided over all cells first."""
     plain = [cell for cell in cells if not cell.variant]  # models are served from the plain runs
@@ -270,7 +270,7 @@ def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
         peers = (cell.dataset, cell.experiment)
         if cell.fraction == largest[peers]:
             first_seed[peers] = min(first_seed.get(peers, cell.seed), cell.seed)
-    keep_all = config["train"]["keep_models"] == "all"
+    keep_all = config.train.keep_models == "all"
     tagged = tag_run_key(config)  # the run `tag.model` names tags the corpus: it needs its model
     curves = _curve_cells(config, cells)
     runs = []
@@ -280,22 +280,22 @@ def _runs_of(config: dict[str, Any], cells: list[_Cell]) -> list[Run]:
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
         label = f"{cell.experiment}@{cell.variant}" if cell.variant else cell.experiment
         keeps = keeps or tagged == (cell.dataset, label, cell.fraction, cell.seed)
-        every_epoch = config["eval"]["per_epoch"] == "all" or cell.key in curves
+        every_epoch = config.eval.per_epoch == "all" or cell.key in curves
         runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.root, cell.block,
                         cell.key in curves))
     return runs
 
 
-def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
+def _curve_cells(config: Params, cells: list[_Cell]) -> set[tuple]:
     """Keys of the runs whose per-epoch curves Figure 4 draws: per dataset, the `CURVE_EXPERIMENT` cell (fraction
     and variant) that trains the most epochs — the longest budget shows convergence best — preferring, on a tie,
     the larger fraction and then the plain run (at the paper's settings: joint-max at 100 %)."""
     best: dict[str, tuple] = {}
-    wanted = config["eval"]["curve_datasets"]
+    wanted = config.eval.curve_datasets
     for cell in cells:
         if cell.experiment != CURVE_EXPERIMENT or (wanted is not None and cell.dataset not in wanted):
             continue
-        epochs = train_settings(config, cell.dataset, cell.block)["epochs"]
+        epochs = train_settings(config, cell.dataset, cell.block).epochs
         rank = (epochs, cell.fraction, not cell.variant)
         if cell.dataset not in best or rank > best[cell.dataset][0]:
             best[cell.dataset] = (rank, cell.fraction, cell.variant)
@@ -303,14 +303,14 @@ def _curve_cells(config: dict[str, Any], cells: list[_Cell]) -> set[tuple]:
             and best[cell.dataset][1:] == (cell.fraction, cell.variant)}
 
 
-def curve_runs(config: dict[str, Any], dataset: str) -> list[Run]:
+def curve_runs(config: Config, dataset: str) -> list[Run]:
     """The runs (all seeds) whose per-epoch test scores make `dataset`'s learning curve (Figure 4, dvc plots):
     the cell `_curve_cells` picks, also when `eval.per_epoch: all` makes every run score every epoch."""
     return [run for run in expand_grid(config) if run.dataset == dataset and run.draws_curve]
 
 
 def runs_for(
-    config: dict[str, Any],
+    config: Config,
     dataset: str | None = None,
     experiment: str | None = None,
     fraction: int | None = None,
@@ -331,7 +331,7 @@ def runs_for(
     ]
 
 
-def find_run(config: dict[str, Any], dataset: str, label: str, fraction: int | str, seed: int | str) -> Run:
+def find_run(config: Config, dataset: str, label: str, fraction: int | str, seed: int | str) -> Run:
     """The run with these wildcards (`label`: the experiment, or `experiment@variant`); MtbionerError if the grid
     has none (e.g. a filtered-out experiment)."""
     experiment, variant = parse_label(label)
@@ -345,66 +345,58 @@ def find_run(config: dict[str, Any], dataset: str, label: str, fraction: int | s
     return matches[0]
 
 
-def train_settings(config: dict[str, Any], dataset: str, block: int = -1) -> dict[str, Any]:
-    """`train` section with `train.per_dataset[dataset]` merged over it (e.g. NCBI-disease's lr and epochs),
-    then the `train` overrides of grid block `block` (if any)."""
-    train = copy.deepcopy(config["train"])
-    per_dataset = train.pop("per_dataset")
-    for key, value in (per_dataset.get(dataset) or {}).items():
-        train[key] = value
-    if block >= 0:
-        for key, value in (config["grid"]["blocks"][block].get("train") or {}).items():
-            train[key] = value
-    return train
+def train_settings(config: Config, dataset: str, block: int = -1) -> TrainSettings:
+    """The `train` settings of a run: `train` with `train.per_dataset[dataset]` over it (e.g. NCBI-disease's lr
+    and epochs), then the `train` overrides of grid block `block` (if any); a key an override leaves out keeps
+    the value below it."""
+    params = as_params(config)
+    settings = params.train.model_dump(exclude=TrainParams.GRID_WIDE)
+    overrides = [params.train.per_dataset.get(dataset), params.grid.blocks[block].train if block >= 0 else None]
+    for override in overrides:
+        if override is not None:
+            settings.update(override.model_dump(exclude_none=True))
+    return TrainSettings.model_validate(settings)
 
 
-def largest_fraction(config: dict[str, Any], dataset: str, experiment: str) -> int | None:
-    """The largest fraction at which `experiment` runs on `dataset` (None if it does not)."""
-    found = [run.fraction for run in runs_for(config, dataset=dataset, experiment=experiment)]
-    return max(found, default=None)
-
-
-def loss_weights(config: dict[str, Any], run: Run | _Cell) -> dict[str, float]:
+def loss_weights(config: Config, run: Run | _Cell) -> dict[str, float]:
     """The loss weight of each task of the run (module docstring: how and why)."""
     if len(run.tasks) == 1:
         return {run.tasks[0]: 1.0}
     if run.family == "pair":
-        main_weight = float(config["grid"]["pair_main_weight"])
+        main_weight = as_params(config).grid.pair_main_weight
         secondary = next(task for task in run.tasks if task != run.main_task)
         return {run.main_task: main_weight, secondary: round(1.0 - main_weight, 10)}
-    weights = train_settings(config, run.dataset, run.block)["loss_weights"]
+    weights = train_settings(config, run.dataset, run.block).loss_weights
     return {task: float(weights[task]) for task in run.tasks}
 
 
-def data_root(config: dict[str, Any]) -> str:
+def data_root(config: Config) -> str:
     """`results/<name>/data`: the prepared data of every dataset of this configuration."""
     return f"{results_root(config)}/data"
 
 
-def data_files(config: dict[str, Any], dataset: str) -> DataFiles:
+def data_files(config: Config, dataset: str) -> DataFiles:
     """The prepared-data folder of one dataset in this configuration's tree."""
     return DataFiles(f"{data_root(config)}/{dataset}")
 
 
-def train_file(config: dict[str, Any], dataset: str, fraction: int | str, seed: int | str) -> str:
+def train_file(config: Config, dataset: str, fraction: int | str, seed: int | str) -> str:
     """The training file of a run: the dataset's one nested draw, or with `data.subsample_per_seed` the draw
     of the run's seed (all systems of a seed share it; mtbioner.data.subsample)."""
-    per_seed = config["data"]["subsample_per_seed"]
+    per_seed = as_params(config).data.subsample_per_seed
     return data_files(config, dataset).subsample(fraction, seed if per_seed else None)
 
 
-def _run_config(config: dict[str, Any], cell: _Cell, keeps_model: bool, every_epoch: bool) -> RunConfig:
-    """The RunConfig of one cell, built from the validated parameters: every `model` and `train` setting that
-    is a RunConfig field (per dataset and block, `train_settings`), the data files and what the grid decides
-    (loss weights, scoring every epoch, keeping the model)."""
-    settings = {**config["model"], **train_settings(config, cell.dataset, cell.block)}
-    fields = {key: value for key, value in settings.items() if key in RunConfig.model_fields}
-    fields.update(
+def _run_config(config: Params, cell: _Cell, keeps_model: bool, every_epoch: bool) -> RunConfig:
+    """The RunConfig of one cell, built from the validated parameters: the `model` settings, the `train` settings
+    of its dataset and block (`train_settings`) with the loss weights the grid gives it (`loss_weights`), the data
+    files and what the grid decides (tasks, pooling, strategy, scoring every epoch, keeping the model)."""
+    train = train_settings(config, cell.dataset, cell.block).model_copy(update={"loss_weights": loss_weights(config, cell)})
+    files = data_files(config, cell.dataset)
+    fields = dict(
         dataset=cell.dataset, experiment=cell.experiment, variant=cell.variant, fraction=cell.fraction,
-        seed=cell.seed, train_file=train_file(config, cell.dataset, cell.fraction, cell.seed),
-        test_file=data_files(config, cell.dataset).test,
-        labels_file=data_files(config, cell.dataset).labels, tasks=cell.tasks, main_task=cell.main_task,
-        pooling=cell.pooling, strategy=cell.strategy, loss_weights=loss_weights(config, cell),
-        max_test_sentences=config["eval"]["max_test_sentences"],
-        eval_every_epoch=every_epoch, save_model=keeps_model)
+        seed=cell.seed, train_file=train_file(config, cell.dataset, cell.fraction, cell.seed), test_file=files.test,
+        labels_file=files.labels, tasks=cell.tasks, main_task=cell.main_task, pooling=cell.pooling,
+        strategy=cell.strategy, max_test_sentences=config.eval.max_test_sentences, eval_every_epoch=every_epoch,
+        save_model=keeps_model, model=config.model.model_copy(), train=train)
     return RunConfig.validated(fields, origin=f"run config of {_cell_path(cell)}")

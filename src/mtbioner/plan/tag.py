@@ -2,8 +2,8 @@
 input files they name, the model (a path, or a run of this configuration's grid) and the output layout
 results/<name>/tagged/.
 
-`tag_settings` is the one place that reads the `tag:` parameters from a configuration; everything else takes
-its `TagSettings`.
+The `tag:` parameters are read as the typed `TagParams` of the configuration (`tag_settings`), as every other
+section is (mtbioner.params.as_params).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mtbioner.errors import MtbionerError
-from mtbioner.params import results_root
+from mtbioner.param_model import Params, TagParams
+from mtbioner.params import as_params, results_root
 
 #: The summary's file name inside results/<name>/tagged/ (an input of this name would collide with it).
 SUMMARY = "summary.tsv"
@@ -26,28 +27,14 @@ STATS_FOLDER = ".stats"
 _GRID_RUN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)/([a-z][a-z0-9-]*(?:@[a-z0-9][a-z0-9-]*)?)/(\d+)/(\d+)$")
 
 
-@dataclass(frozen=True)
-class TagSettings:
-    """The `tag:` parameters (mtbioner.param_model.TagParams)."""
-
-    model: str | None
-    inputs: str | None
-    format: str
-    batch_size: int
-    precision: str
-    device: str
-
-    @property
-    def enabled(self) -> bool:
-        return self.model is not None and self.inputs is not None
+def tag_settings(config: Params | dict[str, Any]) -> TagParams:
+    """The typed `tag:` section of a configuration (mtbioner.param_model.TagParams)."""
+    return as_params(config).tag
 
 
-def tag_settings(config: dict[str, Any]) -> TagSettings:
-    """The `tag:` section of a validated configuration (schema defaults filled in)."""
-    section = config.get("tag") or {}
-    return TagSettings(model=section.get("model"), inputs=section.get("inputs"),
-                       format=section.get("format", "pubtator"), batch_size=int(section.get("batch_size", 32)),
-                       precision=section.get("precision", "auto"), device=section.get("device", "auto"))
+def tagging_on(settings: TagParams) -> bool:
+    """Tagging is off while tag.model or tag.inputs is null (every preset leaves them so)."""
+    return settings.model is not None and settings.inputs is not None
 
 
 def grid_run_of(model: str, datasets: list[str]) -> tuple[str, str, int, int] | None:
@@ -60,14 +47,13 @@ def grid_run_of(model: str, datasets: list[str]) -> tuple[str, str, int, int] | 
     return dataset, label, int(fraction), int(seed)
 
 
-def tag_run_key(config: dict[str, Any]) -> tuple[str, str, int, int] | None:
+def tag_run_key(config: Params | dict[str, Any]) -> tuple[str, str, int, int] | None:
     """The grid run `tag.model` names when tagging is on, else None: that run keeps its model
     (mtbioner.plan.grid) and the tagging jobs wait for it."""
-    settings = tag_settings(config)
-    if not settings.enabled:
+    params = as_params(config)
+    if not tagging_on(params.tag):
         return None
-    datasets = [*config["data"]["datasets"], *config["data"].get("custom_datasets", {})]
-    return grid_run_of(settings.model, datasets)
+    return grid_run_of(params.tag.model, [*params.data.datasets, *params.data.custom_datasets])
 
 
 def input_files(pattern: str) -> dict[str, str]:
@@ -116,5 +102,5 @@ class TagFiles:
         return f"{self.folder}/{STATS_FOLDER}/{name}.json"
 
 
-def tag_files(config: dict[str, Any]) -> TagFiles:
+def tag_files(config: Params | dict[str, Any]) -> TagFiles:
     return TagFiles(f"{results_root(config)}")

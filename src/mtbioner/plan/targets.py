@@ -16,7 +16,9 @@ from typing import Any
 
 from mtbioner.errors import MtbionerError
 from mtbioner.plan import grid
-from mtbioner.params import param_default, results_root
+from mtbioner.param_model import ReportParams
+from mtbioner.params import as_params, results_root
+from mtbioner.plan.grid import Config
 from mtbioner.plan.claims import claim_runs, parse_claims
 from mtbioner.run.directory import RunFiles
 from mtbioner.tasks import NER, TASKS
@@ -60,7 +62,7 @@ class ReportFiles:
         return f"{self.tables}/sentence_counts.csv.gz"
 
 
-def report_files(config: dict[str, Any]) -> ReportFiles:
+def report_files(config: Config) -> ReportFiles:
     return ReportFiles(results_root(config))
 
 #: The experiments each of the paper's Tables 2-4 shows, in row order (mtbioner.report.render.tables renders them):
@@ -68,62 +70,68 @@ def report_files(config: dict[str, Any]) -> ReportFiles:
 TABLE_EXPERIMENTS: dict[int, tuple[str, ...]] = {
     2: ("baseline", "joint-cls", "joint-mean", "joint-max"),
     3: ("baseline", "joint-max"),
-    4: ("joint-max", "no-bcls", "no-mcls", "no-mtcls", "alternating"),
+    4: ("joint-max", "no-bcls", "no-mcls", "no-mt", "alternating"),
 }
 _TABLE_EXPERIMENTS = tuple(dict.fromkeys(e for experiments in TABLE_EXPERIMENTS.values() for e in experiments))
 
 
-def settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The `report:` settings of `config`, schema defaults filled in (a config Snakemake validated has them)."""
-    return {**param_default("report"), **(config.get("report") or {})}
+def settings(config: Config) -> ReportParams:
+    """The `report:` settings of `config`."""
+    return as_params(config).report
 
 
 def _metrics(runs: list[grid.Run]) -> list[str]:
     return [run.metrics_file for run in runs]
 
 
-def _plain(config: dict[str, Any], **fields: Any) -> list[grid.Run]:
+def _plain(config: Config, **fields: Any) -> list[grid.Run]:
     """The grid's plain runs (no variant) that match `fields`."""
     return grid.runs_for(config, variant="", **fields)
 
 
-def table_metrics(config: dict[str, Any]) -> list[str]:
+def table_metrics(config: Config) -> list[str]:
     """Plain runs of Tables 2-4 (baseline, joint-*, ablations, alternating), every fraction and seed; Table 4
     also shows the ablation of a task the configuration adds beyond the paper's (grid.tasks, e.g. w/o tCLS)."""
     shown = {*_TABLE_EXPERIMENTS, *grid.ablations(grid.grid_tasks(config))}
     return _metrics([r for r in _plain(config) if r.experiment in shown])
 
 
-def ner_metrics(config: dict[str, Any]) -> list[str]:
+def ner_metrics(config: Config) -> list[str]:
     """Every run that predicts NER (the DVC summary and the report page)."""
     return _metrics([r for r in grid.expand_grid(config) if NER in r.tasks])
 
 
-def all_metrics(config: dict[str, Any]) -> list[str]:
+def all_metrics(config: Config) -> list[str]:
     """Every run of the grid (the report page states the whole configuration)."""
     return _metrics(grid.expand_grid(config))
 
 
-def casestudy_metrics(config: dict[str, Any]) -> list[str]:
+def casestudy_metrics(config: Config) -> list[str]:
     return _metrics([r for r in _plain(config, fraction=grid.FULL) if r.experiment in ("baseline", "joint-max")])
 
 
-def figure5_metrics(config: dict[str, Any]) -> list[str]:
+def figure5_metrics(config: Config) -> list[str]:
     return _metrics([r for r in _plain(config) if r.family in ("pair", "single")])
 
 
-def figure4_metrics(config: dict[str, Any]) -> list[str]:
+def figure4_metrics(config: Config) -> list[str]:
     """The runs whose learning curves Figure 4 draws (every dataset's longest joint-max budget): the figure
     names them (label, fraction, seeds) beside the epochs it shows."""
     return _metrics([run for dataset in grid.datasets(config) for run in grid.curve_runs(config, dataset)])
 
 
-def claims(config: dict[str, Any]) -> list:
+def claims(config: Config) -> list:
     """`report.claims` as `mtbioner.plan.claims.Claim`s (checked)."""
-    return parse_claims(settings(config)["claims"])
+    return parse_claims(claim_entries(config))
 
 
-def verdict_metrics(config: dict[str, Any]) -> list[str]:
+def claim_entries(config: Config) -> list[dict[str, Any]]:
+    """`report.claims` as written (keys left out stay out): what the verdicts rule hands `mtbioner report
+    verdicts` as JSON."""
+    return [claim.model_dump(mode="json", exclude_unset=True) for claim in settings(config).claims]
+
+
+def verdict_metrics(config: Config) -> list[str]:
     """The runs the pre-registered claims name, paired by seed (each once); MtbionerError naming a claim whose
     runs the grid lacks, so a pre-registered claim is never dropped silently (one that this run does not
     train says so: `planned: false`, reported "not run")."""
@@ -137,7 +145,7 @@ def verdict_metrics(config: dict[str, Any]) -> list[str]:
     return list(paths)
 
 
-def taskemb_run(config: dict[str, Any], dataset: str, task: str) -> grid.Run:
+def taskemb_run(config: Config, dataset: str, task: str) -> grid.Run:
     """The single-task run TaskEmb starts from: single-<task>, full data, the first configured seed."""
     experiment = f"single-{task}"
     fraction = max((r.fraction for r in _plain(config, dataset=dataset, experiment=experiment)), default=None)
@@ -147,7 +155,7 @@ def taskemb_run(config: dict[str, Any], dataset: str, task: str) -> grid.Run:
     return runs[0]
 
 
-def taskemb_outputs(config: dict[str, Any]) -> list[str]:
+def taskemb_outputs(config: Config) -> list[str]:
     """<results tree>/taskemb/<dataset>/<task>.json of every dataset × task that has a single-task run."""
     out = []
     for dataset in grid.datasets(config):
@@ -157,11 +165,11 @@ def taskemb_outputs(config: dict[str, Any]) -> list[str]:
     return out
 
 
-def _has(config: dict[str, Any], **fields: Any) -> bool:
+def _has(config: Config, **fields: Any) -> bool:
     return bool(_plain(config, **fields))
 
 
-def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
+def report_products(config: Config) -> dict[str, list[str]]:
     """Final products of the report stage by rule, only those the configured grid can make."""
     products: dict[str, list[str]] = {}
     files = report_files(config)
@@ -189,16 +197,16 @@ def report_products(config: dict[str, Any]) -> dict[str, list[str]]:
     return products
 
 
-def report_targets(config: dict[str, Any]) -> list[str]:
+def report_targets(config: Config) -> list[str]:
     return [path for paths in report_products(config).values() for path in paths]
 
 
-def page_inputs(config: dict[str, Any]) -> list[str]:
+def page_inputs(config: Config) -> list[str]:
     """Everything report.md embeds (all products but itself)."""
     return [path for rule, paths in report_products(config).items() if rule != "page" for path in paths]
 
 
-def taskemb_inputs(config: dict[str, Any], dataset: str, task: str) -> dict[str, str]:
+def taskemb_inputs(config: Config, dataset: str, task: str) -> dict[str, str]:
     """Inputs of one TaskEmb job: the single-task run (its metrics.json, written after its model — a run TaskEmb
     starts from always keeps its model, see mtbioner.plan.grid — and its config.json) and the training and
     label files the pass reads. The model directory itself is not a declared output of `train` (only some runs

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mtbioner.errors import MtbionerError
-from mtbioner.param_model import (BatchSize, CheckpointMinutes, Deterministic, Dropout, Encoder, Epochs, Fraction,
-                                  GradClip, GridParams, LearningRate, Lowercase, LossWeights, MaxLength,
-                                  MaxTestSentences, ModelParams, Pooling, Precision, Strategy, TrainParams,
-                                  WarmupRatio, WeightDecay, EvalParams, default_of)
+from mtbioner.param_model import (EvalParams, Fraction, GridParams, MaxTestSentences, ModelParams, Pooling, Strategy,
+                                  TrainSettings, default_of)
 from mtbioner.tasks import NER, TASKS, TaskName
 
 
 class RunConfig(BaseModel):
-    """One run's settings. Fields that are parameters of params.yaml share their type, range and help text
-    with them (`mtbioner.param_model`, their one home) and take their defaults from there."""
+    """One run: what it is (dataset, experiment, variant, fraction, seed, its files, its tasks), what the grid
+    decided for it, and the typed `model` and `train` settings it resolved to (`mtbioner.param_model`'s
+    `ModelParams` and `TrainSettings`: no field of theirs is declared here again).
+
+    config.json keeps the flat form it always had (`to_json_dict`; a flat mapping is read back too), so the run
+    configs written before (docs/, results trees) load, and Snakemake, which compares the JSON text to decide
+    whether a run is stale, sees no change."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,37 +41,37 @@ class RunConfig(BaseModel):
     test_file: str = Field(description="prepared JSONL of the test split")
     labels_file: str = Field(description="labels.json of the dataset (fixed NER label ids)")
 
-    # model
-    encoder: Encoder = default_of(ModelParams, "encoder")
+    # what the grid decides (mtbioner.plan.grid)
     tasks: tuple[TaskName, ...] = Field(tuple(default_of(GridParams, "tasks")),
                                         description="the heads trained (names of the task registry)")
     main_task: TaskName = Field(NER, description="the task whose score the run reports")
     pooling: Pooling = Field("max", description="the sentence heads' pooling (a property of the experiment "
                              "family: mtbioner.param_model.FAMILIES)")
-    dropout: Dropout = default_of(ModelParams, "dropout")
-    max_length: MaxLength = default_of(ModelParams, "max_length")
-    lowercase: Lowercase = default_of(ModelParams, "lowercase")
-
-    # optimisation
     strategy: Strategy = "joint"
-    loss_weights: LossWeights = default_of(TrainParams, "loss_weights")
-    batch_size: BatchSize = default_of(TrainParams, "batch_size")
-    learning_rate: LearningRate = default_of(TrainParams, "learning_rate")
-    epochs: Epochs = default_of(TrainParams, "epochs")
-    warmup_ratio: WarmupRatio = default_of(TrainParams, "warmup_ratio")
-    weight_decay: WeightDecay = default_of(TrainParams, "weight_decay")
-    grad_clip: GradClip = default_of(TrainParams, "grad_clip")
-    deterministic: Deterministic = default_of(TrainParams, "deterministic")
-    checkpoint_every_minutes: CheckpointMinutes = default_of(TrainParams, "checkpoint_every_minutes")
-    precision: Precision = default_of(TrainParams, "precision")
-
     save_model: bool = Field(True, description="write the trained model to model/ (off for runs whose "
                              "model nothing reads: train.keep_models)")
-
-    # evaluation / resources
     eval_every_epoch: bool = Field(True, description="score the test set after every epoch (curves); False = "
                                    "once, after the last epoch (same final metrics, less work)")
     max_test_sentences: MaxTestSentences = default_of(EvalParams, "max_test_sentences")
+
+    # the parameters' settings, resolved for this run (its dataset's and block's overrides, its loss weights)
+    model: ModelParams = Field(default_factory=ModelParams)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        """A flat mapping (config.json, `--config-json`, `RunConfig(epochs=3, ...)`): its `model` and `train`
+        settings gathered into their sections."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for section, model in (("model", ModelParams), ("train", TrainSettings)):
+            flat = {key: data.pop(key) for key in list(data) if key in model.model_fields and key not in cls.model_fields}
+            if flat:
+                given = data.get(section)
+                data[section] = {**(given.model_dump() if isinstance(given, BaseModel) else given or {}), **flat}
+        return data
 
     @model_validator(mode="after")
     def _check_tasks(self) -> "RunConfig":
@@ -76,10 +81,10 @@ class RunConfig(BaseModel):
             raise ValueError(f"tasks repeat a name: {list(self.tasks)}")
         if self.main_task not in self.tasks:
             raise ValueError(f"main_task {self.main_task!r} is not among tasks {list(self.tasks)}")
-        unknown = sorted(set(self.loss_weights) - set(TASKS))
+        unknown = sorted(set(self.train.loss_weights) - set(TASKS))
         if unknown:
             raise ValueError(f"loss_weights names tasks the registry does not have: {unknown} (known: {list(TASKS)})")
-        missing = [task for task in self.tasks if task not in self.loss_weights]
+        missing = [task for task in self.tasks if task not in self.train.loss_weights]
         if missing:
             raise ValueError(f"loss_weights has no weight for {missing}")
         return self
@@ -106,4 +111,35 @@ class RunConfig(BaseModel):
         return cls.from_json_text(Path(path).read_text(encoding="utf-8"), origin=str(path))
 
     def to_json_dict(self) -> dict:
-        return json.loads(self.model_dump_json())
+        """The flat form of config.json, in its order since issue 22 (`_flat_order`)."""
+        data = json.loads(self.model_dump_json())
+        flat = {**data.pop("model"), **data.pop("train"), **data}
+        return {key: flat[key] for key in _flat_order()}
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> "RunConfig":
+        """pydantic's copy, refusing a key that is not a field of its own (a `model`/`train` setting changed
+        there would be silently ignored: `with_settings` changes those)."""
+        unknown = sorted(set(update or {}) - set(type(self).model_fields))
+        if unknown:
+            raise TypeError(f"RunConfig.model_copy: {unknown} are not its fields; change settings with with_settings")
+        return super().model_copy(update=update, deep=deep)
+
+    def with_settings(self, **changes: Any) -> "RunConfig":
+        """A copy with `model`/`train` settings changed by name (validated), e.g. the casing a run resolved."""
+        return RunConfig.validated({**self.to_json_dict(), **changes}, origin="run config")
+
+
+#: The head of config.json's settings, in the order RunConfig's flat fields had (issue 22): kept so that a run
+#: config written before reads as the same text (Snakemake reruns a run whose parameters' text changed).
+_FLAT_HEAD = ("encoder", "tasks", "main_task", "pooling", "dropout", "max_length", "lowercase", "strategy",
+              "loss_weights")
+
+
+def _flat_order() -> list[str]:
+    """config.json's key order: the identity (dataset … labels_file), `_FLAT_HEAD`, the other `model` and
+    `train` settings in their models' order (a new parameter lands there), then how the run is scored and kept."""
+    own = [key for key in RunConfig.model_fields if key not in ("model", "train")]
+    identity = own[:own.index("tasks")]
+    rest = [key for key in [*ModelParams.model_fields, *TrainSettings.model_fields, *own]
+            if key not in identity and key not in _FLAT_HEAD]
+    return [*identity, *_FLAT_HEAD, *rest]

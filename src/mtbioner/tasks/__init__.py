@@ -5,8 +5,8 @@ tasks up with `get`; no other module names a task.
 Light at import (the grid reads it while Snakemake parses the DAG): the task modules import the standard
 library and the entity chunker only; torch and numpy are loaded by the methods that need them.
 
-Layer: above the foundation and `data` (the derivations read entities through `data.labels.get_entities`),
-below `run` and everything else.
+Layer: right above the foundation, below `data` (which derives a prepared example's gold labels through the
+tasks), `run` and everything else. The entity chunker the derivations read (`labels.get_entities`) lives here.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Literal
 
 from mtbioner.errors import MtbionerError
-from mtbioner.tasks import bcls, mcls, mtcls, ner, tcls
+from mtbioner.tasks import bcls, mcls, mt, ner, tcls
 from mtbioner.tasks.base import IGNORE_INDEX, Task
 
 #: Every task, in canonical order: the order of the heads in the model (so a run's heads, and their random
 #: initialisation, do not depend on how its config lists them) and of columns in reports. A new task goes at
 #: the end, so that the heads of the tasks before it are initialised as before.
-REGISTRY: tuple[Task, ...] = (ner.TASK, mtcls.TASK, bcls.TASK, mcls.TASK, tcls.TASK)
+REGISTRY: tuple[Task, ...] = (ner.TASK, mt.TASK, bcls.TASK, mcls.TASK, tcls.TASK)
 
 TASKS: tuple[str, ...] = tuple(task.name for task in REGISTRY)
 TaskName = Literal[TASKS]  # type: ignore[valid-type]  # pydantic validates run configs against the names

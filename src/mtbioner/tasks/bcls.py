@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks.base import SentenceClassTask
 
 

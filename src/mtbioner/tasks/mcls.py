@@ -3,7 +3,7 @@ split sentence's count is the sum of its windows' counts, capped again."""
 
 from __future__ import annotations
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks.base import SentenceClassTask
 
 CAP = 3

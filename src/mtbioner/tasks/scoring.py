@@ -4,7 +4,7 @@ accuracy and macro-F1, and multi-label micro/macro-F1 over classes.
 Why the formulas are written out here rather than called: importing seqeval imports scikit-learn (for one
 warning class), which imports pandas and scipy: 1.5-3 s of every training job's start-up on a 2-core machine
 (benchmarks/startup.py), for arithmetic of a few lines. Entities come from the one chunker,
-`mtbioner.data.labels.get_entities` (seqeval 1.2.2's default mode rule for rule), and the divisions are done
+`mtbioner.tasks.labels.get_entities` (seqeval 1.2.2's default mode rule for rule), and the divisions are done
 in the same float64 order as seqeval's and scikit-learn's, so the numbers are bit-identical;
 tests/test_light_imports.py (and tests/test_task_tcls.py for the multi-label scores) check that against both
 libraries on real corpus tags (they are test oracles here; scikit-learn also draws Figure 6's t-SNE).
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 
 
 def _divide(numerator: float, denominator: float) -> float:

@@ -5,12 +5,12 @@ the sentence's entities, its loss binary cross-entropy with logits over the type
 question), a type is predicted where its logit is above 0 (probability above 1/2), a split sentence holds the
 union of its windows' types, and it is scored by exact-match accuracy and micro/macro F1 over the types. On a
 single-type corpus it says what bCLS says; it is meant for corpora with several types (BC5CDR: Chemical and
-Disease; config/tcls.yaml). Whether it helps NER is not a claim until a finding tests it (README).
+Disease; config/tcls.yaml). Whether it helps NER is not a claim until a finding tests it (config/README.md, presets).
 """
 
 from __future__ import annotations
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks.base import IGNORE_INDEX, Task
 
 

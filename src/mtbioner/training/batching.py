@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from mtbioner.run.config import RunConfig
 
 MEGABATCH_FACTOR = 50  # batches per length-sorted megabatch (HF's group_by_length uses the same factor)
 
@@ -47,3 +51,9 @@ def passes_per_epoch(tasks: Sequence[str], strategy: str) -> int:
 def steps_per_epoch(n_features: int, tasks: Sequence[str], strategy: str, batch_size: int) -> int:
     """Optimizer steps of one epoch (the trainer's schedule length; `mtbioner cost` counts with it too)."""
     return math.ceil(n_features / batch_size) * passes_per_epoch(tasks, strategy)
+
+
+def run_steps(config: "RunConfig", n_inputs: int) -> int:
+    """Optimizer steps of a whole run of `config` over `n_inputs` training inputs: the length of its learning-rate
+    schedule (the trainer and the GPU check over windows, `mtbioner cost` over sentences)."""
+    return config.train.epochs * steps_per_epoch(n_inputs, config.tasks, config.strategy, config.train.batch_size)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mtbioner.data.labels import get_entities
+from mtbioner.tasks.labels import get_entities
 from mtbioner.tasks import NER, ordered
 
 if TYPE_CHECKING:  # annotations only: the report imports this module without loading torch

@@ -18,6 +18,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from mtbioner.model.precision import autocast_context, autocast_dtype
 from mtbioner.model.tokenization import Features, collate
+from mtbioner.param_model import TrainSettings
 
 
 def combine_losses(losses: dict[str, torch.Tensor], step_task: str | None,
@@ -48,26 +49,28 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 @dataclass
 class Optimisation:
     """What a step updates besides the weights, and how: AdamW, the linear warm-up/decay schedule, the fp16
-    GradScaler (a no-op in fp32 and bf16), gradient clipping, and the autocast precision."""
+    GradScaler (a no-op in fp32 and bf16), and the run's training settings the step reads (gradient clipping,
+    the autocast precision, the loss weights)."""
 
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
-    grad_clip: float
+    settings: TrainSettings
     device: torch.device
-    precision: str
 
     @classmethod
-    def create(cls, model: nn.Module, *, learning_rate: float, weight_decay: float, warmup_ratio: float,
-               total_steps: int, grad_clip: float, device: torch.device, precision: str) -> "Optimisation":
+    def create(cls, model: nn.Module, settings: TrainSettings, total_steps: int,
+               device: torch.device) -> "Optimisation":
         # foreach=True: one multi-tensor update instead of a Python loop over ~100 parameters. On CPU torch
         # defaults to the loop, which made AdamW ~10 % of a MiniLM step (HF Trainer uses the fused kernel); the
         # foreach kernels compute the loop's arithmetic in the same order, so the weights stay bit-identical
         # (fused=True does not: it rounds differently). On CUDA foreach is already the default.
-        optimizer = torch.optim.AdamW(parameter_groups(model, weight_decay), lr=learning_rate, foreach=True)
-        scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(warmup_ratio * total_steps), total_steps)
-        scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, precision) == torch.float16)
-        return cls(optimizer, scheduler, scaler, grad_clip, device, precision)
+        optimizer = torch.optim.AdamW(parameter_groups(model, settings.weight_decay), lr=settings.learning_rate,
+                                      foreach=True)
+        scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(settings.warmup_ratio * total_steps),
+                                                    total_steps)
+        scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device, settings.precision) == torch.float16)
+        return cls(optimizer, scheduler, scaler, settings, device)
 
 
 def device_batch(features: list[Features], indices: list[int], pad_id: int,
@@ -78,16 +81,17 @@ def device_batch(features: list[Features], indices: list[int], pad_id: int,
 
 
 def train_step(model: nn.Module, batch: dict[str, torch.Tensor], step_task: str | None,
-               loss_weights: dict[str, float], optimisation: Optimisation) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+               optimisation: Optimisation) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One step on `batch` (already on the device): all enabled tasks (joint) or `step_task` alone
     (alternating). Returns the back-propagated loss and each task's loss, as tensors (no host sync here)."""
-    with autocast_context(optimisation.device, optimisation.precision):
+    settings = optimisation.settings
+    with autocast_context(optimisation.device, settings.precision):
         losses = model.compute_losses(batch, tasks=None if step_task is None else [step_task])
-    loss = combine_losses(losses, step_task, loss_weights)
+    loss = combine_losses(losses, step_task, settings.loss_weights)
     optimizer, scaler = optimisation.optimizer, optimisation.scaler
     scaler.scale(loss).backward()
     scaler.unscale_(optimizer)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), optimisation.grad_clip)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
     scaler.step(optimizer)
     scaler.update()
     optimisation.scheduler.step()

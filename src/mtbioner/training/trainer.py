@@ -37,6 +37,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from mtbioner.atomicio import write_json, write_jsonl
-from mtbioner.training.batching import epoch_schedule, steps_per_epoch
+from mtbioner.training.batching import epoch_schedule, run_steps
 from mtbioner.training.checkpoints import (CheckpointClock, Progress, StopSignals, TrainingStopped, latest_checkpoint,
                                            load_state, save_checkpoint, set_rng_state)
 from mtbioner.model.encoders import load_encoder_with_casing, normalizer_lowercases
@@ -99,7 +100,7 @@ def _attach_log(run_dir: Path) -> logging.Handler:
 
 def use_deterministic_algorithms() -> None:
     """Bit-identical reruns on GPU (`train.deterministic`): deterministic kernels everywhere, and cuBLAS given
-    the fixed workspace it needs for them (set before the first CUDA matmul). Costs GPU speed; see README."""
+    the fixed workspace it needs for them (set before the first CUDA matmul). Costs GPU speed; see docs/METHOD.md, "Determinism"."""
     import os
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -131,7 +132,7 @@ def _checkpoint_differs(saved: dict, requested: RunConfig, lowercase: bool) -> l
         saved_config = RunConfig.model_validate(saved)
     except ValidationError:  # written by an incompatible version: every field may mean something else
         return ["its version"]
-    sides = [side.model_copy(update={"lowercase": lowercase}) if side.lowercase == "auto" else side
+    sides = [side.with_settings(lowercase=lowercase) if side.model.lowercase == "auto" else side
              for side in (saved_config, requested)]
     old, new = (side.to_json_dict() for side in sides)
     return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key) and key not in _NOT_IDENTITY)
@@ -147,10 +148,11 @@ class _Evaluation:
     predictions: list[SentencePrediction]
 
 
-def _evaluate(model: MultiTaskModel, tokenizer, test: Sequence[Example], device: torch.device,
-              config: RunConfig, progress: bool | None) -> _Evaluation:
-    predictions = predict(model, tokenizer, [example.tokens for example in test], batch_size=EVAL_BATCH_SIZE,
-                          device=device, progress=bool(progress), precision=config.precision)
+def _evaluate(session: "_Session", test: Sequence[Example]) -> _Evaluation:
+    model = session.model
+    predictions = predict(model, session.tokenizer, [example.tokens for example in test], batch_size=EVAL_BATCH_SIZE,
+                          device=session.device, progress=bool(session.progress),
+                          precision=session.config.train.precision)
     return _Evaluation(evaluate_predictions(test, predictions, model.tasks, model.ner_labels), predictions)
 
 
@@ -167,7 +169,7 @@ class TrainedStep:
 
 
 def epoch_steps(model: MultiTaskModel, features: Sequence[Features], schedule: Iterable[tuple[str | None, list[int]]],
-                pad_id: int, device: torch.device, loss_weights: dict[str, float], optimisation: Optimisation, *,
+                pad_id: int, device: torch.device, optimisation: Optimisation, *,
                 widen: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
                 ) -> Iterator[TrainedStep]:
     """The trainer's epoch: the model in training mode, then for each `(task, indices)` of the schedule
@@ -180,7 +182,7 @@ def epoch_steps(model: MultiTaskModel, features: Sequence[Features], schedule: I
         batch = device_batch(features, indices, pad_id, device)
         if widen is not None:
             batch = widen(batch)
-        loss, losses = train_step(model, batch, step_task, loss_weights, optimisation)
+        loss, losses = train_step(model, batch, step_task, optimisation)
         yield TrainedStep(indices, batch, loss, losses)
 
 
@@ -231,128 +233,181 @@ def train_run(config: RunConfig, out_dir: str | Path, device: str | None = None,
         handler.close()
 
 
+@dataclass
+class _Session:
+    """A run being trained: its (resolved) config, model, tokenizer, data, optimisation and what is done so far.
+    `_start_or_resume` makes it, `_train_epoch` advances it an epoch, `_finish` writes the run's outputs."""
+
+    config: RunConfig
+    files: RunFiles
+    device: torch.device
+    progress: bool | None
+    model: MultiTaskModel
+    tokenizer: Any
+    test: list[Example]
+    features: list[Features]
+    optimisation: Optimisation
+    history: list[dict] = field(default_factory=list)
+    resumed: Progress = field(default_factory=Progress)
+    steps_done: int = 0
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.model.tasks)
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+
 def _train(config: RunConfig, run_dir: Path, device: torch.device, progress: bool | None) -> dict:
+    session = _start_or_resume(config, run_dir, device, progress)
+    evaluation: _Evaluation | None = None
+    clock = CheckpointClock(session.config.train.checkpoint_every_minutes)
+    with StopSignals() as stop:
+        for epoch in range(session.resumed.epochs_done + 1, session.config.train.epochs + 1):
+            evaluation = _train_epoch(session, epoch, clock, stop)
+    return _finish(session, evaluation)
+
+
+def _restore(config: RunConfig, run_dir: Path, checkpoint: Path) -> tuple[dict, MultiTaskModel, Any, bool]:
+    """The checkpoint's state, model, tokenizer and casing, after checking it is one of this configuration."""
+    state = load_state(checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
+    lowercase = normalizer_lowercases(tokenizer)  # the casing the run was started with
+    changed = _checkpoint_differs(state["config"], config, lowercase)
+    if changed:
+        raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
+                            f"{', '.join(changed)}); delete {RunFiles(run_dir).checkpoints} to start over")
+    model = MultiTaskModel.from_pretrained(checkpoint / "model")
+    log.info("resuming %s from %s (%d epochs and %d steps of the next done, lowercase %s as the checkpoint's "
+             "tokenizer)", run_dir, checkpoint, state["epoch"], state.get("steps_in_epoch", 0),
+             str(lowercase).lower())
+    return state, model, tokenizer, lowercase
+
+
+def _fresh_model(config: RunConfig, train: list[Example], ner_labels: list[str]) -> tuple[MultiTaskModel, Any, bool]:
+    """A new model (the run's seed set first: the heads' initialisation draws from it), tokenizer and casing."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    settings = config.model
+    encoder, tokenizer, casing = load_encoder_with_casing(
+        settings.encoder, lowercase=settings.lowercase, vocab_from=[list(ex.tokens) for ex in train],
+        seed=config.seed)
+    log.info("tokenizer lowercase %s (model.lowercase %s): %s", str(casing.lowercase).lower(),
+             str(settings.lowercase).lower(), casing.reason)
+    model = MultiTaskModel(encoder, config.tasks, ner_labels, pooling=config.pooling, dropout=settings.dropout,
+                           max_length=settings.max_length)
+    return model, tokenizer, casing.lowercase
+
+
+def _start_or_resume(config: RunConfig, run_dir: Path, device: torch.device, progress: bool | None) -> _Session:
+    """The run's session at its start, or where its latest checkpoint left it; writes config.json."""
     files = RunFiles(run_dir)
-    if config.deterministic:
+    if config.train.deterministic:
         use_deterministic_algorithms()
     train, test, ner_labels = _read_data(config)
     checkpoint = latest_checkpoint(run_dir)
     state = None
     if checkpoint is not None:
-        state = load_state(checkpoint)
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint / "model")
-        lowercase = normalizer_lowercases(tokenizer)  # the casing the run was started with
-        changed = _checkpoint_differs(state["config"], config, lowercase)
-        if changed:
-            raise MtbionerError(f"{checkpoint}: checkpoint of a different configuration (differs in "
-                                f"{', '.join(changed)}); delete {files.checkpoints} to start over")
-        model = MultiTaskModel.from_pretrained(checkpoint / "model")
-        log.info("resuming %s from %s (%d epochs and %d steps of the next done, lowercase %s as the checkpoint's "
-                 "tokenizer)", run_dir, checkpoint, state["epoch"], state.get("steps_in_epoch", 0),
-                 str(lowercase).lower())
+        state, model, tokenizer, lowercase = _restore(config, run_dir, checkpoint)
     else:
-        random.seed(config.seed)
-        np.random.seed(config.seed)
-        torch.manual_seed(config.seed)
-        encoder, tokenizer, casing = load_encoder_with_casing(
-            config.encoder, lowercase=config.lowercase, vocab_from=[list(ex.tokens) for ex in train],
-            seed=config.seed)
-        lowercase = casing.lowercase
-        log.info("tokenizer lowercase %s (model.lowercase %s): %s", str(lowercase).lower(),
-                 str(config.lowercase).lower(), casing.reason)
-        model = MultiTaskModel(encoder, config.tasks, ner_labels, pooling=config.pooling,
-                               dropout=config.dropout, max_length=config.max_length)
+        model, tokenizer, lowercase = _fresh_model(config, train, ner_labels)
     if list(model.ner_labels) != list(ner_labels):
         raise MtbionerError(f"{config.labels_file}: NER labels differ from the checkpoint's")
     # config.json (and the checkpoints) hold the resolved casing, so the file alone reproduces the run
-    config = config.model_copy(update={"lowercase": lowercase})
+    config = config.with_settings(lowercase=lowercase)
     write_json(files.config, config.to_json_dict())
     model.to(device)
 
-    features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.max_length, model.tasks)
-    lengths = [len(feature) for feature in features]
-    tasks = list(model.tasks)
-    total_steps = config.epochs * steps_per_epoch(len(features), tasks, config.strategy, config.batch_size)
-    optimisation = Optimisation.create(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-                                       warmup_ratio=config.warmup_ratio, total_steps=total_steps,
-                                       grad_clip=config.grad_clip, device=device, precision=config.precision)
-    optimizer, scheduler, scaler = optimisation.optimizer, optimisation.scheduler, optimisation.scaler
-    log.info(describe(device, config.precision))
-    history: list[dict] = []
-    resumed = Progress()
+    features: list[Features] = encode_examples(train, tokenizer, ner_labels, config.model.max_length, model.tasks)
+    total_steps = run_steps(config, len(features))
+    optimisation = Optimisation.create(model, config.train, total_steps, device)
+    log.info(describe(device, config.train.precision))
+    session = _Session(config, files, device, progress, model, tokenizer, test, features, optimisation)
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        history, resumed = list(state["history"]), Progress.from_state(state)
+        optimisation.optimizer.load_state_dict(state["optimizer"])
+        optimisation.scheduler.load_state_dict(state["scheduler"])
+        optimisation.scaler.load_state_dict(state["scaler"])
+        session.history, session.resumed = list(state["history"]), Progress.from_state(state)
+        session.steps_done = int(state["steps_done"])
         set_rng_state(state["rng"])
     else:
         log.info("run %s: %s on %s, %d training sentences (%d inputs after windowing), %d test sentences, "
-                 "tasks %s, %s, %d steps on %s", run_dir, config.encoder, config.dataset, len(train),
-                 len(features), len(test), ",".join(tasks), config.strategy, total_steps, device)
+                 "tasks %s, %s, %d steps on %s", run_dir, config.model.encoder, config.dataset, len(train),
+                 len(features), len(test), ",".join(session.tasks), config.strategy, total_steps, device)
+    return session
 
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    evaluation: _Evaluation | None = None
-    clock = CheckpointClock(config.checkpoint_every_minutes)
-    steps_done = int(state["steps_done"]) if state is not None else 0
-    with StopSignals() as stop:
-        for epoch in range(resumed.epochs_done + 1, config.epochs + 1):
-            started = time.perf_counter()
-            schedule = epoch_schedule(lengths, tasks, config.strategy, config.batch_size, config.seed, epoch)
-            # A checkpoint inside this epoch: its first steps (and their losses) are done already.
-            carried = resumed if epoch == resumed.epochs_done + 1 else Progress(epochs_done=epoch - 1)
-            losses = StepLosses.resumed(tasks, carried)
-            bar = tqdm(schedule[carried.steps_in_epoch:], desc=f"epoch {epoch}/{config.epochs}",
-                       disable=None if progress is None else not progress, leave=False)
-            steps = epoch_steps(model, features, bar, pad_id, device, config.loss_weights, optimisation)
-            for step_number, step in enumerate(steps, carried.steps_in_epoch + 1):
-                steps_done += 1
-                losses.add(step.loss, step.losses)
-                if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
-                    bar.set_postfix(loss=f"{step.loss.item():.4f}")
-                if stop.received is not None or clock.due():
-                    losses.read_back()
-                    where = Progress(epoch - 1, step_number, losses.done, losses.done_by_task,
-                                     carried.seconds + time.perf_counter() - started)
-                    written = save_checkpoint(run_dir, model, tokenizer, optimizer, scheduler, scaler,
-                                              steps_done=steps_done, progress=where, history=history,
-                                              config=config)
-                    log.info("checkpoint %s (epoch %d, step %d of %d)", written, epoch, step_number, len(schedule))
-                    clock.restart()
-                    if stop.received is not None:
-                        raise TrainingStopped(stop.received, written)
+
+def _train_epoch(session: _Session, epoch: int, clock: CheckpointClock, stop: StopSignals) -> _Evaluation | None:
+    """One epoch (or what a checkpoint left of it), checkpointing when due or asked to stop; its record appended
+    to the history and epochs.jsonl. Returns the test evaluation when this epoch is scored."""
+    config, tasks, optimisation = session.config, session.tasks, session.optimisation
+    started = time.perf_counter()
+    lengths = [len(feature) for feature in session.features]
+    schedule = epoch_schedule(lengths, tasks, config.strategy, config.train.batch_size, config.seed, epoch)
+    # A checkpoint inside this epoch: its first steps (and their losses) are done already.
+    resumed = session.resumed
+    carried = resumed if epoch == resumed.epochs_done + 1 else Progress(epochs_done=epoch - 1)
+    losses = StepLosses.resumed(tasks, carried)
+    bar = tqdm(schedule[carried.steps_in_epoch:], desc=f"epoch {epoch}/{config.train.epochs}",
+               disable=None if session.progress is None else not session.progress, leave=False)
+    steps = epoch_steps(session.model, session.features, bar, session.pad_id, session.device, optimisation)
+    for step_number, step in enumerate(steps, carried.steps_in_epoch + 1):
+        session.steps_done += 1
+        losses.add(step.loss, step.losses)
+        if not bar.disable and step_number % PROGRESS_LOSS_EVERY == 0:
+            bar.set_postfix(loss=f"{step.loss.item():.4f}")
+        if stop.received is not None or clock.due():
             losses.read_back()
-            task_sums = {task: _sum_in_order(losses.done_by_task[task]) for task in tasks}
-            task_counts = {task: len(losses.done_by_task[task]) for task in tasks}
-            train_seconds = carried.seconds + time.perf_counter() - started
-            # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the
-            # final metrics unchanged (a test checks this); only curve runs need every epoch's scores.
-            scored = config.eval_every_epoch or epoch == config.epochs
-            evaluation = _evaluate(model, tokenizer, test, device, config, progress) if scored else None
-            record = {"epoch": epoch, "train_loss": _sum_in_order(losses.done) / max(len(schedule), 1),
-                      "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
-                                            if task_counts[task]},
-                      **(evaluation.metrics if evaluation is not None else {}),
-                      "train_seconds": round(train_seconds, 3),
-                      "train_sentences_per_second": round(
-                          len(features) * len(schedule) / max(math.ceil(len(features) / config.batch_size), 1)
-                          / max(train_seconds, 1e-9), 2)}
-            history.append(record)
-            write_jsonl(files.epochs, history)
-            log.info("epoch %d/%d: %s", epoch, config.epochs, _summary(record))
+            where = Progress(epoch - 1, step_number, losses.done, losses.done_by_task,
+                             carried.seconds + time.perf_counter() - started)
+            written = save_checkpoint(session.files.root, session.model, session.tokenizer, optimisation.optimizer,
+                                      optimisation.scheduler, optimisation.scaler, steps_done=session.steps_done,
+                                      progress=where, history=session.history, config=config)
+            log.info("checkpoint %s (epoch %d, step %d of %d)", written, epoch, step_number, len(schedule))
+            clock.restart()
+            if stop.received is not None:
+                raise TrainingStopped(stop.received, written)
+    losses.read_back()
+    task_sums = {task: _sum_in_order(losses.done_by_task[task]) for task in tasks}
+    task_counts = {task: len(losses.done_by_task[task]) for task in tasks}
+    train_seconds = carried.seconds + time.perf_counter() - started
+    # Scoring test does not touch the RNGs or the weights, so skipping it on middle epochs leaves the
+    # final metrics unchanged (a test checks this); only curve runs need every epoch's scores.
+    scored = config.eval_every_epoch or epoch == config.train.epochs
+    evaluation = _evaluate(session, session.test) if scored else None
+    n_features = len(session.features)
+    record = {"epoch": epoch, "train_loss": _sum_in_order(losses.done) / max(len(schedule), 1),
+              "train_task_losses": {task: task_sums[task] / task_counts[task] for task in tasks
+                                    if task_counts[task]},
+              **(evaluation.metrics if evaluation is not None else {}),
+              "train_seconds": round(train_seconds, 3),
+              "train_sentences_per_second": round(
+                  n_features * len(schedule) / max(math.ceil(n_features / config.train.batch_size), 1)
+                  / max(train_seconds, 1e-9), 2)}
+    session.history.append(record)
+    write_jsonl(session.files.epochs, session.history)
+    log.info("epoch %d/%d: %s", epoch, config.train.epochs, _summary(record))
+    return evaluation
 
+
+def _finish(session: _Session, evaluation: _Evaluation | None) -> dict:
+    """The run's outputs (model if kept, test predictions, metrics.json last); the checkpoints go."""
+    files = session.files
     if evaluation is None:  # resumed from the final epoch's checkpoint: only the outputs are missing
-        write_jsonl(files.epochs, history)
-        evaluation = _evaluate(model, tokenizer, test, device, config, progress)
-    if config.save_model:
-        model.save_pretrained(files.model, tokenizer)
+        write_jsonl(files.epochs, session.history)
+        evaluation = _evaluate(session, session.test)
+    if session.config.save_model:
+        session.model.save_pretrained(files.model, session.tokenizer)
     else:  # a rerun with train.keep_models changed must not leave an older model looking current
         shutil.rmtree(files.model, ignore_errors=True)
-    write_test_outputs(run_dir, test, evaluation.predictions, tasks)
-    final = dict(history[-1])
+    write_test_outputs(files.root, session.test, evaluation.predictions, session.tasks)
+    final = dict(session.history[-1])
     write_json(files.metrics, final)  # last: the run's completion marker
     shutil.rmtree(files.checkpoints, ignore_errors=True)
-    log.info("run %s complete", run_dir)
+    log.info("run %s complete", files.root)
     return final
 
 

@@ -152,10 +152,11 @@ def load_exported(path: str | Path):
     """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+    from mtbioner.model.encoders import LOAD_DTYPE
     from mtbioner.model.multitask import MultiTaskModel
 
     try:
-        tc_model = AutoModelForTokenClassification.from_pretrained(path)
+        tc_model = AutoModelForTokenClassification.from_pretrained(path, dtype=LOAD_DTYPE)  # fp32 as every load
         tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as error:
         raise MtbionerError(f"{path}: cannot load the token-classification model "

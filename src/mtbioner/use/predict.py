@@ -33,7 +33,7 @@ from mtbioner.params import param_choices
 from mtbioner.run.directory import model_directory
 from mtbioner.data.iob import parse_iob_text
 from mtbioner.data.align import document_sentences, mentions_from_tags
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 from mtbioner.data.standoff import (FORMATS, DocumentLabels, SentenceLabel, SpanLabel, StandoffFile, detect_format,
                                     document_from_text, format_standoff, parse_standoff)
 from mtbioner.data.textsplit import split_sentences
@@ -143,12 +143,6 @@ def input_format_of(text: str, input_format: InputFormat) -> str:
     if input_format not in INPUT_FORMATS:
         raise MtbionerError(f"unknown input format {input_format!r}; expected one of {', '.join(INPUT_FORMATS)}")
     return input_format
-
-
-def read_input(source: str | Path, input_format: InputFormat = "text") -> tuple[str, list[InputSentence]]:
-    """Decoded input text and its sentences; an empty input gives no sentences (not an error)."""
-    text, sentences, _ = read_prediction_input(source, input_format)
-    return text, sentences
 
 
 def read_prediction_input(source: str | Path, input_format: InputFormat = "text",

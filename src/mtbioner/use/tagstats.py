@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from mtbioner.atomicio import atomic_write
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 from mtbioner.errors import MtbionerError
 
 #: The summary's fixed columns; one `mentions:<type>` column per mention type found in any file follows

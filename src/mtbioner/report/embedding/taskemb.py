@@ -231,7 +231,7 @@ def write_taskemb(record: FinishedRun, out_prefix: str | Path, *, task: str | No
 
     config = record.config
     embedding, meta = embed_run(str(record.files.model), config.train_file, config.labels_file,
-                                task or config.main_task, config.max_length, batch_size=batch_size,
+                                task or config.main_task, config.model.max_length, batch_size=batch_size,
                                 max_examples=max_examples, device=device, fisher=fisher_out is not None)
     meta.update({"dataset": record.dataset, "experiment": record.experiment, "seed": record.seed,
                  "run_dir": str(record.run_dir)})

@@ -242,7 +242,7 @@ def build_table5(runs: list[FinishedRun], datasets: list[str], wins: int = CASES
         counts = {category: sum(c.category == category for c in cases) for category in CATEGORIES}
         chosen[dataset] = (distinct_cases([c for c in cases if c.category == "joint-max right"], wins)
                            + distinct_cases([c for c in cases if c.category == "baseline right"], losses))
-        encoders = sorted({base_run.config.encoder, ours_run.config.encoder})
+        encoders = sorted({base_run.config.model.encoder, ours_run.config.model.encoder})
         summary.append({"dataset": dataset, "seed": base_run.seed, "fraction": base_run.fraction,
                         "encoder": " / ".join(encoders), "test_sentences": len(baseline),
                         "disagreements": len(cases), **counts})

@@ -73,7 +73,7 @@ def describe_curve_runs(runs: Sequence[FinishedRun]) -> dict[str, str]:
         mine = [r for r in runs if r.dataset == dataset]
         labels = ", ".join(sorted({r.label for r in mine}))
         fractions = ", ".join(f"{f}" for f in sorted({r.fraction for r in mine}, reverse=True))
-        epochs = ", ".join(str(e) for e in sorted({r.config.epochs for r in mine}))
+        epochs = ", ".join(str(e) for e in sorted({r.config.train.epochs for r in mine}))
         seeds = sorted({r.seed for r in mine})
         # "seed 13" / "2 seeds (1, 2)": a lone seed must not read as a count of seeds
         seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
@@ -211,12 +211,6 @@ def default_perplexity(n: int) -> float:
     (3 × perplexity < n); the paper's 12 embeddings get 3.67, so each point's neighbourhood spans the other
     datasets' version of its task and a few more."""
     return float(min(5.0, max(n - 1, 1) / 3))
-
-
-def tsne_drawable(n: int, perplexity: float | None = None) -> bool:
-    """Whether a t-SNE of n embeddings is drawn: at least MIN_TSNE_POINTS and 3 × perplexity < n."""
-    chosen = default_perplexity(n) if perplexity is None else perplexity
-    return n >= MIN_TSNE_POINTS and 3 * chosen < n
 
 
 def tsne_coordinates(vectors: np.ndarray, perplexity: float | None = None, seed: int = 0) -> np.ndarray:

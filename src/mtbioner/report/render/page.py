@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -34,8 +35,8 @@ TASKEMB_NOTE = (
     "pair), and a pair of tasks as related only where it stands out above it.")
 
 
-def _settings_line(configs: list[RunConfig], key: str) -> str:
-    values = sorted({str(getattr(c, key)) for c in configs})
+def _settings_line(configs: list[RunConfig], setting: Callable[[RunConfig], object]) -> str:
+    values = sorted({str(setting(c)) for c in configs})
     return ", ".join(values)
 
 
@@ -61,21 +62,21 @@ def configuration_section(runs: list[FinishedRun], configfiles: list[str] | None
         "| setting | value |", "|---|---|",
         f"| code (git commit) | {commit or source_commit()} |",
         f"| parameter files (later ones merged over earlier) | {' + '.join(configfiles or ['params.yaml'])} |",
-        f"| encoder | {_settings_line(configs, 'encoder')} |",
+        f"| encoder | {_settings_line(configs, lambda c: c.model.encoder)} |",
         f"| datasets | {', '.join(datasets)} |",
         f"| seeds | {', '.join(str(s) for s in sorted({r.seed for r in runs}))} |",
         f"| training fractions (%) | {', '.join(str(f) for f in sorted({r.fraction for r in runs}, reverse=True))} |",
         f"| experiments (experiment@variant: a named grid block) | {', '.join(sorted({r.label for r in runs}))} |",
         f"| runs aggregated | {len(runs)} |",
-        f"| batch size | {_settings_line(configs, 'batch_size')} |",
-        f"| max length (sub-tokens) | {_settings_line(configs, 'max_length')} |",
-        f"| max test sentences | {_settings_line(configs, 'max_test_sentences')} (None = whole test set) |",
+        f"| batch size | {_settings_line(configs, lambda c: c.train.batch_size)} |",
+        f"| max length (sub-tokens) | {_settings_line(configs, lambda c: c.model.max_length)} |",
+        f"| max test sentences | {_settings_line(configs, lambda c: c.max_test_sentences)} (None = whole test set) |",
     ]
     for dataset in datasets:
         subset = [r.config for r in runs if r.dataset == dataset]
-        lines.append(f"| {dataset}: epochs / learning rate | {_settings_line(subset, 'epochs')} / "
-                     f"{_settings_line(subset, 'learning_rate')} |")
-    weights = sorted({str(r.config.loss_weights) for r in runs if r.experiment.startswith("joint")})
+        lines.append(f"| {dataset}: epochs / learning rate | {_settings_line(subset, lambda c: c.train.epochs)} / "
+                     f"{_settings_line(subset, lambda c: c.train.learning_rate)} |")
+    weights = sorted({str(r.config.train.loss_weights) for r in runs if r.experiment.startswith("joint")})
     if weights:
         lines.append(f"| joint loss weights | {'; '.join(weights)} |")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Test predictions of a run (`test_predictions.tsv`: word, gold NER, predicted NER; blank line between
 sentences) turned into per-sentence entity counts — the unit the significance test resamples.
 
-Entities are read with the one chunker, `mtbioner.data.labels.get_entities` (seqeval's default mode, the one
+Entities are read with the one chunker, `mtbioner.tasks.labels.get_entities` (seqeval's default mode, the one
 our F1 uses), so the counts here add up to exactly the precision / recall / F1 in the run's metrics.json.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mtbioner.data.iob import read_iob
-from mtbioner.data.labels import Entity, get_entities
+from mtbioner.tasks.labels import Entity, get_entities
 from mtbioner.errors import MtbionerError
 
 

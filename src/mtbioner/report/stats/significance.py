@@ -117,20 +117,3 @@ def compare_to_reference(runs: list[FinishedRun], reference: str, experiments: l
             "significant": result.significant(alpha), "samples": samples,
         })
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def compare_to_baseline(runs: list[FinishedRun], experiments: list[str] | None = None,
-                        samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA,
-                        baseline: str = "baseline") -> pd.DataFrame:
-    """Is each model better than the baseline of the same dataset, fraction and seed? (Tables 2 and 3.)"""
-    return compare_to_reference(runs, baseline, experiments, reference_better=False, samples=samples, seed=seed,
-                                alpha=alpha)
-
-
-def compare_ablations(runs: list[FinishedRun], ablations: list[str], full: str = "joint-max",
-                      samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED, alpha: float = ALPHA
-                      ) -> pd.DataFrame:
-    """Is the full model better than each ablation of the same dataset, fraction and seed? (Table 4: removing
-    a task, or joint training, should hurt.)"""
-    return compare_to_reference(runs, full, ablations, reference_better=True, samples=samples, seed=seed,
-                                alpha=alpha)

@@ -260,6 +260,26 @@ def minimal_detectable_effect(per_seed: Sequence[float] | np.ndarray, sentence_s
     return float(quantiles * np.sqrt(d.var(ddof=1) / k + sentence_se ** 2))
 
 
+def _checked_pair(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray,
+                  paper_delta: float | None, direction: int | None, samples: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """`compare`'s inputs checked: the two systems' stacked counts (same seeds and sentences) and the claim's
+    direction (given, or the sign of the paper's Δ)."""
+    a = _stack(a_runs, "system A")
+    b = _stack(b_runs, "system B")
+    if a.shape != b.shape:
+        raise MtbionerError(f"system A has (seeds, sentences) {a.shape[:2]} but system B has {b.shape[:2]}: "
+                            "a paired comparison needs the same seeds and test sentences")
+    if direction is None:
+        if paper_delta is None or not np.isfinite(paper_delta) or paper_delta == 0:
+            raise MtbionerError(f"the paper's Δ ({paper_delta}) gives no direction: pass direction=+1 or -1")
+        direction = 1 if paper_delta > 0 else -1
+    if direction not in (1, -1):
+        raise MtbionerError(f"direction must be +1 or -1, got {direction}")
+    if samples < 1:
+        raise MtbionerError(f"need at least one bootstrap resample, got {samples}")
+    return a, b, direction
+
+
 def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarray] | np.ndarray,
             paper_delta: float | None = None, *, direction: int | None = None, samples: int = VERDICT_SAMPLES,
             seed: int = BOOTSTRAP_SEED, level: float = LEVEL, power: float = POWER,
@@ -310,19 +330,7 @@ def compare(a_runs: Sequence[np.ndarray] | np.ndarray, b_runs: Sequence[np.ndarr
     contradicted / inconclusive in `direction` (no size to reject).
     Replicates are drawn from numpy's default_rng(seed): the same inputs give the same numbers.
     """
-    a = _stack(a_runs, "system A")
-    b = _stack(b_runs, "system B")
-    if a.shape != b.shape:
-        raise MtbionerError(f"system A has (seeds, sentences) {a.shape[:2]} but system B has {b.shape[:2]}: "
-                            "a paired comparison needs the same seeds and test sentences")
-    if direction is None:
-        if paper_delta is None or not np.isfinite(paper_delta) or paper_delta == 0:
-            raise MtbionerError(f"the paper's Δ ({paper_delta}) gives no direction: pass direction=+1 or -1")
-        direction = 1 if paper_delta > 0 else -1
-    if direction not in (1, -1):
-        raise MtbionerError(f"direction must be +1 or -1, got {direction}")
-    if samples < 1:
-        raise MtbionerError(f"need at least one bootstrap resample, got {samples}")
+    a, b, direction = _checked_pair(a_runs, b_runs, paper_delta, direction, samples)
     k, n, _ = a.shape
 
     f1_a, f1_b = f1_points(a), f1_points(b)  # (k,) each

@@ -3,7 +3,7 @@ multi-word entity (SPEC section 2). Scored like NER, with `Single` and `Multi` a
 
 from __future__ import annotations
 
-from mtbioner.data.labels import entity_spans
+from mtbioner.tasks.labels import entity_spans
 from mtbioner.tasks.base import WordTask
 
 #: outside / one-word entity / first word of a multi-word entity / other words of it
