@@ -26,7 +26,7 @@ def _runs(config: dict) -> dict[tuple, dict]:
     root = f"{config['name']}"
     runs = {}
     for run in grid.expand_grid(config):
-        settings = run.config.model_dump()
+        settings = run.config.to_json_dict()  # flat, as a run's config.json
         for key in ("train_file", "test_file", "labels_file"):
             settings[key] = settings[key].replace(f"results/{root}/", "results/<preset>/")
         runs[(run.dataset, run.label, run.fraction, run.seed)] = settings
