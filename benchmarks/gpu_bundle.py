@@ -97,8 +97,8 @@ IMAGE_PYTHON_FULL = "3.12.3"
 #: Requirements a bundled wheel declares that the image knowingly does not meet, with why that is fine there
 #: (the bundle installs with --no-deps, so pip would not say): anything else fails the build.
 ACCEPTED_CONFLICTS = {
-    ("mtbioner", "torch"): "the image's own CUDA torch 2.11 runs the code; the pin (torch==2.13.0) is for users' "
-                           "installs (README, 'The GPU image')",
+    ("mtbioner", "torch"): "the image's own CUDA torch 2.11 runs the code; the pin (torch==2.13.0, pyproject.toml) "
+                           "is for users' installs",
 }
 
 
