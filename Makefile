@@ -14,7 +14,7 @@ SOURCE_OVERRIDE := $(if $(DATA_SOURCE),--config 'data={source: $(DATA_SOURCE)}')
 # `mtbioner` themselves (workflow/rules/common.smk puts Snakemake's interpreter first on PATH).
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --rerun-incomplete --show-failed-logs
 
-.PHONY: install quick test lint unlock params
+.PHONY: install quick test lint unlock params test-pythons
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -29,6 +29,36 @@ quick: install
 # Two workers, one test file each at a time (module fixtures stay in one process): see pyproject.toml.
 test: install
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# Users' Pythons (README, "Which Pythons"): for each interpreter of PYTHONS, its own venv (.venv-<python>)
+# installed as a user installs (torch from PyPI: the regular CUDA build), then the fast subset (-m "not slow").
+# The GPU image's Python (IMAGE_PYTHON, 3.12) installs under the image's pinned versions (benchmarks/device/
+# image-packages.txt; not its torch 2.11 and the triton that goes with it: mtbioner pins torch 2.13) and also
+# runs the device-call rehearsal (tests/test_gpu_run.py) there. Before a release, not in CI: docs/SPEED.md
+# has its cost.
+# With pyenv: PYENV_VERSION=3.12.1:3.13.0 make test-pythons
+PYTHONS ?= python3.12 python3.13
+IMAGE_PYTHON ?= python3.12
+test-pythons:
+	@missing=; for py in $(PYTHONS); do $$py -c '' > /dev/null 2>&1 || missing="$$missing $$py"; done; \
+	if [ -n "$$missing" ]; then echo "make test-pythons: no working$$missing on PATH (PYTHONS= names others;" \
+	    "with pyenv: PYENV_VERSION=<3.12.x>:<3.13.x> make test-pythons)" >&2; exit 2; fi
+	@set -e; for py in $(PYTHONS); do \
+	    venv=.venv-$$py; pins=; \
+	    if [ $$py = "$(IMAGE_PYTHON)" ]; then \
+	        pins="--constraint $$venv/image-pins.txt"; \
+	    fi; \
+	    if [ ! $$venv/.installed -nt pyproject.toml ] || [ ! $$venv/.installed -nt benchmarks/device/image-packages.txt ]; then \
+	        rm -rf $$venv; $$py -m venv $$venv; \
+	        grep '==' benchmarks/device/image-packages.txt | grep -v '^#' | grep -Ev '^(torch|triton)==' > $$venv/image-pins.txt; \
+	        $$venv/bin/python -m pip install --quiet --upgrade pip; \
+	        $$venv/bin/python -m pip install --quiet $$pins -e ".[dev]"; \
+	        touch $$venv/.installed; \
+	    fi; \
+	    echo "make test-pythons: $$($$venv/bin/python --version), the fast subset$${pins:+ at the image's versions}"; \
+	    $$venv/bin/pytest -m "not slow" -n 2 --dist loadfile -p no:cacheprovider -q; \
+	    if [ -n "$$pins" ]; then $$venv/bin/pytest -p no:cacheprovider -q tests/test_gpu_run.py; fi; \
+	done
 
 lint: install
 	$(BIN)/snakemake --lint

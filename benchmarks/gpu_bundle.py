@@ -22,6 +22,11 @@ Left out on purpose: DVC and the SLURM executor plugin (the device call runs Sna
 (only the CPU benchmark's HF-Trainer baseline needs it, and the image has it), torch (the image's CUDA build),
 and PuLP, Snakemake's ILP scheduler (the device call runs `--scheduler greedy`).
 
+Every bundled wheel's declared requirements (Requires-Dist, markers evaluated for the image's CPython on x86-64
+Linux) must be met by another bundled wheel or the image's version of it (`image-packages.txt`): the device
+installs with --no-deps, so pip would not say; the build fails naming each conflict ("wheel X needs numpy<2.5,
+the image has numpy 2.5.2"), except the ones `ACCEPTED_CONFLICTS` names with why (mtbioner's torch pin).
+
 The bundle and the tracked tree together must stay under `--limit-mib` (60: the device call carries at most
 64 MiB); the script fails, naming the sizes, when they do not. `--python-version` is the device's CPython
 (3.12 per the device tool's KINDS.md); the CPU rehearsal (tests/test_gpu_run.py) builds for the Python running
@@ -39,10 +44,14 @@ import subprocess
 import sys
 import tarfile
 import time
+import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -67,13 +76,94 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def image_packages(path: Path = IMAGE_LIST) -> set[str]:
-    names = set()
+def image_versions(path: Path = IMAGE_LIST) -> dict[str, str | None]:
+    """{canonical name: the image's version, or None where the list gives none}."""
+    versions: dict[str, str | None] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            names.add(canonical(line.split("==", 1)[0]))
-    return names
+            name, _, version = line.partition("==")
+            versions[canonical(name)] = version.strip() or None
+    return versions
+
+
+def image_packages(path: Path = IMAGE_LIST) -> set[str]:
+    return set(image_versions(path))
+
+
+#: The image's Python, as markers see it (image-packages.txt's header: "Python there: 3.12.3"), on x86-64 Linux,
+#: for evaluating the bundled wheels' requirements there rather than here.
+IMAGE_PYTHON_FULL = "3.12.3"
+#: Requirements a bundled wheel declares that the image knowingly does not meet, with why that is fine there
+#: (the bundle installs with --no-deps, so pip would not say): anything else fails the build.
+ACCEPTED_CONFLICTS = {
+    ("mtbioner", "torch"): "the image's own CUDA torch 2.11 runs the code; the pin (torch==2.13.0, pyproject.toml) "
+                           "is for users' installs",
+}
+
+
+def image_environment(python_version: str) -> dict[str, str]:
+    """PEP 508 marker values of CPython `python_version` on x86-64 Linux (the device image)."""
+    full = IMAGE_PYTHON_FULL if IMAGE_PYTHON_FULL.startswith(python_version + ".") else f"{python_version}.0"
+    return {"implementation_name": "cpython", "implementation_version": full, "os_name": "posix",
+            "platform_machine": "x86_64", "platform_release": "", "platform_system": "Linux",
+            "platform_version": "", "python_full_version": full, "platform_python_implementation": "CPython",
+            "python_version": python_version, "sys_platform": "linux", "extra": ""}
+
+
+def wheel_requirements(wheel: Path) -> list[Requirement]:
+    """The Requires-Dist of a wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1), None)
+        if name is None:
+            raise MtbionerError(f"{wheel.name}: no .dist-info/METADATA in the wheel")
+        headers = HeaderParser().parsestr(archive.read(name).decode("utf-8"))
+    return [Requirement(text) for text in headers.get_all("Requires-Dist") or []]
+
+
+def requirement_conflicts(wheel_dir: Path, image: dict[str, str | None], python_version: str,
+                          not_needed: set[str] = NOT_NEEDED) -> tuple[list[str], list[str]]:
+    """(conflicts, accepted): every requirement of every bundled wheel, its markers evaluated for the image's
+    Python on x86-64 Linux, met by a bundled wheel or the image's version of it; a requirement on a
+    distribution neither has is a conflict unless the device call does not need it (`NOT_NEEDED`). An image
+    package without a listed version is taken as meeting it (the list gives no version to check)."""
+    environment = image_environment(python_version)
+    bundled = {canonical(str(parse_wheel_filename(w.name)[0])): parse_wheel_filename(w.name)[1]
+               for w in sorted(wheel_dir.glob("*.whl"))}
+    conflicts, accepted = [], []
+    for wheel in sorted(wheel_dir.glob("*.whl")):
+        owner = canonical(str(parse_wheel_filename(wheel.name)[0]))
+        for requirement in wheel_requirements(wheel):
+            if requirement.marker is not None and not requirement.marker.evaluate(environment):
+                continue
+            name = canonical(requirement.name)
+            wanted = f"{requirement.name}{requirement.specifier}"
+            if name in bundled:
+                where, version = "the bundle has", bundled[name]
+            elif name in image:
+                where, version = "the image has", None if image[name] is None else Version(image[name])
+            elif name in not_needed:
+                continue
+            else:
+                conflicts.append(f"wheel {owner} needs {wanted}, which neither the image nor the bundle has")
+                continue
+            if version is None or requirement.specifier.contains(version, prereleases=True):
+                continue
+            text = f"wheel {owner} needs {wanted}, {where} {requirement.name} {version}"
+            if (owner, name) in ACCEPTED_CONFLICTS:
+                accepted.append(f"{text}: accepted, {ACCEPTED_CONFLICTS[owner, name]}")
+            else:
+                conflicts.append(text)
+    return conflicts, accepted
+
+
+def check_requirements(wheel_dir: Path, image: Path, python_version: str) -> list[str]:
+    """The accepted conflicts (`ACCEPTED_CONFLICTS`); an error naming every other one."""
+    conflicts, accepted = requirement_conflicts(wheel_dir, image_versions(image), python_version)
+    if conflicts:
+        raise MtbionerError(f"the image ({image.name}, CPython {python_version}) does not meet what the bundled "
+                            "wheels require: " + "; ".join(conflicts))
+    return accepted
 
 
 def runtime_requirements() -> list[Requirement]:
@@ -217,10 +307,12 @@ def build(out: Path, python_version: str, mirror: Path, image: Path = IMAGE_LIST
     tree = tree_bytes()
     how: dict[str, str] = {}
     own = None
+    accepted: list[str] = []
     if wheels:
         needed = closure(runtime_requirements(), image_packages(image) | NOT_NEEDED)
         how = fetch_wheels(needed, python_version, wheel_dir)
         own = project_wheel(wheel_dir)
+        accepted = check_requirements(wheel_dir, image, python_version)
     datasets = device_datasets()
     pack_corpus(mirror, datasets, out / "corpus.tar.gz")
     minilm_fp16(out / "minilm")
@@ -230,7 +322,8 @@ def build(out: Path, python_version: str, mirror: Path, image: Path = IMAGE_LIST
     manifest = {"built": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "python_version": python_version,
                 "image_list": str(image.relative_to(ROOT)) if image.is_relative_to(ROOT) else str(image),
                 "wheels": {name: {"version": version, "how": how[name]} for name, version in needed.items()},
-                "mtbioner_wheel": own.name if own else None, "datasets": datasets, "bytes": sizes, "bundle_mib": round(bundle / MIB, 2),
+                "mtbioner_wheel": own.name if own else None,
+                "accepted_conflicts": accepted, "datasets": datasets, "bytes": sizes, "bundle_mib": round(bundle / MIB, 2),
                 "tree_mib": round(tree / MIB, 2), "total_mib": round((bundle + tree) / MIB, 2),
                 "limit_mib": limit_mib, "seconds": round(time.time() - started, 1)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -4,10 +4,12 @@
 
 1. **corpus**: the bundle's corpus files, unpacked once into `<bundle>/corpus`.
 2. **GPU check**, slim (`benchmarks/gpu_check.py --phases environment,data,matmul,step,startup,checkpoint,
-   packing,estimate`, at most `--check-seconds`): the trainer's own step (BERT-base shape, fp32 and bf16, MFU
+   packing,estimate`, at most `--check-seconds`) on the shape of the encoder the preset trains (its
+   config.json: MiniLM's for the GPU preset, `encoder_shape`): the trainer's own step (fp32 and bf16, MFU
    against the peak and a matmul ceiling measured there), a training job's start-up with the CUDA context, a
-   checkpoint's write time, K = 1/2/4/8 concurrent trainings with per-process peak memory. Its best K is how
-   many trainings share the GPU in step 3. A resumed call keeps the first call's check.
+   checkpoint's write time, and every K of `--pack` (1, 2, 4, 8) concurrent trainings with per-process peak
+   memory (`device_run.json` records the Ks planned and measured). Its best K is how many trainings share
+   the GPU in step 3. A resumed call keeps the first call's check.
 3. **Snakemake, part by part**, on the preset (default `config/gpu-budget.yaml`): part j is the preset's first
    j claims (`report.claims`, in the pre-registered order) with the grid blocks they name. Before a part
    starts, its estimate (Snakemake's overhead, a start-up per wave of K jobs as the check measured it, and
@@ -16,8 +18,15 @@
    the parts that ran are always a prefix of the order; the claims of the parts not run are reported "not run"
    and keep their place in the family, whose size m is the plan's (docs/gpu/PLAN.md). Part 1 always starts. Snakemake runs `--cores <all> --resources gpu=K --scheduler greedy
    --rerun-incomplete` under a timeout at the deadline; a training stopped there writes a checkpoint
-   (SIGTERM, mtbioner.training.checkpoints), and **a second call on the warm machine resumes**: what is done
-   stays done (Snakemake), what was cut off resumes from its checkpoint, the check is not repeated.
+   (SIGTERM, mtbioner.training.checkpoints), Snakemake exits leaving no lock, and the part is "cut off".
+   The plan is **one call per session**: a session has 15 minutes of device time, the machine's start (~4 min
+   fresh) included, and a machine waits only 30 s warm after a call, so after one call of up to 580 s no
+   second call fits (nor would two shorter calls run longer than one). The same command on a machine that
+   still holds the first call's tree resumes (the rehearsal does this): what is done stays done (Snakemake),
+   what was cut off resumes from its checkpoint, the check is not repeated. A later session's call starts a
+   fresh, bare machine: the first call's checkpoints and models are gone (only the archives came back), so it
+   repeats the check and the parts from the first; it adds claims only with a preset that names the parts
+   still missing (docs/gpu/PLAN.md decides what such a call's verdicts count for).
 4. **pack** into `$OUT` (at most 8 files of 16 MiB, what the device tool brings back): `gpu_check.json`,
    `device_run.json` (this call: parts, times, rates, K, what was dropped and why), `results.tar.gz` (report,
    tables with the verdicts and the per-sentence counts, figures, metrics, each run's config/metrics/epochs)
@@ -36,6 +45,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -119,9 +129,31 @@ def fits(pace: Pace, new_runs: int, new_passes: int, remaining: float, first: bo
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs: a zombie (ended, not yet reaped by whoever adopted it)
+    does not count, so on Linux /proc is read; elsewhere any member counts."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while being read
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def run_logged(command: list[str], log: Path, timeout: float | None, env: dict[str, str]) -> tuple[int, float]:
-    """Run `command`, its output to `log`; (exit status, seconds). At the timeout it gets SIGTERM (Snakemake
-    passes it to its jobs, which checkpoint), then SIGKILL 30 s later; the status is then 124."""
+    """Run `command`, its output to `log`; (exit status, seconds). At the timeout its whole process group gets
+    SIGTERM (Snakemake, and its training jobs, which write checkpoints), and this waits until every process
+    of the group has ended, not only Snakemake, so that nothing still writes a checkpoint while the products
+    are packed; SIGKILL 30 s after SIGTERM. The status is then 124."""
     started = time.monotonic()
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"$ {' '.join(command)}\n")
@@ -131,12 +163,14 @@ def run_logged(command: list[str], log: Path, timeout: float | None, env: dict[s
         try:
             status = process.wait(timeout=None if timeout is None else max(timeout, 1.0))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 15)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait()
+            os.killpg(process.pid, signal.SIGTERM)
+            killed_at = time.monotonic() + 30
+            while process.poll() is None or _group_alive(process.pid):
+                if time.monotonic() > killed_at:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    break
+                time.sleep(0.2)
             status = 124
     return status, time.monotonic() - started
 
@@ -164,6 +198,31 @@ def _phase(check_file: Path, name: str) -> dict | None:
         return None
     entry = json.loads(check_file.read_text(encoding="utf-8"))["phases"].get(name, {})
     return entry.get("result") if entry.get("status") == "ok" else None
+
+
+#: The GPU check's shape arguments, from the encoder's Hugging Face config.json.
+SHAPE_ARGUMENTS = {"--layers": "num_hidden_layers", "--hidden-size": "hidden_size", "--heads": "num_attention_heads",
+                   "--intermediate-size": "intermediate_size", "--vocab-size": "vocab_size",
+                   "--max-positions": "max_position_embeddings"}
+
+
+def encoder_shape(encoder: str) -> list[str]:
+    """The GPU check's shape arguments for the encoder a preset trains (a folder with a config.json): the check
+    measures its step, checkpoint and packing on that shape, randomly initialised. An encoder given by a hub
+    name (none travels to the device) gives no arguments: the check keeps its default (BioBERT's)."""
+    config_file = Path(encoder) / "config.json"
+    if not config_file.is_file():
+        return []
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    return [item for flag, key in SHAPE_ARGUMENTS.items() if key in config for item in (flag, str(config[key]))]
+
+
+def packing_measured(check_file: Path) -> list[int]:
+    """The Ks the check's packing phase measured (also when the phase failed after some rounds)."""
+    if not check_file.is_file():
+        return []
+    rounds = json.loads(check_file.read_text(encoding="utf-8"))["phases"].get("packing", {}).get("result", {})
+    return sorted(int(k) for k, row in (rounds or {}).get("rounds", {}).items() if "aggregate_sentences_per_second" in row)
 
 
 def best_k(check_file: Path, default: int) -> tuple[int, str]:
@@ -220,10 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-args", default="", help="more arguments for gpu_check.py (the rehearsal's shape)")
     parser.add_argument("--preset", action="append", type=Path, default=None,
                         help="overlays of params.yaml, in order (default config/gpu-budget.yaml); repeatable")
+    parser.add_argument("--pack", default="1,2,4,8", help="the Ks of concurrent trainings the GPU check measures")
     parser.add_argument("--slots", type=int, default=8, help="trainings per GPU when the check measured no best K")
     parser.add_argument("--startup-seconds", type=float, default=20.0,
                         help="a training job's start-up when the check measured none")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--parts", type=int, default=None,
+                        help="start at most the preset's first N parts in this call (0: install, corpus and the GPU "
+                             "check only); default all")
     args = parser.parse_args(argv)
     deadline = args.started + args.budget - args.pack_margin
     presets = args.preset or [Path("config/gpu-budget.yaml")]
@@ -241,21 +304,6 @@ def main(argv: list[str] | None = None) -> int:
         corpus = unpack_corpus(args.bundle)
         call["corpus_seconds"] = round(time.time() - args.started, 1)
 
-        check_file = state / "gpu_check.json"
-        if check_complete(check_file):
-            call["check"] = "kept from an earlier call"
-        else:
-            remaining = min(args.check_seconds, deadline - time.time())
-            command = [sys.executable, "benchmarks/gpu_check.py", "--phases", CHECK_PHASES, "--out", str(check_file),
-                       "--mirror", str(corpus), "--budget", str(max(remaining - 20, 10)), "--pack-seconds", "8",
-                       "--ncbi-encoder", str(args.bundle / "minilm"), *args.check_args.split()]
-            status, seconds = run_logged(command, state / "gpu_check.log", remaining, env)
-            call["check"] = {"status": status, "seconds": round(seconds, 1)}
-        k, k_basis = best_k(check_file, args.slots)
-        call["trainings_per_gpu"], call["trainings_per_gpu_basis"] = k, k_basis
-        pace = Pace(job_startup(check_file, args.startup_seconds), k, record.get("rate"))
-        call["job_startup_seconds"] = pace.startup
-
         config = load_params(ROOT, [*presets], validate=True)
         tree = ROOT / results_root(config)
         # the bundle's corpus and its fp16 MiniLM (loaded as fp32) stand in for the upstream corpus and the PyPI
@@ -264,10 +312,36 @@ def main(argv: list[str] | None = None) -> int:
         if config["model"]["encoder"] == "minilm":
             device_settings["model"] = {"encoder": str(args.bundle / "minilm")}
         config = merge_overlay(config, device_settings)
+        shape = encoder_shape(config["model"]["encoder"])
+        call["check_shape"] = " ".join(shape) or "the check's default (BioBERT's)"
+
+        check_file = state / "gpu_check.json"
+        if check_complete(check_file):
+            call["check"] = "kept from an earlier call"
+        else:
+            remaining = min(args.check_seconds, deadline - time.time())
+            command = [sys.executable, "benchmarks/gpu_check.py", "--phases", CHECK_PHASES, "--out", str(check_file),
+                       "--mirror", str(corpus), "--budget", str(max(remaining - 20, 10)), "--pack-seconds", "8",
+                       "--ncbi-encoder", str(args.bundle / "minilm"), "--pack", args.pack, *shape,
+                       *args.check_args.split()]
+            status, seconds = run_logged(command, state / "gpu_check.log", remaining, env)
+            call["check"] = {"status": status, "seconds": round(seconds, 1)}
+        planned = sorted({int(k) for k in args.pack.split(",") if k.strip()})
+        call["packing_planned"], call["packing_measured"] = planned, packing_measured(check_file)
+        if set(planned) - set(call["packing_measured"]):
+            print(f"gpu_run.py: the GPU check measured packing at K = {call['packing_measured']} of {planned}",
+                  file=sys.stderr)
+        k, k_basis = best_k(check_file, args.slots)
+        call["trainings_per_gpu"], call["trainings_per_gpu_basis"] = k, k_basis
+        pace = Pace(job_startup(check_file, args.startup_seconds), k, record.get("rate"))
+        call["job_startup_seconds"] = pace.startup
+
         n_parts = len(config["report"]["claims"])
         names = [claim["name"] for claim in config["report"]["claims"]]
         done_keys: set[tuple] = set()
         for j in range(1, n_parts + 1):
+            if args.parts is not None and j > args.parts:
+                break
             part = record["parts"].setdefault(str(j), {"claim": names[j - 1]})
             overlay = merge_overlay(part_overlay(config, j), device_settings)
             passes = part_passes(config, overlay, tree / "data")

@@ -4,7 +4,12 @@
 #
 #   here:        .venv/bin/python benchmarks/gpu_bundle.py            # builds .gpu (git-ignored), ~2 min
 #   the device:  command "bash benchmarks/gpu_run.sh", carry [".gpu"], timeout_s 580
-#                a second call on the warm machine (same command) resumes what the first left
+#
+# ONE call per session: the session's 15 minutes of device time include the machine's start (~4 min fresh) and
+# a machine stays warm only 30 s after a call, so no second call fits. The deadline ($GPU_RUN_BUDGET) stops the
+# part under way with SIGTERM (its trainings write checkpoints), leaves no Snakemake lock and still packs the
+# archives. The same command on a machine that still holds this tree resumes from those checkpoints; a later
+# session's call gets a bare machine, repeats the check and adds only what a preset of the missing parts names.
 #
 # $PYTHON (default python3: the image's, with torch and transformers), $GPU_BUNDLE (default .gpu), $OUT (the
 # device tool's output folder; default results/device-out), $GPU_RUN_BUDGET (seconds from this script's
@@ -19,7 +24,7 @@ if [ ! -f "$BUNDLE/manifest.json" ]; then
     echo "gpu_run.sh: no bundle in $BUNDLE: build it with benchmarks/gpu_bundle.py and carry it" >&2
     exit 2
 fi
-if [ ! -f "$SITE/.installed" ]; then   # a resumed call on the warm machine finds it installed
+if [ ! -f "$SITE/.installed" ]; then   # a call on a machine that ran one before finds it installed
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --disable-pip-version-check \
         --target "$SITE" "$BUNDLE"/wheels/*.whl
     touch "$SITE/.installed"

