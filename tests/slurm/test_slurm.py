@@ -156,4 +156,35 @@ def test_every_slurm_job_asks_for_sigterm_before_its_time_limit() -> None:
     profile = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles/slurm/config.yaml").read_text())
     assert profile["default-resources"]["slurm_extra"] == "--signal=TERM@120"
     shared = yaml.safe_load((Path(__file__).resolve().parents[2] / "profiles/slurm-shared/config.yaml").read_text())
-    assert shared == {"set-resources": {"train": {"gpu": 0, "gres": "shard:1"}}}
+    # the overlay sets only set-resources (a later --profile replaces whole top-level keys, so anything else would
+    # drop the signal): a GPU shard for each rule that uses a GPU, training and corpus tagging
+    assert shared == {"set-resources": {rule: {"gpu": 0, "gres": "shard:1"} for rule in ("train", "tag")}}
+
+
+@needs_cluster
+def test_tagging_a_corpus_runs_one_slurm_job_per_file_after_the_training_it_needs(workspace: Path) -> None:
+    """all_tag under profiles/slurm: `tag.model` names a run of the grid, so its training (which now keeps its
+    model) runs first as a SLURM job, then each input file is tagged by its own SLURM job and the summary
+    gathers them (issue 34: the stage runs as SLURM jobs under the existing profiles)."""
+    from conftest import write_standoff_slice
+
+    corpus = workspace / "tag-corpus"
+    corpus.mkdir(exist_ok=True)
+    write_standoff_slice(corpus / "a.pubtator", "NCBI-disease", "test", 0, 12, "pubtator")
+    write_standoff_slice(corpus / "b.xml", "NCBI-disease", "test", 12, 8, "bioc")
+    overlay = {"tag": {"model": "NCBI-disease/joint-max/10/1", "inputs": "tag-corpus", "format": "pubtator"}}
+    (workspace / "config/slurm-tag.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    log, elapsed = run_snakemake(workspace, "all_tag", "--profile", "profiles/slurm",
+                                 configfiles=("config/slurm-tag.yaml",))
+    print(f"SLURM tagging took {elapsed:.0f} s")
+
+    stats = job_stats(log)
+    assert stats["tag"] == 2 and stats["tag_summary"] == 1, stats
+    tagged = workspace / "results/quick/tagged"
+    assert (tagged / "a.pubtator").stat().st_size > 0 and (tagged / "b.xml").stat().st_size > 0
+    assert (workspace / RUNS[1] / "model").is_dir()  # the named run keeps its model for the tagging jobs
+    summary = (tagged / "summary.tsv").read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[0] for line in summary[1:]] == ["a.pubtator", "b.xml"], summary
+    jobs = sacct_rows(log, "-X", fields="JobID,JobName,State,ExitCode")
+    assert len(jobs) == sum(count for rule, count in stats.items() if rule not in ("total", "all_tag")), jobs
+    assert all(job["State"] == "COMPLETED" and job["ExitCode"] == "0:0" for job in jobs), jobs
