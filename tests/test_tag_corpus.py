@@ -138,12 +138,13 @@ def test_inputs_are_a_folder_or_a_glob_with_unique_names(tmp_path: Path) -> None
 
 
 def test_summary_lists_each_file_with_a_column_per_mention_type(tmp_path: Path) -> None:
-    from mtbioner.use.tagstats import write_stats, write_summary
+    from mtbioner.atomicio import write_json
+    from mtbioner.use.tagstats import write_summary
 
-    write_stats(tmp_path / "b.txt.json", {"input": "in/b.txt", "documents": 1, "sentences": 4,
-                                          "mentions": {"Disease": 2}, "seconds": 0.5})
-    write_stats(tmp_path / "a.xml.json", {"input": "in/a.xml", "documents": 3, "sentences": 9,
-                                          "mentions": {"Chemical": 1, "Disease": 4}, "seconds": 1.25})
+    write_json(tmp_path / "b.txt.json", {"input": "in/b.txt", "documents": 1, "sentences": 4,
+                                         "mentions": {"Disease": 2}, "seconds": 0.5})
+    write_json(tmp_path / "a.xml.json", {"input": "in/a.xml", "documents": 3, "sentences": 9,
+                                         "mentions": {"Chemical": 1, "Disease": 4}, "seconds": 1.25})
     assert write_summary([tmp_path / "b.txt.json", tmp_path / "a.xml.json"], tmp_path / "summary.tsv") == 2
     assert (tmp_path / "summary.tsv").read_text(encoding="utf-8").splitlines() == [
         "file\tinput\tdocuments\tsentences\tmentions\tmentions:Chemical\tmentions:Disease\tseconds",

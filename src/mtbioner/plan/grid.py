@@ -56,7 +56,7 @@ from mtbioner.param_model import FAMILIES, Params, TrainParams, TrainSettings
 from mtbioner.params import as_params, results_root
 from mtbioner.plan.tag import tag_run_key
 from mtbioner.run.config import RunConfig
-from mtbioner.run.directory import RunFiles, RunIdentity, parse_label, run_path
+from mtbioner.run.directory import RunFiles, RunIdentity, experiment_label, parse_label, run_path
 from mtbioner.tasks import NER, ordered
 
 
@@ -278,8 +278,8 @@ def _runs_of(config: Params, cells: list[_Cell]) -> list[Run]:
         peers = (cell.dataset, cell.experiment)
         keeps = keep_all or (not cell.variant and (cell.family == "single" or cell.experiment == SERVING_EXPERIMENT)
                              and cell.fraction == largest[peers] and cell.seed == first_seed[peers])
-        label = f"{cell.experiment}@{cell.variant}" if cell.variant else cell.experiment
-        keeps = keeps or tagged == (cell.dataset, label, cell.fraction, cell.seed)
+        keeps = keeps or tagged == (cell.dataset, experiment_label(cell.experiment, cell.variant), cell.fraction,
+                                    cell.seed)
         every_epoch = config.eval.per_epoch == "all" or cell.key in curves
         runs.append(Run(_run_config(config, cell, keeps, every_epoch), cell.family, cell.root, cell.block,
                         cell.key in curves))

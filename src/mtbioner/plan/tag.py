@@ -2,7 +2,7 @@
 input files they name, the model (a path, or a run of this configuration's grid) and the output layout
 results/<name>/tagged/.
 
-The `tag:` parameters are read as the typed `TagParams` of the configuration (`tag_settings`), as every other
+The `tag:` parameters are read as the typed `TagParams` of the configuration (`Params.tag`), as every other
 section is (mtbioner.params.as_params).
 """
 
@@ -25,11 +25,6 @@ SUMMARY = "summary.tsv"
 STATS_FOLDER = ".stats"
 #: dataset/experiment[@variant]/fraction/seed: a run of the grid, as `tag.model` may name one.
 _GRID_RUN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)/([a-z][a-z0-9-]*(?:@[a-z0-9][a-z0-9-]*)?)/(\d+)/(\d+)$")
-
-
-def tag_settings(config: Params | dict[str, Any]) -> TagParams:
-    """The typed `tag:` section of a configuration (mtbioner.param_model.TagParams)."""
-    return as_params(config).tag
 
 
 def tagging_on(settings: TagParams) -> bool:
@@ -103,4 +98,4 @@ class TagFiles:
 
 
 def tag_files(config: Params | dict[str, Any]) -> TagFiles:
-    return TagFiles(f"{results_root(config)}")
+    return TagFiles(results_root(config))

@@ -310,8 +310,9 @@ def run_predict(model_path: str | Path, source: str | Path, output: str | Path |
         lines = list(format_lines(sentences, predictions, output_format, raw_text))
     write_output(iter(lines), output)
     if stats is not None:
-        from mtbioner.use.tagstats import file_stats, write_stats
+        from mtbioner.atomicio import write_json
+        from mtbioner.use.tagstats import file_stats
 
         count = len(documents.documents) if documents is not None else 1
-        write_stats(stats, file_stats(source_name(source), count, predictions, time.perf_counter() - started))
+        write_json(stats, file_stats(source_name(source), count, predictions, time.perf_counter() - started))
     return len(sentences)

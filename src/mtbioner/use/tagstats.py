@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from mtbioner.atomicio import atomic_write
+from mtbioner.atomicio import write_text
 from mtbioner.tasks.labels import entity_spans
 from mtbioner.errors import MtbionerError
 
@@ -32,12 +32,6 @@ def file_stats(input_name: str, documents: int, predictions: Sequence, seconds: 
         types.update(span.type for span in entity_spans(list(prediction.ner or [])))
     return {"input": input_name, "documents": documents, "sentences": len(predictions),
             "mentions": dict(sorted(types.items())), "seconds": round(seconds, 3)}
-
-
-def write_stats(path: str | Path, stats: dict) -> None:
-    with atomic_write(path) as handle:
-        json.dump(stats, handle, indent=1, ensure_ascii=False)
-        handle.write("\n")
 
 
 def read_stats(path: str | Path) -> dict:
@@ -64,7 +58,5 @@ def summary_text(stats_files: Sequence[str | Path]) -> str:
 
 def write_summary(stats_files: Sequence[str | Path], output: str | Path) -> int:
     """Write the summary atomically; returns the number of files it lists."""
-    text = summary_text(stats_files)
-    with atomic_write(output) as handle:
-        handle.write(text)
+    write_text(output, summary_text(stats_files))
     return len(stats_files)
